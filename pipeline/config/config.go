@@ -1,0 +1,359 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a whole pipeline.yaml.
+type Config struct {
+	Version    int        `yaml:"version"`
+	DataDir    string     `yaml:"data_dir"`
+	Server     Server     `yaml:"server"`
+	Log        Log        `yaml:"log"`
+	Broker     Broker     `yaml:"broker"`
+	Pipeline   Pipeline   `yaml:"pipeline"`
+	DeadLetter DeadLetter `yaml:"dead_letter"`
+	Plugins    Plugins    `yaml:"plugins"`
+
+	// Component sections: one entry per component, keyed by its type.
+	Sources    map[string]yaml.Node `yaml:"sources"`
+	Connectors map[string]yaml.Node `yaml:"connectors"`
+	Sinks      map[string]yaml.Node `yaml:"sinks"`
+
+	// Components holds the decoded component configs by section and name,
+	// in the type each component registered.
+	Components map[string]map[string]*Component `yaml:"-"`
+	// Sections holds the decoded extension sections by name.
+	Sections map[string]any `yaml:"-"`
+	// File is the path the configuration was read from, if any.
+	File string `yaml:"-"`
+}
+
+// Server is the host HTTP server: webhook ingress, collector, control API.
+type Server struct {
+	Listen       string        `yaml:"listen"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// Log configures logrus.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Broker is where events travel between the ingest and the processing half.
+type Broker struct {
+	// None runs source → transforms → sinks in one process without Kafka
+	// (`broker: none`), acking straight to the source.
+	None bool `yaml:"-"`
+	// Brokers lists external bootstrap servers; empty starts the embedded
+	// broker.
+	Brokers           []string      `yaml:"brokers"`
+	TopicPrefix       string        `yaml:"topic_prefix"`
+	Partitions        int           `yaml:"partitions"`
+	ReplicationFactor int           `yaml:"replication_factor"`
+	ConsumerGroup     string        `yaml:"consumer_group"`
+	ClientID          string        `yaml:"client_id"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	BatchTimeout      time.Duration `yaml:"batch_timeout"`
+	TLS               TLS           `yaml:"tls"`
+	SASL              SASL          `yaml:"sasl"`
+	Embedded          Embedded      `yaml:"embedded"`
+}
+
+// FromScalar accepts `broker: none`.
+func (b *Broker) FromScalar(v string) error {
+	if v != "none" {
+		return fmt.Errorf(`must be a mapping or "none", got %q`, v)
+	}
+	b.None = true
+	return nil
+}
+
+// TLS settings for an external cluster.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASL settings for an external cluster.
+type SASL struct {
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+// Embedded configures the in-process broker.
+type Embedded struct {
+	Listen string `yaml:"listen"`
+	// Fsync makes every produced batch durable on disk before it is
+	// acknowledged; without it a power loss (not a process crash) can lose
+	// the last writes.
+	Fsync bool `yaml:"fsync"`
+}
+
+// Pipeline tunes the runner.
+type Pipeline struct {
+	BatchSize        int           `yaml:"batch_size"`
+	BatchWait        time.Duration `yaml:"batch_wait"`
+	MaxInFlight      int           `yaml:"max_in_flight"`
+	CommitInterval   time.Duration `yaml:"commit_interval"`
+	ProgressInterval time.Duration `yaml:"progress_interval"`
+	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
+	Retry            Retry         `yaml:"retry"`
+}
+
+// Retry is the backoff for retryable failures.
+type Retry struct {
+	Initial     time.Duration `yaml:"initial"`
+	Max         time.Duration `yaml:"max"`
+	Multiplier  float64       `yaml:"multiplier"`
+	Jitter      float64       `yaml:"jitter"`
+	MaxAttempts int           `yaml:"max_attempts"`
+}
+
+// DeadLetter says where rejected records go: a JSON-lines file, or a sink
+// that stores dead letters (e.g. clickhouse's error_history).
+type DeadLetter struct {
+	Path string `yaml:"path"`
+	Sink string `yaml:"sink"`
+}
+
+// Plugins configures the out-of-process plugin host.
+type Plugins struct {
+	Dir string `yaml:"dir"`
+}
+
+// Default returns the configuration used for every key pipeline.yaml leaves
+// out.
+func Default() *Config {
+	return &Config{
+		Version: 1,
+		DataDir: "data",
+		Server:  Server{Listen: "127.0.0.1:8080", ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second},
+		Log:     Log{Level: "info", Format: "text"},
+		Broker: Broker{
+			TopicPrefix:       "tajo",
+			Partitions:        4,
+			ReplicationFactor: 1,
+			ConsumerGroup:     "tajo",
+			ClientID:          "tajo",
+			WriteTimeout:      10 * time.Second,
+			BatchTimeout:      5 * time.Millisecond,
+			Embedded:          Embedded{Listen: "127.0.0.1:0", Fsync: true},
+		},
+		Pipeline: Pipeline{
+			BatchSize:        500,
+			BatchWait:        20 * time.Millisecond,
+			MaxInFlight:      10000,
+			CommitInterval:   time.Second,
+			ProgressInterval: 10 * time.Second,
+			ShutdownTimeout:  30 * time.Second,
+			Retry:            Retry{Initial: 100 * time.Millisecond, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.2},
+		},
+		DeadLetter: DeadLetter{Path: "dead-letter.jsonl"},
+		Plugins:    Plugins{Dir: "plugins"},
+	}
+}
+
+// Load reads, interpolates, decodes and validates a configuration file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := Parse(b, osLookup)
+	if cfg != nil {
+		cfg.File = path
+	}
+	if e, ok := err.(*Error); ok {
+		e.File = path
+	}
+	return cfg, err
+}
+
+// Parse decodes and validates a configuration. On invalid input it returns
+// the partly decoded config and an *Error listing every problem.
+func Parse(b []byte, lookup LookupEnv) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, &Error{Problems: []Problem{{Message: "not valid YAML: " + cleanYAMLError(err)}}}
+	}
+	p := &Problems{}
+	d := &decoder{problems: p, lookup: lookup}
+	cfg := Default()
+	cfg.Components = map[string]map[string]*Component{}
+	cfg.Sections = map[string]any{}
+	if len(root.Content) == 0 {
+		cfg.validate(p)
+		return cfg, p.Err()
+	}
+	d.interpolateTree(&root, "")
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		p.Add("", "expected a mapping at the top level, got "+describe(doc), "")
+		return cfg, p.Err()
+	}
+	core := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		key := doc.Content[i].Value
+		if s, ok := lookupSection(key); ok {
+			v := s()
+			d.decode(doc.Content[i+1], reflectPtr(v), key)
+			cfg.Sections[key] = v
+			continue
+		}
+		core.Content = append(core.Content, doc.Content[i], doc.Content[i+1])
+	}
+	d.decodeStructNamed(core, cfg, "", sectionNames())
+	for _, sec := range []struct {
+		name  string
+		nodes map[string]yaml.Node
+	}{{"sources", cfg.Sources}, {"connectors", cfg.Connectors}, {"sinks", cfg.Sinks}} {
+		cfg.Components[sec.name] = d.decodeComponents(sec.name, sec.nodes)
+	}
+	for name, s := range registeredSections() {
+		if _, ok := cfg.Sections[name]; !ok {
+			cfg.Sections[name] = s()
+		}
+	}
+	cfg.validate(p)
+	return cfg, p.Err()
+}
+
+func (c *Config) validate(p *Problems) {
+	if c.Version != 1 {
+		p.Add("version", fmt.Sprintf("unsupported version %d", c.Version), "this tajo reads version 1")
+	}
+	if c.DataDir == "" {
+		p.Add("data_dir", "must not be empty", "e.g. ./data")
+	}
+	if c.Server.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+			p.Add("server.listen", "must be host:port", `e.g. "127.0.0.1:8080", or "" to disable the server`)
+		}
+	}
+	p.OneOf("log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
+	p.OneOf("log.format", c.Log.Format, "text", "json")
+	c.validateBroker(p)
+	pl := c.Pipeline
+	positive(p, "pipeline.batch_size", pl.BatchSize)
+	positive(p, "pipeline.max_in_flight", pl.MaxInFlight)
+	if pl.MaxInFlight < pl.BatchSize {
+		p.Add("pipeline.max_in_flight", "must be at least pipeline.batch_size", fmt.Sprintf("raise it to %d or more", pl.BatchSize))
+	}
+	positiveDur(p, "pipeline.batch_wait", pl.BatchWait)
+	positiveDur(p, "pipeline.commit_interval", pl.CommitInterval)
+	positiveDur(p, "pipeline.shutdown_timeout", pl.ShutdownTimeout)
+	positiveDur(p, "pipeline.retry.initial", pl.Retry.Initial)
+	if pl.Retry.Max < pl.Retry.Initial {
+		p.Add("pipeline.retry.max", "must be at least pipeline.retry.initial", "")
+	}
+	if pl.Retry.Multiplier < 1 {
+		p.Add("pipeline.retry.multiplier", "must be 1 or more", "2 doubles the wait after each failure")
+	}
+	if pl.Retry.Jitter < 0 || pl.Retry.Jitter > 1 {
+		p.Add("pipeline.retry.jitter", "must be between 0 and 1", "0.2 spreads waits by ±20%")
+	}
+	if pl.Retry.MaxAttempts < 0 {
+		p.Add("pipeline.retry.max_attempts", "must not be negative", "0 retries until the failure clears")
+	}
+	if (c.DeadLetter.Path == "") == (c.DeadLetter.Sink == "") {
+		p.Add("dead_letter", "set exactly one of path and sink", `e.g. path: dead-letter.jsonl, or sink: clickhouse`)
+	}
+	for _, sec := range []string{"sources", "connectors", "sinks"} {
+		for _, name := range sortedKeys(c.Components[sec]) {
+			comp := c.Components[sec][name]
+			if v, ok := comp.Spec.(Validatable); ok && comp.Enabled {
+				v.Validate(p, Join(sec, name))
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.Sections) {
+		if v, ok := c.Sections[name].(Validatable); ok {
+			v.Validate(p, name)
+		}
+	}
+}
+
+func (c *Config) validateBroker(p *Problems) {
+	b := c.Broker
+	if b.None {
+		return
+	}
+	if b.TopicPrefix == "" {
+		p.Add("broker.topic_prefix", "must not be empty", `e.g. "tajo"`)
+	}
+	positive(p, "broker.partitions", b.Partitions)
+	positive(p, "broker.replication_factor", b.ReplicationFactor)
+	if b.ConsumerGroup == "" {
+		p.Add("broker.consumer_group", "must not be empty", `e.g. "tajo"`)
+	}
+	positiveDur(p, "broker.write_timeout", b.WriteTimeout)
+	if b.BatchTimeout <= 0 || b.BatchTimeout > 20*time.Millisecond {
+		p.Add("broker.batch_timeout", "must be between 1ms and 20ms", "a longer timeout delays every webhook answer")
+	}
+	for i, addr := range b.Brokers {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			p.Add(Join("broker.brokers", i), "must be host:port", `e.g. "kafka-1:9092"`)
+		}
+	}
+	if len(b.Brokers) == 0 {
+		if _, _, err := net.SplitHostPort(b.Embedded.Listen); err != nil {
+			p.Add("broker.embedded.listen", "must be host:port", `e.g. "127.0.0.1:0" for any free port`)
+		}
+		if b.TLS.Enabled || b.SASL.Mechanism != "" {
+			p.Add("broker.tls", "TLS and SASL apply to an external cluster only", "set broker.brokers, or remove broker.tls and broker.sasl")
+		}
+	}
+	if b.SASL.Mechanism != "" {
+		p.OneOf("broker.sasl.mechanism", b.SASL.Mechanism, "plain", "scram-sha-256", "scram-sha-512")
+		if b.SASL.Username == "" {
+			p.Add("broker.sasl.username", "required with broker.sasl.mechanism", "")
+		}
+	}
+	if (b.TLS.CertFile == "") != (b.TLS.KeyFile == "") {
+		p.Add("broker.tls", "cert_file and key_file go together", "")
+	}
+}
+
+func positive(p *Problems, path string, v int) {
+	if v <= 0 {
+		p.Add(path, fmt.Sprintf("must be positive, got %d", v), "")
+	}
+}
+
+func positiveDur(p *Problems, path string, v time.Duration) {
+	if v <= 0 {
+		p.Add(path, fmt.Sprintf("must be a positive duration, got %s", v), `e.g. "1s"`)
+	}
+}
+
+// Path resolves a path relative to the data directory; absolute paths and
+// "-" (standard input/output) are returned unchanged.
+func (c *Config) Path(p string) string {
+	if p == "" || p == "-" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.DataDir, p)
+}
+
+// Component returns the enabled component of a section, or nil.
+func (c *Config) Component(section, name string) *Component {
+	comp := c.Components[section][name]
+	if comp == nil || !comp.Enabled {
+		return nil
+	}
+	return comp
+}

@@ -1,0 +1,145 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Problem is one thing wrong with a configuration.
+type Problem struct {
+	Path    string // e.g. connectors.shopify.sync.products.filter.status
+	Message string // e.g. must be one of active, draft, archived
+	Hint    string // e.g. did you mean "active"?
+}
+
+func (p Problem) String() string {
+	path := p.Path
+	if path == "" {
+		path = "(root)"
+	}
+	if p.Hint != "" {
+		return fmt.Sprintf("%s: %s (%s)", path, p.Message, p.Hint)
+	}
+	return fmt.Sprintf("%s: %s", path, p.Message)
+}
+
+// Problems collects every problem of a configuration so they can be
+// reported at once.
+type Problems struct {
+	list []Problem
+}
+
+// Add records a problem at path.
+func (p *Problems) Add(path, message, hint string) {
+	p.list = append(p.list, Problem{Path: path, Message: message, Hint: hint})
+}
+
+// Addf records a problem with a formatted message and no hint.
+func (p *Problems) Addf(path, format string, args ...any) {
+	p.Add(path, fmt.Sprintf(format, args...), "")
+}
+
+// List returns the problems in the order they were found.
+func (p *Problems) List() []Problem { return p.list }
+
+// Err returns nil when there are no problems, or an *Error listing them.
+func (p *Problems) Err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &Error{Problems: append([]Problem(nil), p.list...)}
+}
+
+// Error is an invalid configuration: every problem found, one per line.
+type Error struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		fmt.Fprintf(&b, "%s: ", e.File)
+	}
+	fmt.Fprintf(&b, "%d problem(s) in the configuration:", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Join builds a path: Join("sinks", "file", "path") = "sinks.file.path";
+// an int element becomes an index: Join("stores", 2) = "stores[2]".
+func Join(base string, elems ...any) string {
+	var b strings.Builder
+	b.WriteString(base)
+	for _, e := range elems {
+		switch v := e.(type) {
+		case int:
+			fmt.Fprintf(&b, "[%d]", v)
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, v)
+		}
+	}
+	return b.String()
+}
+
+// OneOf checks that v is one of allowed and records a problem otherwise.
+func (p *Problems) OneOf(path, v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	p.Add(path, "must be one of "+strings.Join(allowed, ", "), suggest(v, allowed))
+	return false
+}
+
+// suggest returns `did you mean "x"?` for the closest candidate, or "".
+func suggest(got string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := levenshtein(strings.ToLower(got), strings.ToLower(c))
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || got == "" || bestD > max(2, len(got)/3) {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %q?", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,187 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Component is one configured source, connector or sink.
+type Component struct {
+	// Enabled is false only when the entry says `enabled: false`.
+	Enabled bool
+	// Spec is the decoded configuration, of the type the component
+	// registered (a pointer).
+	Spec any
+}
+
+// Validatable is implemented by component and section configs that check
+// themselves; they report problems under path.
+type Validatable interface {
+	Validate(p *Problems, path string)
+}
+
+var (
+	regMu      sync.RWMutex
+	components = map[string]map[string]func() any{} // section → type → new default
+	sections   = map[string]func() any{}
+)
+
+// Register makes a component type known in a section ("sources",
+// "connectors" or "sinks"). newDefault returns a pointer to its config with
+// defaults filled in; an `enabled` key is handled for every component.
+func Register(section, name string, newDefault func() any) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if components[section] == nil {
+		components[section] = map[string]func() any{}
+	}
+	if _, dup := components[section][name]; dup {
+		panic(fmt.Sprintf("config: %s.%s registered twice", section, name))
+	}
+	components[section][name] = newDefault
+}
+
+// RegisterSection adds a top-level section (e.g. "transforms", "tests").
+// newDefault returns a pointer to its config with defaults filled in.
+func RegisterSection(name string, newDefault func() any) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := sections[name]; dup {
+		panic(fmt.Sprintf("config: section %s registered twice", name))
+	}
+	sections[name] = newDefault
+}
+
+func lookupSection(name string) (func() any, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	s, ok := sections[name]
+	return s, ok
+}
+
+func registeredSections() map[string]func() any {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make(map[string]func() any, len(sections))
+	for k, v := range sections {
+		out[k] = v
+	}
+	return out
+}
+
+func sectionNames() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]string, 0, len(sections))
+	for k := range sections {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func componentTypes(section string) []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return sortedKeys(components[section])
+}
+
+func reflectPtr(v any) reflect.Value {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer {
+		panic("config: registered configs must be pointers")
+	}
+	return rv.Elem()
+}
+
+// decodeComponents decodes each entry of a component section into its
+// registered type.
+func (d *decoder) decodeComponents(section string, nodes map[string]yaml.Node) map[string]*Component {
+	out := map[string]*Component{}
+	for _, name := range sortedKeys(nodes) {
+		n := nodes[name]
+		path := Join(section, name)
+		regMu.RLock()
+		newDefault := components[section][name]
+		regMu.RUnlock()
+		if newDefault == nil {
+			known := componentTypes(section)
+			hint := suggest(name, known)
+			if hint == "" && len(known) > 0 {
+				hint = fmt.Sprintf("known: %v", known)
+			}
+			d.problems.Add(path, "unknown "+singular(section), hint)
+			continue
+		}
+		comp := &Component{Enabled: true, Spec: newDefault()}
+		if n.Kind == yaml.MappingNode {
+			n = stripEnabled(d, n, path, comp)
+		} else if n.Kind == yaml.ScalarNode && (n.Tag == "!!bool" || n.Value == "true" || n.Value == "false") {
+			// `file: false` is shorthand for `file: {enabled: false}`.
+			var on bool
+			if err := n.Decode(&on); err != nil {
+				d.problems.Add(path, "expected a mapping or true/false", "")
+			}
+			comp.Enabled = on
+			out[name] = comp
+			continue
+		}
+		d.decode(&n, reflectPtr(comp.Spec), path)
+		out[name] = comp
+	}
+	return out
+}
+
+func stripEnabled(d *decoder, n yaml.Node, path string, comp *Component) yaml.Node {
+	c := n
+	c.Content = nil
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "enabled" {
+			if err := n.Content[i+1].Decode(&comp.Enabled); err != nil {
+				d.problems.Add(Join(path, "enabled"), "expected true or false", "")
+			}
+			continue
+		}
+		c.Content = append(c.Content, n.Content[i], n.Content[i+1])
+	}
+	return c
+}
+
+func singular(section string) string {
+	switch section {
+	case "sources":
+		return "source"
+	case "sinks":
+		return "sink"
+	case "connectors":
+		return "connector"
+	}
+	return section
+}
+
+// decodeStructNamed decodes the core keys, mentioning the extension
+// sections in the hint for an unknown top-level key.
+func (d *decoder) decodeStructNamed(n *yaml.Node, cfg *Config, path string, extra []string) {
+	before := len(d.problems.list)
+	d.decodeStruct(n, reflect.ValueOf(cfg).Elem(), path)
+	for i := before; i < len(d.problems.list); i++ {
+		pr := &d.problems.list[i]
+		if pr.Message == "unknown key" && !containsDot(pr.Path) {
+			names := append(sortedKeys(structFields(reflect.TypeOf(*cfg))), extra...)
+			pr.Hint = hintFor(pr.Path, names)
+		}
+	}
+}
+
+func containsDot(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' || s[i] == '[' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tajo/tajo/pipeline/state"
+)
+
+// Record is one message moving through a pipeline. Key and Value are what
+// goes on Kafka (key = shop domain, value = a tajo.event.v1 envelope).
+type Record struct {
+	Key   []byte
+	Value []byte
+	Time  time.Time
+	// Position is the source's opaque position of this record; the source
+	// receives it back in Ack, in order.
+	Position Position
+	// Sinks, when non-nil, restricts delivery to the named sinks (set by a
+	// route transform). Nil means every sink.
+	Sinks []string
+	// Cache lets stages keep a decoded form of Value (e.g. a typed event) so
+	// later stages of the same chain need not decode again. Stages that
+	// change Value must reset it.
+	Cache any
+}
+
+// Position is a source's opaque, persisted place in its input.
+type Position []byte
+
+// Source produces records. The engine calls Read from one goroutine and Ack
+// from one goroutine, with positions in the order Read returned them; a
+// source persists a position before it considers it acked (persist, then ack).
+type Source interface {
+	// Open prepares the source to read from its last persisted position.
+	Open(ctx context.Context) error
+	// Read blocks until at least one record is available and returns at most
+	// max records. A bounded source returns io.EOF when it has no more.
+	Read(ctx context.Context, max int) ([]*Record, error)
+	// Ack tells the source that every record up to and including these
+	// positions is durably handled downstream.
+	Ack(ctx context.Context, positions []Position) error
+	Close(ctx context.Context) error
+}
+
+// Transform turns one record into zero (filtered: still counts as handled),
+// one or several records. Errors are classified (see Class); a Rejected
+// error sends the input record to the dead-letter path.
+type Transform interface {
+	Process(ctx context.Context, rec *Record) ([]*Record, error)
+}
+
+// Sink delivers records. Write returns nil when every record of the batch is
+// durably delivered, a classified error that applies to the whole batch, or
+// a *BatchError with one outcome per record. Writes to one sink are
+// sequential, in batch order.
+type Sink interface {
+	Open(ctx context.Context) error
+	Write(ctx context.Context, batch []*Record) error
+	Close(ctx context.Context) error
+}
+
+// DeadLetter is one rejected record on its way to the error sink.
+type DeadLetter struct {
+	Time    time.Time
+	Stage   string // e.g. "sink:brevo" or "transform:map"
+	Class   Class
+	Code    string
+	Reason  string
+	Key     []byte
+	Payload []byte
+}
+
+// DeadLetterSink stores rejected records. A failure to store one stops the
+// pipeline: a record is never dropped because its dead-letter write failed.
+type DeadLetterSink interface {
+	WriteDeadLetters(ctx context.Context, dl []DeadLetter) error
+}
+
+// Env is what the engine hands every component it builds.
+type Env struct {
+	Name    string // the component's name in pipeline.yaml, e.g. "file"
+	DataDir string // the pipeline's data directory
+	Log     *logrus.Entry
+	State   state.Store
+}
