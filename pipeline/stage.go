@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -85,4 +86,8 @@ type Env struct {
 	DataDir string // the pipeline's data directory
 	Log     *logrus.Entry
 	State   state.Store
+	// HTTP is the host server's router, for connectors that receive
+	// requests (webhooks, the storefront collector); nil when
+	// server.listen is empty.
+	HTTP *http.ServeMux
 }

@@ -1,0 +1,541 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tajo/tajo/pipeline/config"
+)
+
+// NamedTransform is a transform with the name it is reported under
+// ("transform:<name>" in dead letters and logs).
+type NamedTransform struct {
+	Name string
+	Transform
+}
+
+// NamedSink is a sink with its name in pipeline.yaml; Record.Sinks refers
+// to these names.
+type NamedSink struct {
+	Name string
+	Sink
+}
+
+// input is where a flow's records come from: a source, or a Kafka topic.
+type input interface {
+	// run reads until ctx is done or the input ends, calling emit for every
+	// record in order. emit blocks for back-pressure and returns false when
+	// the flow is stopping.
+	run(ctx context.Context, emit func(lane int32, payload any, rec *Record) bool) error
+	// ack hands the released payloads, in order per lane, back upstream.
+	ack(ctx context.Context, ready map[int32][]any) error
+	// ackEvery is how often to ack; 0 means as soon as anything is ready
+	// (a webhook waits for its ack to answer 200).
+	ackEvery() time.Duration
+}
+
+// flow runs one input through the transforms into every sink, and acks the
+// input in order once every copy of a record is handled.
+type flow struct {
+	name       string
+	in         input
+	transforms []NamedTransform
+	sinks      []*sinkWorker
+	dlq        DeadLetterSink
+	cfg        config.Pipeline
+	log        *logrus.Entry
+	stats      *FlowStats
+	tr         *tracker
+
+	failOnce sync.Once
+	failErr  error
+	failed   chan struct{}
+}
+
+// FlowStats are a flow's counters, read by progress output and /status.
+type FlowStats struct {
+	In        atomic.Int64 // records taken from the input
+	Filtered  atomic.Int64 // records a transform dropped (handled)
+	Delivered atomic.Int64 // record copies delivered to a sink
+	Rejected  atomic.Int64 // record copies sent to the dead-letter path
+	Retries   atomic.Int64 // failed attempts that were retried
+	Acked     atomic.Int64 // records acked upstream
+	InFlight  atomic.Int64 // records tracked and not yet released
+}
+
+type ackRef struct {
+	tk      ticket
+	pending atomic.Int32
+	tr      *tracker
+}
+
+func (a *ackRef) release() {
+	if a.pending.Add(-1) == 0 {
+		a.tr.done(a.tk)
+	}
+}
+
+type inMsg struct {
+	ref *ackRef
+	rec *Record
+}
+
+type sinkBatch struct {
+	recs []*Record
+	refs []*ackRef
+}
+
+type sinkWorker struct {
+	NamedSink
+	ch chan sinkBatch
+}
+
+func newFlow(name string, in input, ts []NamedTransform, sinks []NamedSink, dlq DeadLetterSink, cfg config.Pipeline, log *logrus.Entry) *flow {
+	f := &flow{
+		name: name, in: in, transforms: ts, dlq: dlq, cfg: cfg,
+		log:    log.WithField("flow", name),
+		stats:  &FlowStats{},
+		tr:     newTracker(cfg.MaxInFlight),
+		failed: make(chan struct{}),
+	}
+	for _, s := range sinks {
+		// Two batches queued per sink: enough to overlap transform work with
+		// delivery, small enough that memory does not follow the backlog.
+		f.sinks = append(f.sinks, &sinkWorker{NamedSink: s, ch: make(chan sinkBatch, 2)})
+	}
+	return f
+}
+
+// fail records the first fatal error and stops the flow.
+func (f *flow) fail(err error) {
+	f.failOnce.Do(func() {
+		f.failErr = err
+		close(f.failed)
+	})
+}
+
+// run processes until ctx is canceled (graceful stop: drain what was taken
+// in, ack it, return nil), the input ends (same), or a fatal error (return
+// it; what was fully handled is still acked, nothing else).
+func (f *flow) run(ctx context.Context) error {
+	// work lives until the drain is over or a fatal error; it is what sinks
+	// and retries use, so a graceful stop lets in-flight batches finish.
+	work, cancelWork := context.WithCancel(context.Background())
+	defer cancelWork()
+	go func() {
+		select {
+		case <-f.failed:
+			cancelWork()
+		case <-work.Done():
+		}
+	}()
+	intake, stopIntake := context.WithCancel(ctx)
+	defer stopIntake()
+	go func() {
+		select {
+		case <-f.failed:
+			stopIntake()
+		case <-intake.Done():
+		}
+	}()
+
+	msgs := make(chan inMsg, f.cfg.BatchSize)
+	var inErr error
+	inDone := make(chan struct{})
+	go func() {
+		defer close(inDone)
+		defer close(msgs)
+		inErr = f.in.run(intake, func(lane int32, payload any, rec *Record) bool {
+			tk, ok := f.tr.track(lane, payload)
+			if !ok {
+				return false
+			}
+			f.stats.In.Add(1)
+			f.stats.InFlight.Store(int64(f.tr.inFlight()))
+			ref := &ackRef{tk: tk, tr: f.tr}
+			ref.pending.Store(1)
+			select {
+			case msgs <- inMsg{ref: ref, rec: rec}:
+				return true
+			case <-f.failed:
+				return false
+			}
+		})
+	}()
+
+	var sinksDone sync.WaitGroup
+	for _, s := range f.sinks {
+		sinksDone.Add(1)
+		go func() {
+			defer sinksDone.Done()
+			f.sinkLoop(work, s)
+		}()
+	}
+
+	ackDone := make(chan struct{})
+	stopAck := make(chan struct{})
+	go func() {
+		defer close(ackDone)
+		f.ackLoop(work, stopAck)
+	}()
+
+	f.batchLoop(work, msgs)
+	for _, s := range f.sinks {
+		close(s.ch)
+	}
+	// Bound the drain: sinks that keep failing do not hold shutdown forever.
+	drained := make(chan struct{})
+	go func() { sinksDone.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-f.failed:
+		<-drained
+	case <-afterStop(ctx, f.cfg.ShutdownTimeout):
+		f.log.Warnf("sinks did not drain within %s; unfinished records stay uncommitted and will be redelivered", f.cfg.ShutdownTimeout)
+		cancelWork()
+		<-drained
+	}
+	close(stopAck)
+	<-ackDone
+	<-inDone
+	f.tr.close()
+	if f.failErr != nil {
+		return f.failErr
+	}
+	if inErr != nil && !errors.Is(inErr, context.Canceled) {
+		return fmt.Errorf("%s: input: %w", f.name, inErr)
+	}
+	return nil
+}
+
+// afterStop fires d after ctx is done.
+func afterStop(ctx context.Context, d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		time.Sleep(d)
+		close(ch)
+	}()
+	return ch
+}
+
+// batchLoop groups records into batches by count and time, runs the
+// transforms and hands each sink its share.
+func (f *flow) batchLoop(ctx context.Context, msgs <-chan inMsg) {
+	batch := make([]inMsg, 0, f.cfg.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		if len(batch) > 0 {
+			f.process(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+	for {
+		if len(batch) == 0 {
+			m, ok := <-msgs
+			if !ok {
+				return
+			}
+			batch = append(batch, m)
+			timer.Reset(f.cfg.BatchWait)
+			continue
+		}
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				timer.Stop()
+				flush()
+				return
+			}
+			batch = append(batch, m)
+			if len(batch) >= f.cfg.BatchSize {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		case <-f.failed:
+			return
+		}
+	}
+}
+
+// process runs the transform chain on a batch and distributes the results.
+func (f *flow) process(ctx context.Context, batch []inMsg) {
+	per := make([]sinkBatch, len(f.sinks))
+	for _, m := range batch {
+		outs, ok := f.transform(ctx, m.rec)
+		if !ok {
+			return // fatal, or stopping: nothing of this batch is acked
+		}
+		if outs == nil {
+			f.stats.Filtered.Add(1)
+		}
+		for _, out := range outs {
+			for i, s := range f.sinks {
+				if wants(out, s.Name) {
+					m.ref.pending.Add(1)
+					per[i].recs = append(per[i].recs, out)
+					per[i].refs = append(per[i].refs, m.ref)
+				}
+			}
+		}
+	}
+	for i, s := range f.sinks {
+		if len(per[i].recs) == 0 {
+			continue
+		}
+		select {
+		case s.ch <- per[i]:
+		case <-f.failed:
+			return
+		}
+	}
+	// Drop the guard reference each record was born with: a record with no
+	// copies (filtered, or routed nowhere) is handled right here.
+	for _, m := range batch {
+		m.ref.release()
+	}
+	f.stats.InFlight.Store(int64(f.tr.inFlight()))
+}
+
+func wants(r *Record, sink string) bool {
+	if r.Sinks == nil {
+		return true
+	}
+	for _, s := range r.Sinks {
+		if s == sink {
+			return true
+		}
+	}
+	return false
+}
+
+// transform runs the chain on one record. Rejected records are dead-lettered
+// and count as handled (nil, true); retryable errors are retried; a fatal
+// error fails the flow (nil, false).
+func (f *flow) transform(ctx context.Context, rec *Record) ([]*Record, bool) {
+	cur := []*Record{rec}
+	for _, t := range f.transforms {
+		var next []*Record
+		for _, r := range cur {
+			var outs []*Record
+			for attempt := 1; ; attempt++ {
+				var err error
+				outs, err = t.Process(ctx, r)
+				if err == nil {
+					break
+				}
+				switch ClassOf(err) {
+				case Rejected:
+					if !f.deadLetter(ctx, []*Record{r}, []error{err}, "transform:"+t.Name) {
+						return nil, false
+					}
+					outs = nil
+				case Fatal:
+					f.fail(fmt.Errorf("transform %s: %w", t.Name, err))
+					return nil, false
+				default:
+					if !f.retryWait(ctx, "transform:"+t.Name, attempt, err) {
+						return nil, false
+					}
+					continue
+				}
+				break
+			}
+			next = append(next, outs...)
+		}
+		cur = next
+	}
+	return cur, true
+}
+
+// retryWait sleeps before retry number attempt; false means give up (the
+// flow is stopping, or attempts are exhausted, which is fatal: a record is
+// never dropped because it kept failing).
+func (f *flow) retryWait(ctx context.Context, stage string, attempt int, err error) bool {
+	f.stats.Retries.Add(1)
+	if m := f.cfg.Retry.MaxAttempts; m > 0 && attempt >= m {
+		f.fail(fmt.Errorf("%s: still failing after %d attempts: %w", stage, attempt, err))
+		return false
+	}
+	wait := backoff(f.cfg.Retry, attempt)
+	var ra RetryAfter
+	if errors.As(err, &ra) && ra.RetryAfter() > wait {
+		wait = ra.RetryAfter()
+	}
+	lvl := logrus.DebugLevel
+	if attempt == 1 || attempt%10 == 0 {
+		lvl = logrus.WarnLevel
+	}
+	f.log.WithFields(logrus.Fields{"stage": stage, "attempt": attempt, "wait": wait.Round(time.Millisecond)}).Logf(lvl, "retrying: %v", err)
+	return sleep(ctx, wait)
+}
+
+// sinkLoop delivers batches to one sink in order.
+func (f *flow) sinkLoop(ctx context.Context, s *sinkWorker) {
+	for b := range s.ch {
+		if !f.deliver(ctx, s, b) {
+			// Stopping or failed: drain the queue without acking anything.
+			for range s.ch {
+			}
+			return
+		}
+	}
+}
+
+// deliver writes one batch until every record is delivered or
+// dead-lettered. It returns false when the flow is stopping or failed; the
+// records not handled are then not released, so never acked.
+func (f *flow) deliver(ctx context.Context, s *sinkWorker, b sinkBatch) bool {
+	recs, refs := b.recs, b.refs
+	stage := "sink:" + s.Name
+	for attempt := 1; len(recs) > 0; attempt++ {
+		err := s.Write(ctx, recs)
+		if err == nil {
+			f.stats.Delivered.Add(int64(len(recs)))
+			releaseAll(refs)
+			return true
+		}
+		var be *BatchError
+		var perRec []error
+		if errors.As(err, &be) && len(be.Errs) == len(recs) {
+			perRec = be.Errs
+		} else {
+			perRec = make([]error, len(recs))
+			for i := range perRec {
+				perRec[i] = err
+			}
+		}
+		var retryRecs, dlRecs []*Record
+		var retryRefs, dlRefs []*ackRef
+		var dlErrs []error
+		var retryErr error
+		for i, e := range perRec {
+			switch ClassOf(e) {
+			case 0:
+				f.stats.Delivered.Add(1)
+				refs[i].release()
+			case Rejected:
+				dlRecs, dlRefs, dlErrs = append(dlRecs, recs[i]), append(dlRefs, refs[i]), append(dlErrs, e)
+			case Fatal:
+				f.fail(fmt.Errorf("sink %s: %w", s.Name, e))
+				return false
+			default:
+				retryRecs, retryRefs = append(retryRecs, recs[i]), append(retryRefs, refs[i])
+				retryErr = e
+			}
+		}
+		if len(dlRecs) > 0 {
+			if !f.deadLetter(ctx, dlRecs, dlErrs, stage) {
+				return false
+			}
+			releaseAll(dlRefs)
+		}
+		recs, refs = retryRecs, retryRefs
+		if len(recs) > 0 && !f.retryWait(ctx, stage, attempt, retryErr) {
+			return false
+		}
+	}
+	return true
+}
+
+func releaseAll(refs []*ackRef) {
+	for _, r := range refs {
+		r.release()
+	}
+}
+
+// deadLetter stores rejected records; a failure to store them is fatal.
+func (f *flow) deadLetter(ctx context.Context, recs []*Record, errs []error, stage string) bool {
+	now := time.Now().UTC()
+	dl := make([]DeadLetter, len(recs))
+	for i, r := range recs {
+		dl[i] = DeadLetter{Time: now, Stage: stage, Class: Rejected, Code: CodeOf(errs[i]), Reason: reason(errs[i]), Key: r.Key, Payload: r.Value}
+	}
+	if err := f.dlq.WriteDeadLetters(ctx, dl); err != nil {
+		f.fail(fmt.Errorf("dead-letter write failed, stopping rather than dropping %d rejected record(s) from %s: %w", len(dl), stage, err))
+		return false
+	}
+	f.stats.Rejected.Add(int64(len(recs)))
+	f.log.WithFields(logrus.Fields{"stage": stage, "count": len(recs)}).Debugf("dead-lettered: %s", dl[0].Reason)
+	return true
+}
+
+// reason is the innermost message of a classified error.
+func reason(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Err != nil {
+		return e.Err.Error()
+	}
+	return err.Error()
+}
+
+// ackLoop hands released payloads upstream, as soon as they are ready or
+// every ackEvery, and once more when the flow stops.
+func (f *flow) ackLoop(ctx context.Context, stop <-chan struct{}) {
+	var tick <-chan time.Time
+	if every := f.in.ackEvery(); every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	var carry map[int32][]any
+	flush := func(ctx context.Context) {
+		ready := f.tr.take()
+		carry = mergeReady(carry, ready)
+		if len(carry) == 0 {
+			return
+		}
+		n := 0
+		for _, v := range carry {
+			n += len(v)
+		}
+		if err := f.in.ack(ctx, carry); err != nil {
+			if ClassOf(err) == Fatal {
+				f.fail(fmt.Errorf("ack: %w", err))
+				return
+			}
+			f.log.WithError(err).Warn("ack failed; will retry")
+			return
+		}
+		f.stats.Acked.Add(int64(n))
+		carry = nil
+	}
+	for {
+		var signal <-chan struct{}
+		if tick == nil {
+			signal = f.tr.signal
+		}
+		select {
+		case <-tick:
+			flush(ctx)
+		case <-signal:
+			flush(ctx)
+		case <-stop:
+			// Final ack on a fresh context: the work context may already be
+			// canceled, and what was handled must still be acked.
+			final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			flush(final)
+			cancel()
+			return
+		}
+	}
+}
+
+func mergeReady(dst, src map[int32][]any) map[int32][]any {
+	if dst == nil {
+		return src
+	}
+	for k, v := range src {
+		dst[k] = append(dst[k], v...)
+	}
+	return dst
+}

@@ -1,0 +1,377 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tajo/tajo/pipeline/broker"
+	"github.com/tajo/tajo/pipeline/config"
+	"github.com/tajo/tajo/pipeline/kafka"
+	"github.com/tajo/tajo/pipeline/server"
+	"github.com/tajo/tajo/pipeline/state"
+)
+
+// TransformBuilder builds the transform chain from the configuration. Stages
+// that live outside the engine (transforms/) register one.
+type TransformBuilder func(cfg *config.Config, env Env) ([]NamedTransform, error)
+
+var (
+	builderMu         sync.Mutex
+	transformBuilders []TransformBuilder
+)
+
+// RegisterTransforms adds a builder; chains from several builders run in
+// registration order.
+func RegisterTransforms(b TransformBuilder) {
+	builderMu.Lock()
+	defer builderMu.Unlock()
+	transformBuilders = append(transformBuilders, b)
+}
+
+// EventsTopic is the topic every source writes and the processing flow reads.
+func EventsTopic(b config.Broker) string { return b.TopicPrefix + ".events.v1" }
+
+// Runner runs a whole pipeline.yaml until it is stopped.
+type Runner struct {
+	cfg *config.Config
+	log *logrus.Logger
+
+	mu    sync.Mutex
+	flows []*flow
+	start time.Time
+	// Addr is the bound HTTP address once Run has started the server.
+	addr string
+}
+
+// NewRunner returns a runner for a validated configuration.
+func NewRunner(cfg *config.Config, log *logrus.Logger) *Runner {
+	return &Runner{cfg: cfg, log: log}
+}
+
+type closer struct {
+	name string
+	fn   func() error
+}
+
+// Run builds every component, runs until ctx is canceled (a graceful stop:
+// intake stops, in-flight batches drain, what was handled is committed) or
+// a fatal error, then closes everything. It returns nil after a graceful
+// stop and the fatal error otherwise.
+func (r *Runner) Run(ctx context.Context) (err error) {
+	cfg := r.cfg
+	log := logrus.NewEntry(r.log)
+	r.start = time.Now()
+	var closers []closer
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			if cerr := closers[i].fn(); cerr != nil {
+				log.WithError(cerr).Warnf("closing %s", closers[i].name)
+			}
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	st, err := state.Open(filepath.Join(cfg.DataDir, "state.db"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, closer{"state store", st.Close})
+
+	var srv *server.Server
+	if cfg.Server.Listen != "" {
+		srv = server.New(cfg.Server.Listen, cfg.Server.ReadTimeout, cfg.Server.WriteTimeout, r.Status)
+	}
+	env := func(name string) Env {
+		e := Env{Name: name, DataDir: cfg.DataDir, Log: log.WithField("component", name), State: st}
+		if srv != nil {
+			e.HTTP = srv.Mux
+		}
+		return e
+	}
+
+	sinks, dlq, cls, err := buildSinks(ctx, cfg, env)
+	closers = append(closers, cls...)
+	if err != nil {
+		return err
+	}
+	sources, cls, err := buildSources(ctx, cfg, env)
+	closers = append(closers, cls...)
+	if err != nil {
+		return err
+	}
+	var transforms []NamedTransform
+	builderMu.Lock()
+	builders := append([]TransformBuilder(nil), transformBuilders...)
+	builderMu.Unlock()
+	for _, b := range builders {
+		ts, err := b(cfg, env("transforms"))
+		if err != nil {
+			return fmt.Errorf("transforms: %w", err)
+		}
+		transforms = append(transforms, ts...)
+	}
+
+	var flows []*flow
+	if cfg.Broker.None {
+		if len(sources) != 1 {
+			return fmt.Errorf("broker: none runs exactly one source, %d are enabled", len(sources))
+		}
+		s := sources[0]
+		in := &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
+		flows = append(flows, newFlow("pipeline:"+s.name, in, transforms, sinks, dlq, cfg.Pipeline, log))
+	} else {
+		addrs := cfg.Broker.Brokers
+		if len(addrs) == 0 {
+			b, err := broker.Start(broker.Options{
+				Listen: cfg.Broker.Embedded.Listen, DataDir: filepath.Join(cfg.DataDir, "broker"),
+				Fsync: cfg.Broker.Embedded.Fsync, Log: log,
+			})
+			if err != nil {
+				return err
+			}
+			closers = append(closers, closer{"embedded broker", func() error { b.Close(); return nil }})
+			addrs = b.Addrs()
+			log.WithField("addr", addrs[0]).Info("embedded broker started")
+		}
+		conn, err := kafka.NewConn(cfg.Broker, addrs)
+		if err != nil {
+			return err
+		}
+		topic := EventsTopic(cfg.Broker)
+		if err := conn.EnsureTopics(ctx, kafka.Topic{Name: topic, Partitions: cfg.Broker.Partitions, ReplicationFactor: cfg.Broker.ReplicationFactor}); err != nil {
+			return err
+		}
+		for _, s := range sources {
+			w := conn.NewWriter(topic, cfg.Pipeline.BatchSize)
+			closers = append(closers, closer{"kafka writer", w.Close})
+			in := &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
+			flows = append(flows, newFlow("ingest:"+s.name, in, nil, []NamedSink{{Name: "kafka", Sink: &producer{w: w}}}, dlq, cfg.Pipeline, log))
+		}
+		if len(sinks) > 0 {
+			rd := conn.NewReader(topic, cfg.Broker.ConsumerGroup)
+			closers = append(closers, closer{"kafka reader", rd.Close})
+			in := &kafkaInput{r: rd, every: cfg.Pipeline.CommitInterval, retry: cfg.Pipeline.Retry, log: log.WithField("topic", topic)}
+			flows = append(flows, newFlow("process:"+topic, in, transforms, sinks, dlq, cfg.Pipeline, log))
+		}
+	}
+	r.mu.Lock()
+	r.flows = flows
+	r.mu.Unlock()
+
+	if srv != nil {
+		addr, err := srv.Start()
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.addr = addr
+		r.mu.Unlock()
+		closers = append(closers, closer{"http server", func() error {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(c)
+		}})
+		log.WithField("addr", "http://"+addr).Info("http server listening (/healthz, /status)")
+	}
+	return r.runFlows(ctx, flows, srv, log)
+}
+
+func (r *Runner) runFlows(ctx context.Context, flows []*flow, srv *server.Server, log *logrus.Entry) error {
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(flows))
+	var wg sync.WaitGroup
+	for _, f := range flows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.run(run); err != nil {
+				errs <- fmt.Errorf("%s: %w", f.name, err)
+				cancel()
+			}
+		}()
+	}
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+
+	var srvErr <-chan error
+	if srv != nil {
+		srvErr = srv.Err()
+	}
+	progress := time.NewTicker(r.cfg.Pipeline.ProgressInterval)
+	defer progress.Stop()
+	log.Infof("pipeline running: %d flow(s); Ctrl-C stops it cleanly", len(flows))
+	var first error
+loop:
+	for {
+		select {
+		case <-progress.C:
+			r.logProgress(log)
+		case err := <-srvErr:
+			first = err
+			cancel()
+		case <-run.Done():
+			break loop
+		case <-allDone:
+			break loop
+		}
+	}
+	if ctx.Err() != nil {
+		log.Info("stopping: intake stopped, draining in-flight batches")
+	}
+	<-allDone
+	close(errs)
+	for err := range errs {
+		if first == nil {
+			first = err
+		} else {
+			log.WithError(err).Error("flow failed")
+		}
+	}
+	r.logProgress(log)
+	return first
+}
+
+func (r *Runner) logProgress(log *logrus.Entry) {
+	elapsed := time.Since(r.start).Seconds()
+	for _, f := range r.snapshotFlows() {
+		s := f.stats
+		log.WithFields(logrus.Fields{
+			"in": s.In.Load(), "delivered": s.Delivered.Load(), "rejected": s.Rejected.Load(),
+			"filtered": s.Filtered.Load(), "acked": s.Acked.Load(), "in_flight": f.tr.inFlight(),
+			"retries": s.Retries.Load(), "rate_per_s": int64(float64(s.In.Load()) / max(elapsed, 0.001)),
+		}).Info(f.name)
+	}
+}
+
+func (r *Runner) snapshotFlows() []*flow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*flow(nil), r.flows...)
+}
+
+// FlowStatus is one flow's counters in /status.
+type FlowStatus struct {
+	Name      string `json:"name"`
+	In        int64  `json:"in"`
+	Delivered int64  `json:"delivered"`
+	Rejected  int64  `json:"rejected"`
+	Filtered  int64  `json:"filtered"`
+	Acked     int64  `json:"acked"`
+	InFlight  int    `json:"in_flight"`
+	Retries   int64  `json:"retries"`
+}
+
+// Status is the body of GET /status.
+func (r *Runner) Status() any {
+	out := struct {
+		Uptime string       `json:"uptime"`
+		Flows  []FlowStatus `json:"flows"`
+	}{Uptime: time.Since(r.start).Round(time.Second).String()}
+	for _, f := range r.snapshotFlows() {
+		s := f.stats
+		out.Flows = append(out.Flows, FlowStatus{
+			Name: f.name, In: s.In.Load(), Delivered: s.Delivered.Load(), Rejected: s.Rejected.Load(),
+			Filtered: s.Filtered.Load(), Acked: s.Acked.Load(), InFlight: f.tr.inFlight(), Retries: s.Retries.Load(),
+		})
+	}
+	return out
+}
+
+// Addr is the HTTP server's bound address ("" before it starts or when
+// disabled).
+func (r *Runner) Addr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addr
+}
+
+type namedSource struct {
+	name string
+	src  Source
+}
+
+func buildSources(ctx context.Context, cfg *config.Config, env func(string) Env) ([]namedSource, []closer, error) {
+	var out []namedSource
+	var cls []closer
+	for _, section := range []string{"sources", "connectors"} {
+		names := sortedNames(cfg.Components[section])
+		for _, name := range names {
+			comp := cfg.Component(section, name)
+			if comp == nil {
+				continue
+			}
+			f, err := sourceFactory(section, name)
+			if err != nil {
+				return out, cls, err
+			}
+			src, err := f(comp.Spec, env(name))
+			if err != nil {
+				return out, cls, fmt.Errorf("%s.%s: %w", section, name, err)
+			}
+			if err := src.Open(ctx); err != nil {
+				return out, cls, fmt.Errorf("%s.%s: open: %w", section, name, err)
+			}
+			cls = append(cls, closer{section + "." + name, func() error { return src.Close(context.Background()) }})
+			out = append(out, namedSource{name: name, src: src})
+		}
+	}
+	if len(out) == 0 {
+		return nil, cls, errors.New("no source is enabled: enable one under sources: or connectors:")
+	}
+	return out, cls, nil
+}
+
+func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env) ([]NamedSink, DeadLetterSink, []closer, error) {
+	var out []NamedSink
+	var cls []closer
+	byName := map[string]Sink{}
+	names := sortedNames(cfg.Components["sinks"])
+	sort.Strings(names)
+	for _, name := range names {
+		comp := cfg.Component("sinks", name)
+		if comp == nil {
+			continue
+		}
+		f, err := sinkFactory(name)
+		if err != nil {
+			return out, nil, cls, err
+		}
+		s, err := f(comp.Spec, env(name))
+		if err != nil {
+			return out, nil, cls, fmt.Errorf("sinks.%s: %w", name, err)
+		}
+		if err := s.Open(ctx); err != nil {
+			return out, nil, cls, fmt.Errorf("sinks.%s: open: %w", name, err)
+		}
+		cls = append(cls, closer{"sinks." + name, func() error { return s.Close(context.Background()) }})
+		out = append(out, NamedSink{Name: name, Sink: s})
+		byName[name] = s
+	}
+	if cfg.DeadLetter.Sink != "" {
+		s, ok := byName[cfg.DeadLetter.Sink]
+		if !ok {
+			return out, nil, cls, fmt.Errorf("dead_letter.sink: %q is not an enabled sink", cfg.DeadLetter.Sink)
+		}
+		dl, ok := s.(DeadLetterSink)
+		if !ok {
+			return out, nil, cls, fmt.Errorf("dead_letter.sink: sink %q cannot store dead letters; use dead_letter.path", cfg.DeadLetter.Sink)
+		}
+		return out, dl, cls, nil
+	}
+	dl, err := openFileDeadLetters(cfg.Path(cfg.DeadLetter.Path))
+	if err != nil {
+		return out, nil, cls, err
+	}
+	cls = append(cls, closer{"dead-letter file", dl.Close})
+	return out, dl, cls, nil
+}
