@@ -229,6 +229,7 @@ func Parse(b []byte, lookup LookupEnv) (*Config, error) {
 		}
 	}
 	cfg.validate(p)
+	p.firstPerPath()
 	return cfg, p.Err()
 }
 

@@ -65,10 +65,8 @@ func (d *decoder) interpolateTree(n *yaml.Node, path string) {
 			if v != n.Value {
 				n.Value = v
 				// A value that came from the environment is typed by the
-				// target field, not by YAML's guess about the literal.
-				if n.Style == 0 {
-					n.Tag = ""
-				}
+				// target field, not by the quoting around the reference.
+				n.Tag, n.Style = "", 0
 			}
 		}
 	}

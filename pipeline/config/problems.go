@@ -40,6 +40,21 @@ func (p *Problems) Addf(path, format string, args ...any) {
 	p.Add(path, fmt.Sprintf(format, args...), "")
 }
 
+// firstPerPath keeps the first problem of each path: a value that could not
+// be read (an unset variable, a wrong type) is not also reported as invalid.
+func (p *Problems) firstPerPath() {
+	seen := map[string]bool{}
+	out := p.list[:0]
+	for _, pr := range p.list {
+		if seen[pr.Path] {
+			continue
+		}
+		seen[pr.Path] = true
+		out = append(out, pr)
+	}
+	p.list = out
+}
+
 // List returns the problems in the order they were found.
 func (p *Problems) List() []Problem { return p.list }
 
