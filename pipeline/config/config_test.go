@@ -78,10 +78,10 @@ func TestDefaultPipelineYAMLIsValid(t *testing.T) {
 
 func TestParseCases(t *testing.T) {
 	cases := []struct {
-		name string
-		yaml string
-		env  map[string]string
-		want []string // substrings of problems; empty = valid
+		name  string
+		yaml  string
+		env   map[string]string
+		want  []string // substrings of problems; empty = valid
 		check func(t *testing.T, c *Config)
 	}{
 		{name: "empty file gets defaults", yaml: ``, check: func(t *testing.T, c *Config) {
