@@ -271,20 +271,25 @@ type FlowStatus struct {
 	Retries   int64  `json:"retries"`
 }
 
-// Status is the body of GET /status.
-func (r *Runner) Status() any {
-	out := struct {
-		Uptime string       `json:"uptime"`
-		Flows  []FlowStatus `json:"flows"`
-	}{Uptime: time.Since(r.start).Round(time.Second).String()}
+// Stats returns every flow's counters.
+func (r *Runner) Stats() []FlowStatus {
+	var out []FlowStatus
 	for _, f := range r.snapshotFlows() {
 		s := f.stats
-		out.Flows = append(out.Flows, FlowStatus{
+		out = append(out, FlowStatus{
 			Name: f.name, In: s.In.Load(), Delivered: s.Delivered.Load(), Rejected: s.Rejected.Load(),
 			Filtered: s.Filtered.Load(), Acked: s.Acked.Load(), InFlight: f.tr.inFlight(), Retries: s.Retries.Load(),
 		})
 	}
 	return out
+}
+
+// Status is the body of GET /status.
+func (r *Runner) Status() any {
+	return struct {
+		Uptime string       `json:"uptime"`
+		Flows  []FlowStatus `json:"flows"`
+	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats()}
 }
 
 // Addr is the HTTP server's bound address ("" before it starts or when

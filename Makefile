@@ -1,0 +1,46 @@
+# tajo — see README.md. `make run` and `make test` work on a fresh machine
+# with Go (and apt/npm for the ClickHouse test servers).
+
+GO      ?= go
+BIN     := bin/tajo
+CONFIG  ?= pipeline.yaml
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build run test test-unit bench lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tajo
+
+## run: build and run the pipeline on its embedded defaults (Ctrl-C stops it).
+run: build
+	./$(BIN) run -c $(CONFIG)
+
+## test: every test, unit and integration, with the race detector.
+test:
+	$(GO) test -race -count=1 -tags integration -timeout 30m ./...
+
+## test-unit: unit tests only (no integration tag).
+test-unit:
+	$(GO) test -race -count=1 ./...
+
+## bench: throughput and allocations; compare runs with benchstat.
+bench:
+	$(GO) test -run '^$$' -bench 'Pipeline' -benchtime=100000x -benchmem ./pipeline/
+	$(GO) test -run '^$$' -bench . -benchmem $(shell $(GO) list ./... | grep -v '/pipeline$$')
+
+## lint: go vet and a gofmt check.
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## fuzz: run each fuzz target for FUZZTIME (default 20s).
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./pipeline/config/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime $(FUZZTIME) ./schemas/
+
+clean:
+	rm -rf bin data
