@@ -39,6 +39,9 @@ var derivedKeys = map[string]bool{"missing_email": true}
 // came from, for the small topics whose canonical names differ.
 func assertSubset(t *testing.T, path string, data, payload any, renames map[string]string) {
 	t.Helper()
+	if payload == nil && isZeroDefault(data) {
+		return // a null total or id read as zero
+	}
 	switch dv := data.(type) {
 	case map[string]any:
 		pm, ok := payload.(map[string]any)

@@ -53,6 +53,12 @@ func Normalize(in Webhook) (*schemas.Event, error) {
 		return nil, malformed("%s body: %v", t.Name, err)
 	}
 
+	if d.entityID == "" && t.Kind == schemas.KindShop {
+		// The delivery's shop is authenticated; a payload without a shop id
+		// is still about it.
+		d.entityID = in.Shop
+	}
+
 	received := in.ReceivedAt
 	if received.IsZero() {
 		received = time.Now()
