@@ -1,0 +1,178 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// ErrLocked is returned (wrapped) when another process has the chDB
+// directory open. chDB is ClickHouse itself running in-process, and like a
+// server it takes an exclusive lock on its data directory: while `tajo run`
+// holds it, a second process (e.g. a `tajo connectors status` CLI call)
+// cannot open the same directory and must ask the running process instead.
+var ErrLocked = errors.New("chDB directory is in use by another process")
+
+// chDB runs one session per process (a second chdb_connect closes the
+// first), so every DB opened on chdb:// in this process shares one session,
+// counted by refs, and only one directory can be open at a time.
+var sessions struct {
+	sync.Mutex
+	cur *chdbSession
+}
+
+type chdbSession struct {
+	dir  string
+	refs int
+	mu   sync.Mutex // chDB answers one query at a time per session
+	conn *chdbConn
+}
+
+type embedded struct {
+	s *chdbSession
+}
+
+func openChdb(dir string) (*embedded, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, pipelineFatal("invalid_dsn", err)
+	}
+	sessions.Lock()
+	defer sessions.Unlock()
+	if s := sessions.cur; s != nil {
+		if s.dir != abs {
+			return nil, pipelineFatal("chdb_busy", fmt.Errorf("chDB has %s open in this process and runs one directory per process; cannot also open %s", s.dir, abs))
+		}
+		s.refs++
+		return &embedded{s: s}, nil
+	}
+	l, err := loadLibchdb()
+	if err != nil {
+		return nil, pipelineFatal("chdb_library", err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return nil, pipelineFatal("chdb_dir", err)
+	}
+	if err := checkUnlocked(abs); err != nil {
+		return nil, err
+	}
+	conn, err := chdbConnect(l, []string{"clickhouse", "--path=" + abs})
+	if err != nil {
+		return nil, pipelineFatal("chdb_open", fmt.Errorf("open chDB at %s: %w", abs, err))
+	}
+	s := &chdbSession{dir: abs, refs: 1, conn: conn}
+	sessions.cur = s
+	return &embedded{s: s}, nil
+}
+
+// checkUnlocked tries the lock chDB takes on <dir>/status, so that a
+// directory held by another process is reported as ErrLocked with advice
+// rather than as chDB's failed connect.
+func checkUnlocked(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, "status"), os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return pipelineFatal("chdb_dir", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return &lockedError{dir: dir}
+	}
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+}
+
+type lockedError struct{ dir string }
+
+func (e *lockedError) Error() string {
+	return fmt.Sprintf("%s: %v (embedded ClickHouse allows one process per directory: "+
+		"query the running `tajo run` through its control API, stop it first, "+
+		"or use a ClickHouse server DSN, clickhouse://user:pass@host:9000/db, for shared access)", e.dir, ErrLocked)
+}
+
+func (e *lockedError) Unwrap() error { return ErrLocked }
+
+func (e *embedded) name() string { return "chdb" }
+
+func (e *embedded) run(ctx context.Context, q, format string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, classify(err)
+	}
+	e.s.mu.Lock()
+	defer e.s.mu.Unlock()
+	if e.s.conn == nil {
+		return nil, pipelineFatal("closed", errors.New("chDB session is closed"))
+	}
+	out, err := e.s.conn.query(q, format)
+	if err != nil {
+		return nil, classify(newChdbError(err.Error()))
+	}
+	return out, nil
+}
+
+func (e *embedded) exec(ctx context.Context, stmt string) error {
+	_, err := e.run(ctx, stmt, "TabSeparated")
+	return err
+}
+
+func (e *embedded) insert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(table)
+	b.WriteString(" (")
+	b.WriteString(strings.Join(cols, ", "))
+	b.WriteString(") FORMAT TabSeparated\n")
+	buf := []byte(b.String())
+	for _, r := range rows {
+		if len(r) != len(cols) {
+			return pipelineFatal("internal", fmt.Errorf("insert %s: %d values for %d columns", table, len(r), len(cols)))
+		}
+		for i, v := range r {
+			if i > 0 {
+				buf = append(buf, '\t')
+			}
+			var err error
+			if buf, err = appendTSV(buf, v); err != nil {
+				return pipelineFatal("internal", fmt.Errorf("insert %s column %s: %w", table, cols[i], err))
+			}
+		}
+		buf = append(buf, '\n')
+	}
+	_, err := e.run(ctx, string(buf), "TabSeparated")
+	return err
+}
+
+func (e *embedded) query(ctx context.Context, q string) (*Result, error) {
+	out, err := e.run(ctx, q, "TabSeparatedWithNamesAndTypes")
+	if err != nil {
+		return nil, err
+	}
+	res, err := parseTSVWithNamesAndTypes(out)
+	if err != nil {
+		return nil, pipelineFatal("chdb_output", err)
+	}
+	return res, nil
+}
+
+func (e *embedded) close() error {
+	sessions.Lock()
+	defer sessions.Unlock()
+	s := e.s
+	if s == nil {
+		return nil
+	}
+	e.s = nil
+	s.refs--
+	if s.refs > 0 {
+		return nil
+	}
+	s.mu.Lock()
+	s.conn.close()
+	s.conn = nil
+	s.mu.Unlock()
+	sessions.cur = nil
+	return nil
+}

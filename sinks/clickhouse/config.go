@@ -1,0 +1,160 @@
+package clickhouse
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tajo/tajo/pipeline/config"
+)
+
+// Config is `sinks.clickhouse` in pipeline.yaml.
+type Config struct {
+	// DSN picks the backend: chdb://<dir> runs ClickHouse in-process (a
+	// relative dir is under data_dir), clickhouse://user:pass@host:9000/db
+	// talks to a server over the native protocol.
+	DSN string `yaml:"dsn"`
+	// BatchRows caps the rows of one INSERT; RecordOutcomes and
+	// RecordWebhooks calls are gathered until BatchRows or FlushInterval.
+	BatchRows     int           `yaml:"batch_rows"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// Timeout bounds one connect, insert or query.
+	Timeout time.Duration `yaml:"timeout"`
+	// RetentionDays drops monthly partitions whose whole month is older;
+	// 0 keeps everything.
+	RetentionDays int `yaml:"retention_days"`
+	TLS           TLS `yaml:"tls"`
+}
+
+// TLS secures the connection to a ClickHouse server.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// DefaultDSN keeps the history in <data_dir>/clickhouse with the embedded engine.
+const DefaultDSN = "chdb://clickhouse"
+
+// DefaultConfig returns the configuration used for keys pipeline.yaml omits.
+func DefaultConfig() *Config {
+	return &Config{
+		DSN:           DefaultDSN,
+		BatchRows:     10000,
+		FlushInterval: time.Second,
+		Timeout:       30 * time.Second,
+		RetentionDays: 400,
+	}
+}
+
+// Validate reports every problem under path (e.g. sinks.clickhouse).
+func (c *Config) Validate(p *config.Problems, path string) {
+	kind, _, err := parseDSN(c.DSN)
+	if err != nil {
+		p.Add(config.Join(path, "dsn"), err.Error(), `e.g. "chdb://clickhouse" or "clickhouse://default:@127.0.0.1:9000/tajo"`)
+	}
+	if c.BatchRows <= 0 || c.BatchRows > 1_000_000 {
+		p.Add(config.Join(path, "batch_rows"), fmt.Sprintf("must be between 1 and 1000000, got %d", c.BatchRows), "10000 suits most loads")
+	}
+	if c.FlushInterval <= 0 {
+		p.Add(config.Join(path, "flush_interval"), fmt.Sprintf("must be a positive duration, got %s", c.FlushInterval), `e.g. "1s"`)
+	}
+	if c.Timeout <= 0 {
+		p.Add(config.Join(path, "timeout"), fmt.Sprintf("must be a positive duration, got %s", c.Timeout), `e.g. "30s"`)
+	}
+	if c.RetentionDays < 0 {
+		p.Add(config.Join(path, "retention_days"), "must not be negative", "0 keeps history forever")
+	}
+	t := c.TLS
+	if kind == "chdb" && (t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "") {
+		p.Add(config.Join(path, "tls"), "applies to a ClickHouse server only", "set dsn to clickhouse://…, or remove tls")
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		p.Add(config.Join(path, "tls"), "cert_file and key_file go together", "")
+	}
+	if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
+		p.Add(config.Join(path, "tls.enabled"), "tls options are set but tls is not enabled", "add enabled: true")
+	}
+}
+
+// parseDSN returns the backend ("chdb" or "server") and, for chdb, the
+// directory as written.
+func parseDSN(dsn string) (kind, dir string, err error) {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return "", "", fmt.Errorf("%q is not a DSN", dsn)
+	}
+	switch scheme {
+	case "chdb":
+		if rest == "" {
+			return "", "", fmt.Errorf("chdb:// needs a directory")
+		}
+		if strings.ContainsAny(rest, "?#") {
+			return "", "", fmt.Errorf("chdb:// takes a directory only, no options")
+		}
+		return "chdb", rest, nil
+	case "clickhouse", "tcp":
+		u, err := url.Parse(dsn)
+		if err != nil || u.Host == "" {
+			return "", "", fmt.Errorf("%q: want clickhouse://user:pass@host:9000/db", redact(dsn))
+		}
+		return "server", "", nil
+	case "http", "https":
+		return "", "", fmt.Errorf("the HTTP interface is not supported; use the native protocol")
+	}
+	return "", "", fmt.Errorf("unknown scheme %q", scheme)
+}
+
+// chdbDir resolves a chdb:// directory against the data directory.
+func chdbDir(dir, dataDir string) string {
+	if filepath.IsAbs(dir) || strings.HasPrefix(dir, "/") {
+		return filepath.Clean(dir)
+	}
+	return filepath.Join(dataDir, dir)
+}
+
+func (t TLS) config() (*tls.Config, error) {
+	if !t.Enabled {
+		return nil, nil
+	}
+	c := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // skip-verify is the user's explicit choice
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificates", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// redact hides a DSN's password for messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,130 @@
+package clickhouse
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// maxCell keeps one long value (a payload) from making a table unreadable.
+const maxCell = 80
+
+// WriteTable prints r as aligned columns for people.
+func WriteTable(w io.Writer, r *Result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(r.Columns, "\t"))
+	for _, row := range r.Rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			cells[i] = cellText(v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "(%d rows)\n", len(r.Rows))
+	return err
+}
+
+func cellText(v any) string {
+	s := textOf(v)
+	s = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
+	if len([]rune(s)) > maxCell {
+		s = string([]rune(s)[:maxCell-1]) + "…"
+	}
+	return s
+}
+
+func textOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
+	case decimal.Decimal:
+		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// WriteJSON prints r for scripts: a JSON array with one object per row,
+// keys in column order. 64-bit integers are written as exact JSON numbers,
+// decimals as strings (never a float), times as RFC 3339 in UTC.
+func WriteJSON(w io.Writer, r *Result) error {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, row := range r.Rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n  {")
+		for j, v := range row {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			k, _ := json.Marshal(r.Columns[j])
+			b.Write(k)
+			b.WriteString(": ")
+			val, err := jsonValue(v)
+			if err != nil {
+				return fmt.Errorf("column %s: %w", r.Columns[j], err)
+			}
+			b.Write(val)
+		}
+		b.WriteByte('}')
+	}
+	if len(r.Rows) > 0 {
+		b.WriteByte('\n')
+	}
+	b.WriteString("]\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func jsonValue(v any) ([]byte, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return json.Marshal(x.UTC().Format(time.RFC3339))
+	case decimal.Decimal:
+		return json.Marshal(x.String())
+	case float64:
+		if x != x || x > 1.7976931348623157e308 || x < -1.7976931348623157e308 {
+			return json.Marshal(textOf(x)) // JSON has no NaN or Inf
+		}
+	}
+	return json.Marshal(v)
+}
+
+// WriteStatusTable prints a Status for people.
+func WriteStatusTable(w io.Writer, s Status) error {
+	last := "never"
+	if s.LastSync != nil {
+		last = s.LastSync.UTC().Format(time.RFC3339)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "connected\t%t\n", s.Connected)
+	fmt.Fprintf(tw, "backend\t%s\n", s.Backend)
+	fmt.Fprintf(tw, "last sync\t%s\n", last)
+	fmt.Fprintf(tw, "customers\t%d\n", s.CustomersCount)
+	fmt.Fprintf(tw, "orders\t%d\n", s.OrdersCount)
+	fmt.Fprintf(tw, "products\t%d\n", s.ProductsCount)
+	fmt.Fprintf(tw, "error rate\t%.2f%% (%d of %d)\n", 100*s.ErrorRate, s.Failures, s.Events)
+	return tw.Flush()
+}
+
+// WriteStatusJSON prints a Status as the seed's JSON.
+func WriteStatusJSON(w io.Writer, s Status) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}

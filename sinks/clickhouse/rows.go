@@ -1,0 +1,268 @@
+package clickhouse
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/schemas"
+)
+
+// Outcome of an event at a sink, one sync_history row.
+type Outcome struct {
+	Time       time.Time // the event's occurred_at: it picks the partition
+	SyncedAt   time.Time // when the sink finished; zero means now
+	Shop       string
+	EventID    string
+	EventType  string
+	EntityKind string
+	EntityID   string
+	Sink       string
+	Result     string // OutcomeDelivered, OutcomeSkipped, OutcomeRejected or OutcomeFailed
+	Reason     string
+	Attempt    uint32
+	Latency    time.Duration
+}
+
+// What happened to an event at a sink (sync_history.outcome).
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeSkipped   = "skipped"
+	OutcomeRejected  = "rejected"
+	OutcomeFailed    = "failed"
+)
+
+// WebhookLogRow is one webhook request received (webhook_log).
+type WebhookLogRow struct {
+	Time       time.Time
+	Shop       string
+	Topic      string
+	WebhookID  string
+	APIVersion string
+	HMAC       string // "valid", "invalid" or "missing"
+	Status     uint16 // the HTTP status answered
+	Bytes      uint32
+	Latency    time.Duration
+}
+
+// CommerceEvent is one order, cart or checkout event with its amounts
+// (commerce_events).
+type CommerceEvent struct {
+	Time           time.Time
+	Shop           string
+	EventID        string
+	EventType      string
+	EntityKind     string
+	EntityID       string
+	CustomerID     string
+	Email          string
+	Currency       string
+	TotalPrice     decimal.Decimal
+	SubtotalPrice  decimal.Decimal
+	TotalTax       decimal.Decimal
+	TotalDiscounts decimal.Decimal
+	LineItems      uint32
+	Quantity       uint32
+}
+
+var (
+	syncCols     = []string{"ts", "synced_at", "shop", "event_id", "event_type", "entity_kind", "entity_id", "sink", "outcome", "reason", "attempt", "latency_ms"}
+	errorCols    = []string{"ts", "shop", "stage", "error_class", "code", "message", "event_id", "payload"}
+	webhookCols  = []string{"ts", "shop", "topic", "webhook_id", "api_version", "hmac", "status", "bytes", "latency_ms"}
+	commerceCols = []string{"ts", "shop", "event_id", "event_type", "entity_kind", "entity_id", "customer_id", "email", "currency", "total_price", "subtotal_price", "total_tax", "total_discounts", "line_items", "quantity"}
+)
+
+func (o Outcome) row(now time.Time) []any {
+	synced := o.SyncedAt
+	if synced.IsZero() {
+		synced = now
+	}
+	ts := o.Time
+	if ts.IsZero() {
+		ts = synced
+	}
+	res := o.Result
+	if res == "" {
+		res = OutcomeDelivered
+	}
+	return []any{ts, synced, o.Shop, o.EventID, o.EventType, o.EntityKind, o.EntityID, o.Sink, res, o.Reason, o.Attempt, millis(o.Latency)}
+}
+
+func (w WebhookLogRow) row(now time.Time) []any {
+	ts := w.Time
+	if ts.IsZero() {
+		ts = now
+	}
+	h := w.HMAC
+	if h == "" {
+		h = "missing"
+	}
+	return []any{ts, w.Shop, w.Topic, w.WebhookID, w.APIVersion, h, w.Status, w.Bytes, millis(w.Latency)}
+}
+
+func (c CommerceEvent) row() []any {
+	return []any{c.Time, c.Shop, c.EventID, c.EventType, c.EntityKind, c.EntityID, c.CustomerID, c.Email, c.Currency,
+		c.TotalPrice, c.SubtotalPrice, c.TotalTax, c.TotalDiscounts, c.LineItems, c.Quantity}
+}
+
+func deadLetterRow(d pipeline.DeadLetter, now time.Time) []any {
+	ts := d.Time
+	if ts.IsZero() {
+		ts = now
+	}
+	shop, id := string(d.Key), ""
+	var ev schemas.Event
+	if json.Unmarshal(d.Payload, &ev) == nil && ev.ID != "" {
+		id = ev.ID
+		if ev.Shop != "" {
+			shop = ev.Shop
+		}
+	} else {
+		// Not an envelope: the payload itself identifies the record, so a
+		// redelivered rejection still replaces its row.
+		id = "payload:" + schemas.NewID(d.Stage, string(d.Payload))
+	}
+	class := d.Class.String()
+	if d.Class < pipeline.Retryable || d.Class > pipeline.Fatal {
+		class = pipeline.Rejected.String()
+	}
+	return []any{ts, shop, d.Stage, class, d.Code, d.Reason, id, string(d.Payload)}
+}
+
+func millis(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	if ms := d.Milliseconds(); ms < 1<<32 {
+		return uint32(ms)
+	}
+	return 1<<32 - 1
+}
+
+// eventRows maps one envelope onto what the clickhouse sink stores for it:
+// its own sync_history row (delivered to sink "clickhouse") and, for an
+// order, cart or checkout, a commerce_events row with the amounts. This is
+// the one place the envelope-to-table mapping lives.
+func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent) {
+	o := Outcome{
+		Time: ev.OccurredAt, SyncedAt: now, Shop: ev.Shop, EventID: ev.ID, EventType: ev.Type,
+		EntityKind: ev.Entity.Kind, EntityID: ev.Entity.ID, Sink: SinkName, Result: OutcomeDelivered, Attempt: 1,
+	}
+	if !ev.ReceivedAt.IsZero() && now.After(ev.ReceivedAt) {
+		o.Latency = now.Sub(ev.ReceivedAt)
+	}
+	if !isCommerce(ev) {
+		return o, nil
+	}
+	d := decodeData(ev.Data)
+	c := &CommerceEvent{
+		Time: ev.OccurredAt, Shop: ev.Shop, EventID: ev.ID, EventType: ev.Type,
+		EntityKind: ev.Entity.Kind, EntityID: ev.Entity.ID,
+		CustomerID:     d.str("customer_id", "customer.id"),
+		Email:          d.str("email", "customer.email", "contact_email"),
+		Currency:       d.str("currency", "presentment_currency"),
+		TotalPrice:     d.dec("total_price"),
+		SubtotalPrice:  d.dec("subtotal_price"),
+		TotalTax:       d.dec("total_tax"),
+		TotalDiscounts: d.dec("total_discounts"),
+	}
+	for _, li := range d.list("line_items") {
+		c.LineItems++
+		q := li.dec("quantity")
+		if q.IsPositive() && q.LessThan(decimal.NewFromInt(1<<31)) {
+			c.Quantity += uint32(q.IntPart())
+		}
+	}
+	return o, c
+}
+
+func isCommerce(ev *schemas.Event) bool {
+	switch ev.Entity.Kind {
+	case "order", "cart", "checkout":
+		return true
+	}
+	for _, p := range []string{"order", "cart", "checkout"} {
+		if strings.HasPrefix(ev.Type, p+".") || strings.HasPrefix(ev.Type, p+"_") {
+			return true
+		}
+	}
+	return false
+}
+
+// fields is a JSON object read leniently: the canonical objects and the raw
+// Shopify shapes name amounts alike (total_price, line_items[].quantity),
+// and a field that is missing or of another shape is simply empty.
+type fields map[string]json.RawMessage
+
+func decodeData(b json.RawMessage) fields {
+	var f fields
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	_ = d.Decode(&f)
+	return f
+}
+
+// get follows a dotted path.
+func (f fields) get(path string) json.RawMessage {
+	cur := f
+	parts := strings.Split(path, ".")
+	for i, p := range parts {
+		v, ok := cur[p]
+		if !ok {
+			return nil
+		}
+		if i == len(parts)-1 {
+			return v
+		}
+		cur = decodeData(v)
+	}
+	return nil
+}
+
+// str returns the first present path as text; numbers keep every digit.
+func (f fields) str(paths ...string) string {
+	for _, p := range paths {
+		v := bytes.TrimSpace(f.get(p))
+		if len(v) == 0 || string(v) == "null" {
+			continue
+		}
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return s
+		}
+		if v[0] >= '0' && v[0] <= '9' || v[0] == '-' {
+			return string(v)
+		}
+	}
+	return ""
+}
+
+// dec reads a money amount sent as "12.30" or 12.30, without a float.
+func (f fields) dec(path string) decimal.Decimal {
+	s := f.str(path)
+	if s == "" {
+		return decimal.Zero
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Zero
+	}
+	// The columns are Decimal(18, 4).
+	return d.Round(4)
+}
+
+func (f fields) list(path string) []fields {
+	var raw []json.RawMessage
+	if json.Unmarshal(f.get(path), &raw) != nil {
+		return nil
+	}
+	out := make([]fields, 0, len(raw))
+	for _, r := range raw {
+		out = append(out, decodeData(r))
+	}
+	return out
+}

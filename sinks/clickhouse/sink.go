@@ -1,0 +1,189 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/schemas"
+)
+
+// SinkName is this sink's name in pipeline.yaml and in sync_history.sink.
+const SinkName = "clickhouse"
+
+func init() {
+	pipeline.RegisterSink(SinkName, func() any { return DefaultConfig() }, newSink)
+}
+
+// Sink stores every event it receives in the history (sync_history, and
+// commerce_events for orders, carts and checkouts) and, as the dead-letter
+// sink, rejected records in error_history.
+type Sink struct {
+	cfg *Config
+	env pipeline.Env
+
+	mu   sync.Mutex
+	db   *DB
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+var (
+	_ pipeline.Sink           = (*Sink)(nil)
+	_ pipeline.DeadLetterSink = (*Sink)(nil)
+)
+
+func newSink(spec any, env pipeline.Env) (pipeline.Sink, error) {
+	cfg, ok := spec.(*Config)
+	if !ok {
+		return nil, fmt.Errorf("sinks.clickhouse: config of type %T", spec)
+	}
+	return &Sink{cfg: cfg, env: env}, nil
+}
+
+// NewSink builds the sink outside the engine (tests, tools).
+func NewSink(cfg *Config, env pipeline.Env) *Sink { return &Sink{cfg: cfg, env: env} }
+
+// Open connects, migrates and starts the retention loop. A server that is
+// down is Retryable, so the engine waits for it.
+func (s *Sink) Open(ctx context.Context) error {
+	db, err := OpenConfig(ctx, s.cfg, s.env.DataDir)
+	if err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	s.mu.Lock()
+	s.db, s.stop = db, stop
+	s.mu.Unlock()
+	if s.cfg.RetentionDays > 0 {
+		s.wg.Add(1)
+		go s.retain(stop)
+	}
+	return nil
+}
+
+// DB is the open history store, for the components that record outcomes
+// and webhooks and for the control API; nil before Open.
+func (s *Sink) DB() *DB {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db
+}
+
+// Write stores each record's rows in one insert per table. A record that
+// is not a tajo.event.v1 envelope is rejected on its own; the others are
+// written. Rows are keyed by event id, so a retried batch is not counted
+// twice.
+func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
+	db := s.DB()
+	if db == nil {
+		return pipeline.Stop(errors.New("clickhouse sink: Write before Open"))
+	}
+	now := db.now()
+	outs := make([]Outcome, 0, len(batch))
+	var comm []CommerceEvent
+	var errs []error
+	for i, rec := range batch {
+		ev, err := eventOf(rec)
+		if err != nil {
+			if errs == nil {
+				errs = make([]error, len(batch))
+			}
+			errs[i] = pipeline.Reject("invalid_event", err)
+			continue
+		}
+		o, c := eventRows(ev, now)
+		outs = append(outs, o)
+		if c != nil {
+			comm = append(comm, *c)
+		}
+	}
+	if err := s.store(ctx, db, outs, comm); err != nil {
+		return err
+	}
+	if errs != nil {
+		return &pipeline.BatchError{Errs: errs}
+	}
+	return nil
+}
+
+func (s *Sink) store(ctx context.Context, db *DB, outs []Outcome, comm []CommerceEvent) error {
+	rows := make([][]any, len(outs))
+	for i, o := range outs {
+		rows[i] = o.row(o.SyncedAt)
+	}
+	// Both tables are written concurrently; a failure of either fails the
+	// batch, and the retry's rows replace the ones that did land.
+	errc := make(chan error, 1)
+	go func() { errc <- db.RecordCommerce(ctx, comm) }()
+	err := db.sync.add(ctx, rows, true)
+	if cerr := <-errc; err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func eventOf(rec *pipeline.Record) (*schemas.Event, error) {
+	if ev, ok := rec.Cache.(*schemas.Event); ok && ev != nil {
+		return ev, nil
+	}
+	return schemas.DecodeEvent(rec.Value)
+}
+
+// WriteDeadLetters stores rejected records in error_history. An error here
+// stops the pipeline rather than dropping a record (see pipeline.DeadLetterSink).
+func (s *Sink) WriteDeadLetters(ctx context.Context, dl []pipeline.DeadLetter) error {
+	db := s.DB()
+	if db == nil {
+		return pipeline.Stop(errors.New("clickhouse sink: WriteDeadLetters before Open"))
+	}
+	return db.RecordDeadLetters(ctx, dl)
+}
+
+// Close flushes pending rows and disconnects.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	db, stop := s.db, s.stop
+	s.db, s.stop = nil, nil
+	s.mu.Unlock()
+	if db == nil {
+		return nil
+	}
+	close(stop)
+	s.wg.Wait()
+	return db.Close()
+}
+
+// retain drops expired partitions at start and then daily. A failure is
+// logged and tried again next time: history older than retention_days
+// lingering a day longer loses nothing.
+func (s *Sink) retain(stop <-chan struct{}) {
+	defer s.wg.Done()
+	tick := time.NewTicker(24 * time.Hour)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		db := s.db
+		s.mu.Unlock()
+		if db != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+			dropped, err := db.Retain(ctx, s.cfg.RetentionDays, time.Now())
+			cancel()
+			if s.env.Log != nil {
+				if err != nil {
+					s.env.Log.WithError(err).Warn("clickhouse retention: dropping expired partitions failed; will retry")
+				} else if len(dropped) > 0 {
+					s.env.Log.WithField("partitions", dropped).Info("clickhouse retention: dropped expired partitions")
+				}
+			}
+		}
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
