@@ -1,0 +1,6 @@
+// Package pipelinetest is the connector acceptance suite: a source or sink
+// is whatever passes SourceAcceptance or SinkAcceptance. Every source and
+// sink in tajo runs it in its own tests, so the engine's assumptions
+// (positions, persist-then-ack, resume after the last ack, classified
+// errors, harmless redelivery) are checked in one place.
+package pipelinetest
