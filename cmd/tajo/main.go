@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -20,16 +22,53 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = ""
 
-const usage = `tajo keeps Brevo in step with your Shopify stores.
+// command is one `tajo <name>` subcommand. Each lives in its own file and
+// registers itself in init, so adding one touches nothing else.
+type command struct {
+	// args is the usage after the name, e.g. "[-c pipeline.yaml]".
+	args    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+	order   int // position in the help
+}
 
-Usage:
-  tajo run      [-c pipeline.yaml]   run the pipeline until Ctrl-C (SIGINT/SIGTERM stop it cleanly)
-  tajo validate [-c pipeline.yaml]   check the configuration and report every problem
-  tajo version                       print the version
-  tajo help                          show this help
+var commands = map[string]command{}
 
-Exit codes: 0 success, 1 invalid configuration or a pipeline failure, 2 bad usage.
-`
+func register(name string, c command) {
+	if _, dup := commands[name]; dup {
+		panic("tajo: command registered twice: " + name)
+	}
+	commands[name] = c
+}
+
+func init() {
+	register("run", command{args: "[-c pipeline.yaml]", summary: "run the pipeline until Ctrl-C (SIGINT/SIGTERM stop it cleanly)", run: func(a []string, _, e io.Writer) int { return cmdRun(a, e) }, order: 10})
+	register("validate", command{args: "[-c pipeline.yaml]", summary: "check the configuration and report every problem", run: cmdValidate, order: 20})
+	register("version", command{summary: "print the version", run: func(_ []string, o, _ io.Writer) int { fmt.Fprintln(o, "tajo", versionString()); return 0 }, order: 90})
+	register("help", command{summary: "show this help", run: func(_ []string, o, _ io.Writer) int { fmt.Fprint(o, usage()); return 0 }, order: 99})
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("tajo keeps Brevo in step with your Shopify stores.\n\nUsage:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, c := commands[names[i]], commands[names[j]]
+		if a.order != c.order {
+			return a.order < c.order
+		}
+		return names[i] < names[j]
+	})
+	for _, n := range names {
+		c := commands[n]
+		fmt.Fprintf(&b, "  %-44s %s\n", strings.TrimSpace("tajo "+n+" "+c.args), c.summary)
+	}
+	b.WriteString("\nExit codes: 0 success, 1 invalid configuration or a failure, 2 bad usage.\n")
+	return b.String()
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -37,23 +76,22 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
-	switch args[0] {
-	case "run":
-		return cmdRun(args[1:], stderr)
-	case "validate":
-		return cmdValidate(args[1:], stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "tajo", versionString())
-		return 0
-	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-		return 0
+	name := args[0]
+	switch name {
+	case "--version", "-v":
+		name = "version"
+	case "--help", "-h":
+		name = "help"
 	}
-	fmt.Fprintf(stderr, "tajo: unknown command %q\n\n%s", args[0], usage)
-	return 2
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "tajo: unknown command %q\n\n%s", args[0], usage())
+		return 2
+	}
+	return c.run(args[1:], stdout, stderr)
 }
 
 func versionString() string {
