@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -147,7 +148,10 @@ func millis(d time.Duration) uint32 {
 // its own sync_history row (delivered to sink "clickhouse") and, for an
 // order, cart or checkout, a commerce_events row with the amounts. This is
 // the one place the envelope-to-table mapping lives.
-func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent) {
+//
+// An amount beyond the columns' Decimal(18, 4) range rejects the record:
+// ClickHouse would refuse the whole insert, and retrying could never help.
+func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent, error) {
 	o := Outcome{
 		Time: ev.OccurredAt, SyncedAt: now, Shop: ev.Shop, EventID: ev.ID, EventType: ev.Type,
 		EntityKind: ev.Entity.Kind, EntityID: ev.Entity.ID, Sink: SinkName, Result: OutcomeDelivered, Attempt: 1,
@@ -156,7 +160,7 @@ func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent) {
 		o.Latency = now.Sub(ev.ReceivedAt)
 	}
 	if !isCommerce(ev) {
-		return o, nil
+		return o, nil, nil
 	}
 	d := decodeData(ev.Data)
 	c := &CommerceEvent{
@@ -177,8 +181,19 @@ func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent) {
 			c.Quantity += uint32(q.IntPart())
 		}
 	}
-	return o, c
+	for _, a := range []struct {
+		name string
+		v    decimal.Decimal
+	}{{"total_price", c.TotalPrice}, {"subtotal_price", c.SubtotalPrice}, {"total_tax", c.TotalTax}, {"total_discounts", c.TotalDiscounts}} {
+		if a.v.Abs().GreaterThanOrEqual(maxAmount) {
+			return o, nil, fmt.Errorf("%s %s is beyond the %s range of commerce_events", a.name, a.v, "Decimal(18, 4)")
+		}
+	}
+	return o, c, nil
 }
+
+// maxAmount is 10^14: Decimal(18, 4) holds 14 digits before the point.
+var maxAmount = decimal.New(1, 14)
 
 func isCommerce(ev *schemas.Event) bool {
 	switch ev.Entity.Kind {

@@ -88,6 +88,11 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 	var errs []error
 	for i, rec := range batch {
 		ev, err := eventOf(rec)
+		var o Outcome
+		var c *CommerceEvent
+		if err == nil {
+			o, c, err = eventRows(ev, now)
+		}
 		if err != nil {
 			if errs == nil {
 				errs = make([]error, len(batch))
@@ -95,7 +100,6 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 			errs[i] = pipeline.Reject("invalid_event", err)
 			continue
 		}
-		o, c := eventRows(ev, now)
 		outs = append(outs, o)
 		if c != nil {
 			comm = append(comm, *c)

@@ -3,11 +3,10 @@ package clickhouse
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ func runSuite(t *testing.T, h *backendHarness) {
 	t.Run("migrations", func(t *testing.T) { testMigrations(t, h) })
 	t.Run("round_trip", func(t *testing.T) { testRoundTrip(t, h) })
 	t.Run("dead_letters", func(t *testing.T) { testDeadLetters(t, h) })
+	t.Run("bad_records", func(t *testing.T) { testBadRecords(t, h) })
 	t.Run("dedupe", func(t *testing.T) { testDedupe(t, h) })
 	t.Run("figures", func(t *testing.T) { testFigures(t, h) })
 	t.Run("retention", func(t *testing.T) { testRetention(t, h) })
@@ -279,6 +279,26 @@ func testDeadLetters(t *testing.T, h *backendHarness) {
 	}
 }
 
+// testBadRecords: records the sink cannot store are rejected one by one and
+// the rest of the batch is written.
+func testBadRecords(t *testing.T, h *backendHarness) {
+	ctx := context.Background()
+	s, db := openSink(t, h, t0)
+	good := newEvent("bad.myshopify.com", schemas.TypeCustomerCreated, schemas.KindCustomer, "1", t0, `{}`)
+	huge := newEvent("bad.myshopify.com", schemas.TypeOrderPlaced, schemas.KindOrder, "2", t0, `{"total_price":"1e20"}`)
+	recs := records(t, good, huge)
+	recs = append(recs, &pipeline.Record{Value: []byte("not json")})
+	err := s.Write(ctx, recs)
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) || len(be.Errs) != 3 || be.Errs[0] != nil ||
+		pipeline.ClassOf(be.Errs[1]) != pipeline.Rejected || pipeline.ClassOf(be.Errs[2]) != pipeline.Rejected {
+		t.Fatalf("write: %v", err)
+	}
+	if n := scalar(t, db, "SELECT count() FROM sync_history"); n != uint64(1) {
+		t.Errorf("%v rows stored, want the one good record", n)
+	}
+}
+
 func firstDiff(a, b string) int {
 	for i := 0; i < len(a) && i < len(b); i++ {
 		if a[i] != b[i] {
@@ -477,103 +497,4 @@ func testRetention(t *testing.T, h *backendHarness) {
 	if again, err := db.Retain(ctx, 90, now); err != nil || len(again) != 0 {
 		t.Errorf("second retention pass: %v %v", again, err)
 	}
-}
-
-func outageDuration() time.Duration {
-	if d, err := time.ParseDuration(os.Getenv("TAJO_CLICKHOUSE_OUTAGE")); err == nil {
-		return d
-	}
-	return 30 * time.Second
-}
-
-func testOutage(t *testing.T, h *backendHarness) {
-	if h.stop == nil {
-		t.Skip("chDB runs in-process: there is no server to stop")
-	}
-	ctx := context.Background()
-	dsn, dataDir := h.fresh(t)
-	cfg := DefaultConfig()
-	cfg.DSN, cfg.RetentionDays, cfg.Timeout = dsn, 0, 5*time.Second
-	s := NewSink(cfg, pipeline.Env{Name: SinkName, DataDir: dataDir})
-	if err := s.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-
-	// A writer that behaves like the engine: a batch is retried until it
-	// succeeds; a Retryable error is the only acceptable failure.
-	var (
-		mu         sync.Mutex
-		written    int
-		retryables int
-		other      error
-	)
-	stopWriting := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for b := 0; ; b++ {
-			select {
-			case <-stopWriting:
-				return
-			default:
-			}
-			var evs []*schemas.Event
-			for i := 0; i < 50; i++ {
-				evs = append(evs, newEvent("outage.myshopify.com", "customer.updated", "customer", fmt.Sprint(b*50+i), t0.Add(time.Duration(b*50+i)*time.Second), `{}`))
-			}
-			recs := records(t, evs...)
-			for {
-				err := s.Write(ctx, recs)
-				if err == nil {
-					break
-				}
-				mu.Lock()
-				if pipeline.ClassOf(err) == pipeline.Retryable {
-					retryables++
-				} else if other == nil {
-					other = err
-				}
-				mu.Unlock()
-				if pipeline.ClassOf(err) != pipeline.Retryable {
-					return
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			mu.Lock()
-			written += len(evs)
-			mu.Unlock()
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-
-	time.Sleep(time.Second)
-	if err := h.stop(); err != nil {
-		t.Fatal(err)
-	}
-	down := outageDuration()
-	time.Sleep(down)
-	// Status while down says so rather than failing silently.
-	if st, err := s.DB().Status(ctx, ""); err == nil || st.Connected || pipeline.ClassOf(err) != pipeline.Retryable {
-		t.Errorf("status while down: %+v, %v", st, err)
-	}
-	if err := h.start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second)
-	close(stopWriting)
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
-	if other != nil {
-		t.Fatalf("a write failed with a non-retryable error: %v", other)
-	}
-	if retryables == 0 {
-		t.Fatalf("no write failed during a %s outage", down)
-	}
-	n := scalar(t, s.DB(), "SELECT count() FROM sync_history FINAL")
-	if n != uint64(written) {
-		t.Fatalf("after the outage: %v rows, want %d", n, written)
-	}
-	t.Logf("%d rows written across a %s outage; %d retryable failures", written, down, retryables)
 }

@@ -1,0 +1,22 @@
+// Package clickhouse is tajo's history store and the `clickhouse` sink: what
+// happened to every event at every sink (sync_history), the dead letters
+// (error_history), every webhook received (webhook_log) and the amounts of
+// orders, carts and checkouts (commerce_events).
+//
+// Two backends run the same DDL (schemas/clickhouse) and the same queries,
+// chosen by sinks.clickhouse.dsn:
+//
+//   - chdb://<dir> (the default, chdb://clickhouse under data_dir) runs
+//     ClickHouse in-process from libchdb.so, loaded on first use through
+//     purego (no cgo). Like a server, it locks its directory: one process at
+//     a time (see ErrLocked), one directory per process.
+//   - clickhouse://user:pass@host:9000/db talks to a server over the native
+//     protocol (clickhouse-go), from 18.16 to current releases.
+//
+// It enforces two invariants of DESIGN.md here. No loss: Write returns only
+// after the rows are inserted, and a ClickHouse that is down or slow is
+// Retryable, so the pipeline holds and Kafka keeps the backlog. Idempotent
+// effects: every table is a ReplacingMergeTree keyed by event id (or the
+// equivalent), and the status figures read through FINAL, so a redelivered
+// event is never counted twice.
+package clickhouse
