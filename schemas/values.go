@@ -271,12 +271,13 @@ func (t *Tags) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Text is a string that Shopify sometimes sends as a number or a boolean
-// (note attribute values, cart ids). It keeps the literal text, so numeric
-// values keep every digit.
+// Text is a string that Shopify sometimes sends as another JSON value (note
+// attribute and line item property values set by storefront code, cart
+// ids). A string is kept as is; any other value as its compact JSON text,
+// so numbers keep every digit and one odd attribute never costs the order.
 type Text string
 
-// UnmarshalJSON accepts a string, a number, a boolean or null.
+// UnmarshalJSON accepts any JSON value; null is "".
 func (t *Text) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
@@ -288,10 +289,12 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		*t = Text(s)
-	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')), string(b) == "true", string(b) == "false":
-		*t = Text(b)
 	default:
-		return errors.New("want a string, number or boolean")
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, b); err != nil {
+			return fmt.Errorf("text: %w", err)
+		}
+		*t = Text(buf.String())
 	}
 	return nil
 }
