@@ -3,6 +3,7 @@ package shopify
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 var (
@@ -22,4 +23,21 @@ var (
 // the message says what was wrong.
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// HTTPStatus is the answer the webhook ingress owes Shopify for the outcome
+// of Verify or Normalize. Anything unclassified is a 500, so Shopify
+// retries it: a failure of ours must not read as a verdict on the delivery.
+// A nil error is a 200 only once the event is durably on Kafka (invariant
+// 1), which is the caller's to ensure.
+func HTTPStatus(err error) int {
+	switch {
+	case err == nil, errors.Is(err, ErrUnsupportedTopic):
+		return http.StatusOK
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrMalformed):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }

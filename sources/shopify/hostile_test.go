@@ -186,3 +186,28 @@ func TestNormalizeNewCustomerTopics(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPStatusAndShopCase(t *testing.T) {
+	for err, want := range map[error]int{
+		nil:                 200,
+		ErrUnsupportedTopic: 200,
+		ErrUnauthorized:     401,
+		malformed("x"):      400,
+		errors.New("kafka"): 500,
+	} {
+		if got := HTTPStatus(err); got != want {
+			t.Errorf("HTTPStatus(%v) = %d, want %d", err, got, want)
+		}
+	}
+	in := webhookFor(t, "orders/delete", []byte(`{"id":1}`))
+	lower, _ := Normalize(in)
+	in.Shop = "Demo-Store.MyShopify.com"
+	if _, err := Normalize(in); !errors.Is(err, ErrMalformed) {
+		t.Errorf("mixed-case suffix accepted: %v", err)
+	}
+	in.Shop = "DEMO-STORE.myshopify.com"
+	upper, err := Normalize(in)
+	if err != nil || upper.Shop != testShop || upper.ID != lower.ID {
+		t.Fatalf("%v %+v", err, upper)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -41,6 +42,8 @@ func Normalize(in Webhook) (*schemas.Event, error) {
 	if !ValidShopDomain(in.Shop) {
 		return nil, malformed("shop domain %q is not <name>.myshopify.com", clip(in.Shop))
 	}
+	// The shop is the Kafka key and the tenant: one spelling per store.
+	shop := strings.ToLower(in.Shop)
 	if err := checkBody(in.Body); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
@@ -56,7 +59,7 @@ func Normalize(in Webhook) (*schemas.Event, error) {
 	if d.entityID == "" && t.Kind == schemas.KindShop {
 		// The delivery's shop is authenticated; a payload without a shop id
 		// is still about it.
-		d.entityID = in.Shop
+		d.entityID = shop
 	}
 
 	received := in.ReceivedAt
@@ -74,15 +77,15 @@ func Normalize(in Webhook) (*schemas.Event, error) {
 
 	var id string
 	if in.WebhookID != "" {
-		id = schemas.NewID(Source, in.Shop, t.Name, in.WebhookID)
+		id = schemas.NewID(Source, shop, t.Name, in.WebhookID)
 	} else {
-		id = schemas.NewID(Source, in.Shop, t.Name, d.entityID, occurred.Format(time.RFC3339Nano))
+		id = schemas.NewID(Source, shop, t.Name, d.entityID, occurred.Format(time.RFC3339Nano))
 	}
 	return &schemas.Event{
 		Schema:     schemas.EventSchema,
 		ID:         id,
 		Source:     Source,
-		Shop:       in.Shop,
+		Shop:       shop,
 		Topic:      t.Name,
 		Type:       t.Type,
 		OccurredAt: occurred,

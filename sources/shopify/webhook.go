@@ -65,7 +65,7 @@ func Verify(h http.Header, body []byte, s Secrets, receivedAt time.Time) (Webhoo
 // delivery would lose it after Shopify's retries.
 func ParseHeaders(h http.Header, body []byte, receivedAt time.Time) (Webhook, error) {
 	w := Webhook{
-		Shop:       header(h, HeaderShopDomain),
+		Shop:       strings.ToLower(header(h, HeaderShopDomain)),
 		Topic:      header(h, HeaderTopic),
 		WebhookID:  header(h, HeaderWebhookID),
 		EventID:    header(h, HeaderEventID),
