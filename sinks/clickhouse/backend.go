@@ -2,6 +2,8 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -81,6 +83,17 @@ func classify(err error) error {
 	}
 	if errors.Is(err, ErrNoLibrary) || errors.Is(err, ErrLocked) {
 		return pipeline.Stop(err)
+	}
+	var (
+		verr *tls.CertificateVerificationError
+		herr x509.HostnameError
+		aerr x509.UnknownAuthorityError
+		rerr tls.RecordHeaderError
+	)
+	if errors.As(err, &verr) || errors.As(err, &herr) || errors.As(err, &aerr) || errors.As(err, &rerr) {
+		// A certificate the client refuses, or TLS spoken to a plain port,
+		// is a configuration to fix, not an outage to wait out.
+		return &pipeline.Error{Class: pipeline.Fatal, Code: "tls", Err: err}
 	}
 	if code, ok := exceptionCode(err); ok {
 		if name, fatal := fatalCodes[code]; fatal {

@@ -158,12 +158,26 @@ func (db *DB) Applied(ctx context.Context) ([]uint32, error) {
 // (up to batch_rows, waiting at most flush_interval). Writing the same
 // outcome twice is harmless: rows are keyed by shop, sink and event id.
 func (db *DB) RecordOutcomes(ctx context.Context, outs []Outcome) error {
-	now := db.now()
-	rows := make([][]any, len(outs))
-	for i, o := range outs {
-		rows[i] = o.row(now)
+	rows, err := outcomeRows(outs, db.now())
+	if err != nil {
+		return err
 	}
 	return db.sync.add(ctx, rows, false)
+}
+
+// outcomeRows checks and converts outcomes. A malformed outcome is a bug in
+// the sink that reported it, so it stops the pipeline rather than being
+// retried forever or silently dropped.
+func outcomeRows(outs []Outcome, now time.Time) ([][]any, error) {
+	rows := make([][]any, len(outs))
+	for i, o := range outs {
+		r, err := o.row(now)
+		if err != nil {
+			return nil, pipeline.Stop(fmt.Errorf("outcome %d (event %s): %w", i, o.EventID, err))
+		}
+		rows[i] = r
+	}
+	return rows, nil
 }
 
 // RecordWebhooks writes webhook_log rows, gathered like RecordOutcomes.
@@ -171,7 +185,11 @@ func (db *DB) RecordWebhooks(ctx context.Context, hooks []WebhookLogRow) error {
 	now := db.now()
 	rows := make([][]any, len(hooks))
 	for i, w := range hooks {
-		rows[i] = w.row(now)
+		r, err := w.row(now)
+		if err != nil {
+			return pipeline.Stop(fmt.Errorf("webhook %d: %w", i, err))
+		}
+		rows[i] = r
 	}
 	return db.hook.add(ctx, rows, false)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/sinks/clickhouse/chtest"
 )
 
@@ -107,3 +108,26 @@ func (h *backendHarness) open(t testing.TB, cfg *Config) (*DB, *Config, string) 
 func TestServer(t *testing.T) { runSuite(t, serverHarness(t)) }
 
 func TestChdb(t *testing.T) { runSuite(t, chdbHarness(t)) }
+
+// TestServerTLS: the tls options reach the server's secure native port,
+// and a certificate the client does not trust stops rather than retries.
+func TestServerTLS(t *testing.T) {
+	serverHarness(t)
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	cfg.DSN = srv.SecureDSN(fmt.Sprintf("tajo_tls_%d", os.Getpid()))
+	cfg.TLS = TLS{Enabled: true, CAFile: srv.CAFile}
+	db, err := OpenConfig(ctx, cfg, t.TempDir())
+	if err != nil {
+		t.Fatalf("open over TLS: %v", err)
+	}
+	if st, err := db.Status(ctx, ""); err != nil || !st.Connected {
+		t.Errorf("status over TLS: %+v %v", st, err)
+	}
+	db.Close()
+
+	cfg.TLS = TLS{Enabled: true} // system roots do not include the test CA
+	if _, err := OpenConfig(ctx, cfg, t.TempDir()); pipeline.ClassOf(err) != pipeline.Fatal || pipeline.CodeOf(err) != "tls" {
+		t.Errorf("untrusted certificate: %v, want a fatal tls error", err)
+	}
+}

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -77,23 +78,44 @@ var (
 	commerceCols = []string{"ts", "shop", "event_id", "event_type", "entity_kind", "entity_id", "customer_id", "email", "currency", "total_price", "subtotal_price", "total_tax", "total_discounts", "line_items", "quantity"}
 )
 
-func (o Outcome) row(now time.Time) []any {
+func (o Outcome) row(now time.Time) ([]any, error) {
 	synced := o.SyncedAt
 	if synced.IsZero() {
 		synced = now
-	}
-	ts := o.Time
-	if ts.IsZero() {
-		ts = synced
 	}
 	res := o.Result
 	if res == "" {
 		res = OutcomeDelivered
 	}
-	return []any{ts, synced, o.Shop, o.EventID, o.EventType, o.EntityKind, o.EntityID, o.Sink, res, o.Reason, o.Attempt, millis(o.Latency)}
+	switch {
+	case o.Time.IsZero():
+		// A redelivery must land in the same monthly partition as the first
+		// delivery for the two rows to fold into one.
+		return nil, errors.New("Outcome.Time (the event's occurred_at) is required")
+	case o.EventID == "" || o.Sink == "":
+		return nil, errors.New("Outcome.EventID and Outcome.Sink are required")
+	case res != OutcomeDelivered && res != OutcomeSkipped && res != OutcomeRejected && res != OutcomeFailed:
+		return nil, fmt.Errorf("Outcome.Result %q: want delivered, skipped, rejected or failed", res)
+	}
+	if err := checkTime("Outcome.Time", o.Time); err != nil {
+		return nil, err
+	}
+	if err := checkTime("Outcome.SyncedAt", synced); err != nil {
+		return nil, err
+	}
+	return []any{o.Time, synced, o.Shop, o.EventID, o.EventType, o.EntityKind, o.EntityID, o.Sink, res, o.Reason, o.Attempt, millis(o.Latency)}, nil
 }
 
-func (w WebhookLogRow) row(now time.Time) []any {
+// OutcomeFor is the sync_history row of ev at sink, filled from the envelope
+// so that every sink records the same identity for an event.
+func OutcomeFor(ev *schemas.Event, sink, result, reason string, attempt uint32, latency time.Duration) Outcome {
+	return Outcome{
+		Time: ev.OccurredAt, Shop: ev.Shop, EventID: ev.ID, EventType: ev.Type, EntityKind: ev.Entity.Kind,
+		EntityID: ev.Entity.ID, Sink: sink, Result: result, Reason: reason, Attempt: attempt, Latency: latency,
+	}
+}
+
+func (w WebhookLogRow) row(now time.Time) ([]any, error) {
 	ts := w.Time
 	if ts.IsZero() {
 		ts = now
@@ -102,7 +124,26 @@ func (w WebhookLogRow) row(now time.Time) []any {
 	if h == "" {
 		h = "missing"
 	}
-	return []any{ts, w.Shop, w.Topic, w.WebhookID, w.APIVersion, h, w.Status, w.Bytes, millis(w.Latency)}
+	if h != "valid" && h != "invalid" && h != "missing" {
+		return nil, fmt.Errorf("WebhookLogRow.HMAC %q: want valid, invalid or missing", h)
+	}
+	if err := checkTime("WebhookLogRow.Time", ts); err != nil {
+		return nil, err
+	}
+	return []any{ts, w.Shop, w.Topic, w.WebhookID, w.APIVersion, h, w.Status, w.Bytes, millis(w.Latency)}, nil
+}
+
+// DateTime is seconds since 1970 in a UInt32.
+var (
+	minDateTime = time.Unix(0, 0)
+	maxDateTime = time.Date(2106, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func checkTime(field string, t time.Time) error {
+	if t.Before(minDateTime) || !t.Before(maxDateTime) {
+		return fmt.Errorf("%s %s is outside ClickHouse DateTime's range (1970 to 2105)", field, t.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (c CommerceEvent) row() []any {
@@ -155,6 +196,9 @@ func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent, error
 	o := Outcome{
 		Time: ev.OccurredAt, SyncedAt: now, Shop: ev.Shop, EventID: ev.ID, EventType: ev.Type,
 		EntityKind: ev.Entity.Kind, EntityID: ev.Entity.ID, Sink: SinkName, Result: OutcomeDelivered, Attempt: 1,
+	}
+	if err := checkTime("occurred_at", ev.OccurredAt); err != nil {
+		return o, nil, err
 	}
 	if !ev.ReceivedAt.IsZero() && now.After(ev.ReceivedAt) {
 		o.Latency = now.Sub(ev.ReceivedAt)

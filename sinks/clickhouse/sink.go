@@ -115,15 +115,15 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 }
 
 func (s *Sink) store(ctx context.Context, db *DB, outs []Outcome, comm []CommerceEvent) error {
-	rows := make([][]any, len(outs))
-	for i, o := range outs {
-		rows[i] = o.row(o.SyncedAt)
+	rows, err := outcomeRows(outs, db.now())
+	if err != nil {
+		return err
 	}
 	// Both tables are written concurrently; a failure of either fails the
 	// batch, and the retry's rows replace the ones that did land.
 	errc := make(chan error, 1)
 	go func() { errc <- db.RecordCommerce(ctx, comm) }()
-	err := db.sync.add(ctx, rows, true)
+	err = db.sync.add(ctx, rows, true)
 	if cerr := <-errc; err == nil {
 		err = cerr
 	}

@@ -339,8 +339,9 @@ func testDedupe(t *testing.T, h *backendHarness) {
 	// Another sink reports its outcomes twice.
 	var outs []Outcome
 	for _, ev := range evs {
-		outs = append(outs, Outcome{Time: ev.OccurredAt, SyncedAt: now, Shop: ev.Shop, EventID: ev.ID, EventType: ev.Type,
-			EntityKind: ev.Entity.Kind, EntityID: ev.Entity.ID, Sink: "brevo", Result: OutcomeDelivered, Attempt: 1})
+		o := OutcomeFor(ev, "brevo", OutcomeDelivered, "", 1, 80*time.Millisecond)
+		o.SyncedAt = now
+		outs = append(outs, o)
 	}
 	for i := 0; i < 2; i++ {
 		if err := db.RecordOutcomes(ctx, outs); err != nil {

@@ -253,3 +253,23 @@ func TestFormat(t *testing.T) {
 		t.Errorf("status JSON: %s", st.String())
 	}
 }
+
+func TestMalformedRowsStop(t *testing.T) {
+	ok := Outcome{Time: t0, EventID: "e", Sink: "brevo"}
+	for name, o := range map[string]Outcome{
+		"no time":     {EventID: "e", Sink: "brevo"},
+		"no event id": {Time: t0, Sink: "brevo"},
+		"bad result":  {Time: t0, EventID: "e", Sink: "brevo", Result: "maybe"},
+		"year 1900":   {Time: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), EventID: "e", Sink: "brevo"},
+	} {
+		if _, err := outcomeRows([]Outcome{ok, o}, t0); pipeline.ClassOf(err) != pipeline.Fatal {
+			t.Errorf("%s: %v, want a fatal error", name, err)
+		}
+	}
+	if rows, err := outcomeRows([]Outcome{ok}, t0); err != nil || rows[0][8] != OutcomeDelivered || rows[0][1] != t0 {
+		t.Errorf("defaults: %v %v", rows, err)
+	}
+	if _, err := (WebhookLogRow{HMAC: "ok"}).row(t0); err == nil {
+		t.Error("an unknown HMAC verdict must be refused before the insert")
+	}
+}

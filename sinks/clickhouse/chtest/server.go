@@ -56,6 +56,10 @@ func Binary() (path string, args []string, err error) {
 type Server struct {
 	Dir  string // holds config.xml, users.xml, data/, logs
 	Port int    // native protocol, on 127.0.0.1
+	// SecurePort is the native protocol over TLS, with a self-signed
+	// certificate for 127.0.0.1 whose PEM is CAFile.
+	SecurePort int
+	CAFile     string
 
 	bin  string
 	args []string
@@ -74,7 +78,11 @@ func Start(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, Port: port, bin: bin, args: args}
+	secure, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, Port: port, SecurePort: secure, CAFile: filepath.Join(dir, "server.crt"), bin: bin, args: args}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
@@ -87,6 +95,11 @@ func Start(dir string) (*Server, error) {
 // DSN of database db on this server.
 func (s *Server) DSN(db string) string {
 	return fmt.Sprintf("clickhouse://default:@127.0.0.1:%d/%s?dial_timeout=2s", s.Port, db)
+}
+
+// SecureDSN of database db on the TLS port; the client must trust CAFile.
+func (s *Server) SecureDSN(db string) string {
+	return fmt.Sprintf("clickhouse://default:@127.0.0.1:%d/%s?dial_timeout=2s", s.SecurePort, db)
 }
 
 // Stop shuts the server down (SIGTERM, then SIGKILL after 20 s) and waits.
@@ -196,7 +209,10 @@ func (s *Server) writeConfig() error {
 			return err
 		}
 	}
-	r := strings.NewReplacer("{dir}", s.Dir, "{port}", strconv.Itoa(s.Port))
+	if err := writeCert(filepath.Join(s.Dir, "server.crt"), filepath.Join(s.Dir, "server.key")); err != nil {
+		return err
+	}
+	r := strings.NewReplacer("{dir}", s.Dir, "{port}", strconv.Itoa(s.Port), "{secure_port}", strconv.Itoa(s.SecurePort))
 	if err := os.WriteFile(filepath.Join(s.Dir, "config.xml"), []byte(r.Replace(configXML)), 0o640); err != nil {
 		return err
 	}
@@ -213,6 +229,18 @@ const configXML = `<?xml version="1.0"?>
         <count>1</count>
     </logger>
     <tcp_port>{port}</tcp_port>
+    <tcp_port_secure>{secure_port}</tcp_port_secure>
+    <openSSL>
+        <server>
+            <certificateFile>{dir}/server.crt</certificateFile>
+            <privateKeyFile>{dir}/server.key</privateKeyFile>
+            <verificationMode>none</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
     <listen_host>127.0.0.1</listen_host>
     <max_connections>64</max_connections>
     <keep_alive_timeout>3</keep_alive_timeout>
