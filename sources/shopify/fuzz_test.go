@@ -59,6 +59,7 @@ func FuzzNormalize(f *testing.F) {
 	f.Add(index("customer.tags_added"), []byte(`{"customerId":"gid://shopify/Customer/1","tags":["a"],"occurredAt":"2026-01-01T00:00:00Z"}`))
 	f.Add(index("customers/purchasing_summary"), []byte(`{"customerId":1,"amountSpent":{"amount":"1.5","currencyCode":"EUR"},"numberOfOrders":"2"}`))
 	f.Add(index("orders/create"), []byte(`{"id":1,"total_price":"1e3","line_items":[{"properties":{"k":1}}]}`))
+	f.Add(index("orders/create"), []byte(" \n"))
 
 	// The topic is an index into the registry: the fuzzer's effort goes
 	// into bodies, not into discovering topic names.
