@@ -350,11 +350,12 @@ func (b *batcher) flush(waiting []*pending, n int) {
 		all = append(all, p.rows...)
 	}
 	var err error
-	for start := 0; start < len(all) && err == nil; start += b.db.cfg.BatchRows {
-		end := min(start+b.db.cfg.BatchRows, len(all))
+	for start := 0; start < len(all) && err == nil; {
+		end := chunkEnd(all, start, b.db.cfg.BatchRows)
 		ctx, cancel := context.WithTimeout(context.Background(), b.db.cfg.Timeout)
 		err = b.db.b.insert(ctx, b.table, b.cols, all[start:end])
 		cancel()
+		start = end
 	}
 	if err != nil {
 		err = fmt.Errorf("insert into %s: %w", b.table, err)
@@ -362,6 +363,29 @@ func (b *batcher) flush(waiting []*pending, n int) {
 	for _, p := range waiting {
 		p.errc <- err
 	}
+}
+
+// maxInsertBytes bounds the text of one INSERT: dead letters carry whole
+// payloads, and chDB's insert is built as one string, so a batch of large
+// payloads is split well before batch_rows.
+const maxInsertBytes = 32 << 20
+
+// chunkEnd is where the insert starting at rows[start] ends: after maxRows
+// rows or once its strings reach maxInsertBytes, whichever comes first, and
+// never before one row.
+func chunkEnd(rows [][]any, start, maxRows int) int {
+	size := 0
+	for i := start; i < len(rows); i++ {
+		if i-start == maxRows || (i > start && size >= maxInsertBytes) {
+			return i
+		}
+		for _, v := range rows[i] {
+			if s, ok := v.(string); ok {
+				size += len(s)
+			}
+		}
+	}
+	return len(rows)
 }
 
 func (b *batcher) stop() {

@@ -273,3 +273,22 @@ func TestMalformedRowsStop(t *testing.T) {
 		t.Error("an unknown HMAC verdict must be refused before the insert")
 	}
 }
+
+func TestChunkEnd(t *testing.T) {
+	small := []any{"x"}
+	big := []any{strings.Repeat("p", maxInsertBytes/2)}
+	rows := [][]any{small, small, small, small, small}
+	if got := chunkEnd(rows, 0, 2); got != 2 {
+		t.Errorf("by rows: %d", got)
+	}
+	if got := chunkEnd(rows, 4, 2); got != 5 {
+		t.Errorf("tail: %d", got)
+	}
+	rows = [][]any{big, big, big, small}
+	if got := chunkEnd(rows, 0, 100); got != 2 {
+		t.Errorf("by bytes: %d, want 2 (the chunk closes once it reaches the cap)", got)
+	}
+	if got := chunkEnd([][]any{{strings.Repeat("p", 2*maxInsertBytes)}, small}, 0, 100); got != 1 {
+		t.Errorf("an oversized row still goes alone: %d", got)
+	}
+}
