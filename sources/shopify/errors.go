@@ -17,6 +17,10 @@ var (
 	// it: acknowledge (2xx) and record, so Shopify neither retries it nor
 	// removes the subscription.
 	ErrUnsupportedTopic = errors.New("shopify webhook: unsupported topic")
+	// ErrNoSecret means tajo has no client secret to verify with: a
+	// configuration error of ours, not a verdict on the delivery, so it
+	// fails closed with a 500 (Shopify retries) rather than a 401.
+	ErrNoSecret = errors.New("shopify webhook: no client secret configured")
 )
 
 // malformed wraps a reason so that errors.Is(err, ErrMalformed) holds and

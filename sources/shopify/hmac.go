@@ -20,8 +20,8 @@ const maxHMACHeader = 128
 
 // VerifyHMAC checks header (the X-Shopify-Hmac-Sha256 value) against
 // base64(HMAC-SHA256(body, secret)) for the current and then the previous
-// secret, in constant time. It returns nil or an error wrapping
-// ErrUnauthorized; the error never contains a secret or the expected MAC.
+// secret, in constant time. It returns nil, ErrNoSecret, or an error
+// wrapping ErrUnauthorized; no error contains a secret or the expected MAC.
 //
 // An empty body is refused even if correctly signed: every Shopify webhook
 // has a JSON body, and the empty-body MAC is the easiest one to forge from a
@@ -34,7 +34,7 @@ func VerifyHMAC(body []byte, header string, s Secrets) error {
 		return fmt.Errorf("%w: empty body", ErrUnauthorized)
 	}
 	if s.Current == "" && s.Previous == "" {
-		return fmt.Errorf("%w: no webhook secret configured", ErrUnauthorized)
+		return ErrNoSecret
 	}
 	if len(header) > maxHMACHeader {
 		return fmt.Errorf("%w: signature header too long", ErrUnauthorized)
