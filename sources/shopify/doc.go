@@ -9,8 +9,9 @@
 // domain that is not *.myshopify.com, a body that is not the payload the
 // topic promises), ErrUnsupportedTopic → acknowledge and record (a 4xx
 // would make Shopify retry a delivery tajo will never use, then drop the
-// subscription). And part of invariant 6: HMACs are compared in constant
-// time and secrets never appear in errors.
+// subscription), ErrNoSecret → 500 (our configuration, not the delivery,
+// is at fault). HTTPStatus maps them. And part of invariant 6: HMACs are
+// compared in constant time and secrets never appear in errors.
 //
 // Normalization is deterministic: the same delivery always yields the same
 // event id, so Shopify's at-least-once redeliveries are harmless downstream.
