@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"sort"
 	"sync"
 	"unsafe"
 
@@ -39,11 +41,28 @@ var (
 	libErr  error
 )
 
-// LibraryPath is where Open looks for libchdb.so: $CHDB_LIB_PATH, else the
-// usual install locations.
+// LibraryPath is where Open looks for libchdb.so: $CHDB_LIB_PATH, else
+// what scripts/chdb-lib.sh fetched into .cache/chdb (under the working
+// directory or beside the binary's bin/ directory, so `./bin/tajo run` from
+// a checkout finds it), else the usual install locations.
 func LibraryPath() string {
 	if p := os.Getenv("CHDB_LIB_PATH"); p != "" {
 		return p
+	}
+	roots := []string{"."}
+	if exe, err := os.Executable(); err == nil {
+		roots = append(roots, filepath.Join(filepath.Dir(exe), ".."))
+	}
+	for _, root := range roots {
+		for _, pat := range []string{"libchdb.so", "libchdb.dylib"} {
+			m, _ := filepath.Glob(filepath.Join(root, ".cache", "chdb", "*", pat))
+			if len(m) > 0 {
+				sort.Strings(m)
+				if abs, err := filepath.Abs(m[len(m)-1]); err == nil {
+					return abs
+				}
+			}
+		}
 	}
 	for _, p := range []string{"/usr/local/lib/libchdb.so", "/usr/lib/libchdb.so", "/opt/homebrew/lib/libchdb.dylib"} {
 		if _, err := os.Stat(p); err == nil {
@@ -57,7 +76,7 @@ func loadLibchdb() (*libchdb, error) {
 	libOnce.Do(func() {
 		path := LibraryPath()
 		if path == "" {
-			libErr = fmt.Errorf("%w (CHDB_LIB_PATH is not set): %s", ErrNoLibrary, LibraryHelp)
+			libErr = fmt.Errorf("%w (CHDB_LIB_PATH is not set and .cache/chdb is empty): %s", ErrNoLibrary, LibraryHelp)
 			return
 		}
 		if _, err := os.Stat(path); err != nil {

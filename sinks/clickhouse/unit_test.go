@@ -292,3 +292,23 @@ func TestChunkEnd(t *testing.T) {
 		t.Errorf("an oversized row still goes alone: %d", got)
 	}
 }
+
+func TestLibraryPathFindsTheCache(t *testing.T) {
+	dir := t.TempDir()
+	lib := dir + "/.cache/chdb/26.5.3/libchdb.so"
+	if err := os.MkdirAll(dir+"/.cache/chdb/26.5.3", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lib, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CHDB_LIB_PATH", "")
+	t.Chdir(dir)
+	if got := LibraryPath(); got != lib {
+		t.Errorf("LibraryPath() = %q, want the cached %q", got, lib)
+	}
+	t.Setenv("CHDB_LIB_PATH", "/explicit/libchdb.so")
+	if got := LibraryPath(); got != "/explicit/libchdb.so" {
+		t.Errorf("CHDB_LIB_PATH must win: %q", got)
+	}
+}
