@@ -22,8 +22,8 @@ import (
 // says how to get it.
 
 // LibraryHelp tells a user how to get libchdb.so.
-const LibraryHelp = "the embedded ClickHouse (chdb:// DSN) needs libchdb.so: run `make chdb` " +
-	"or `export CHDB_LIB_PATH=$(scripts/chdb-lib.sh)` (it fetches the npm package " +
+const LibraryHelp = "the embedded ClickHouse (chdb:// DSN) needs libchdb.so: run " +
+	"`export CHDB_LIB_PATH=$(scripts/chdb-lib.sh)` in the tajo checkout (it fetches the npm package " +
 	"@chdb/lib-linux-x64-gnu with `npm pack` into .cache/chdb), or point " +
 	"sinks.clickhouse.dsn at a ClickHouse server (clickhouse://user:pass@host:9000/db)"
 
