@@ -7,6 +7,12 @@ CONFIG  ?= pipeline.yaml
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
+# The embedded ClickHouse library (libchdb.so, ~160 MB) is fetched once into
+# .cache/chdb by scripts/chdb-lib.sh; the ClickHouse 18.16 test server is
+# Debian's clickhouse-server, installed by scripts/clickhouse-server.sh.
+CHDB_LIB = CHDB_LIB_PATH=$$(scripts/chdb-lib.sh)
+CH_TEST  = scripts/clickhouse-server.sh >/dev/null && TAJO_REQUIRE_CLICKHOUSE=1 $(CHDB_LIB)
+
 .PHONY: all build run test test-unit bench lint fuzz clean
 
 all: build
@@ -16,11 +22,11 @@ build:
 
 ## run: build and run the pipeline on its embedded defaults (Ctrl-C stops it).
 run: build
-	./$(BIN) run -c $(CONFIG)
+	$(CHDB_LIB) ./$(BIN) run -c $(CONFIG)
 
 ## test: every test, unit and integration, with the race detector.
 test:
-	$(GO) test -race -count=1 -tags integration -timeout 30m ./...
+	$(CH_TEST) $(GO) test -race -count=1 -tags integration -timeout 30m ./...
 
 ## test-unit: unit tests only (no integration tag).
 test-unit:
@@ -29,7 +35,7 @@ test-unit:
 ## bench: throughput and allocations; compare runs with benchstat.
 bench:
 	$(GO) test -run '^$$' -bench 'Pipeline' -benchtime=100000x -benchmem ./pipeline/
-	$(GO) test -run '^$$' -bench . -benchmem $(shell $(GO) list ./... | grep -v '/pipeline$$')
+	$(CH_TEST) $(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/pipeline$$')
 
 ## lint: go vet and a gofmt check.
 lint:
