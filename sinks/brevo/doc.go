@@ -1,0 +1,26 @@
+// Package brevo is a typed client for the parts of the Brevo API v3 that
+// tajo writes to: contacts (upsert, get, update, delete, async import),
+// contact attributes, list membership, custom events, and e-commerce
+// products, categories and orders. It is the transport under the Brevo sink;
+// the sink itself (records → calls) lives elsewhere.
+//
+// No Brevo SDK is available, so this is plain net/http. Three things it
+// enforces for the rest of tajo:
+//
+//   - Every failure it returns is classified with the pipeline error classes
+//     (see pipeline/errors.go), because a 401 treated as a per-record
+//     rejection silently loses data: 401/403 and account-wide codes are Fatal,
+//     per-record refusals (400/404/413/422) are Rejected with Brevo's code, and
+//     429, 5xx, timeouts and connection errors are Retryable. RetryAfter
+//     extracts the wait a 429 asked for (x-sib-ratelimit-reset).
+//   - Brevo's documented request limits (150 contacts per list call, 200
+//     events or 512 KB per event batch, 100 products, 1000 orders, the import
+//     body size) are applied here by splitting, so callers can pass any number
+//     of items; an item that can never fit is rejected before it is sent.
+//   - The API key never appears in errors or logs; at most its last four
+//     characters do (KeyHint).
+//
+// The consent precedence policy that decides blocklist flags and email
+// changes is in consent.go, as a pure function. An in-memory simulator of the
+// same endpoints for tests and demos is in package brevotest.
+package brevo
