@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -31,6 +32,35 @@ type Event struct {
 	Entity     Entity          `json:"entity"`
 	Data       json.RawMessage `json:"data,omitempty"`
 	Raw        json.RawMessage `json:"raw,omitempty"`
+
+	// Attributes is what the transform chain computed for the destination,
+	// a JSON object of target key → scalar (for a Brevo contact, attribute
+	// name → value: {"FIRSTNAME":"Zoë","AOV":75.25}). Absent until a map
+	// stage has run; sources never set it.
+	Attributes json.RawMessage `json:"attributes,omitempty"`
+	// Identifiers are the keys a sink upserts the entity by, set by the
+	// same map stage.
+	Identifiers *Identifiers `json:"identifiers,omitempty"`
+	// Consent is the contact's marketing subscription as the chain
+	// understood it; a sink turns "unsubscribed" into a blocklisting.
+	Consent *Consent `json:"consent,omitempty"`
+}
+
+// Consent carries a contact's email and SMS marketing state, each one of
+// "subscribed", "unsubscribed", "pending", or "" when the event did not say
+// (unknown must never be read as an opt-out).
+type Consent struct {
+	Email string `json:"email,omitempty"`
+	SMS   string `json:"sms,omitempty"`
+}
+
+// Identifiers name a contact the way a destination looks it up: the Brevo
+// sink upserts by Email, falls back to ExtID (the Shopify customer id) and
+// Phone (E.164).
+type Identifiers struct {
+	Email string `json:"email,omitempty"`
+	ExtID string `json:"ext_id,omitempty"`
+	Phone string `json:"phone,omitempty"`
 }
 
 // Entity names the upstream object an event is about.
@@ -80,6 +110,9 @@ func (e *Event) Validate() error {
 	}
 	if len(e.Data) > 0 && !json.Valid(e.Data) {
 		return errors.New("data: not valid JSON")
+	}
+	if a := bytes.TrimSpace(e.Attributes); len(a) > 0 && (a[0] != '{' || !json.Valid(a)) {
+		return errors.New("attributes: not a JSON object")
 	}
 	return nil
 }

@@ -62,6 +62,28 @@ func TestEventMatchesJSONSchema(t *testing.T) {
 	if err := sch.Validate(v); err != nil {
 		t.Fatalf("a valid event fails the schema: %v", err)
 	}
+	mapped := sampleEvent()
+	mapped.Attributes = json.RawMessage(`{"FIRSTNAME":"Zoë","AOV":75.25,"VIP":true,"TAGS":["a","b"]}`)
+	mapped.Identifiers = &Identifiers{Email: "zoe@example.com", ExtID: "1"}
+	mapped.Consent = &Consent{Email: "subscribed"}
+	mb, _ := json.Marshal(mapped)
+	mv, _ := jsonschema.UnmarshalJSON(bytes.NewReader(mb))
+	if err := sch.Validate(mv); err != nil {
+		t.Fatalf("an event with attributes fails the schema: %v", err)
+	}
+	if _, err := DecodeEvent(mb); err != nil {
+		t.Fatalf("an event with attributes does not decode: %v", err)
+	}
+	mapped.Attributes = json.RawMessage(`{"NESTED":{"a":1}}`)
+	mb, _ = json.Marshal(mapped)
+	mv, _ = jsonschema.UnmarshalJSON(bytes.NewReader(mb))
+	if err := sch.Validate(mv); err == nil {
+		t.Fatal("schema accepted a nested attribute value")
+	}
+	mapped.Attributes = json.RawMessage(`[1]`)
+	if err := mapped.Validate(); err == nil {
+		t.Fatal("Validate accepted attributes that are not an object")
+	}
 	bad := map[string]any{}
 	json.Unmarshal(b, &bad)
 	delete(bad, "shop")

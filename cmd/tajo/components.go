@@ -2,7 +2,9 @@ package main
 
 // The built-in components register themselves with the engine.
 import (
+	_ "github.com/tajo/tajo/sinks/clickhouse"
 	_ "github.com/tajo/tajo/sinks/file"
 	_ "github.com/tajo/tajo/sources/file"
 	_ "github.com/tajo/tajo/sources/generator"
+	_ "github.com/tajo/tajo/transforms"
 )

@@ -1,0 +1,170 @@
+package transforms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
+)
+
+func init() {
+	config.RegisterSection("transforms", NewConfig)
+	config.RegisterSection("field_mapping", NewFieldMapping)
+	config.RegisterSection("tests", NewTests)
+	pipeline.RegisterTransforms(Build)
+}
+
+// Skip reasons, as the sync history records them.
+const (
+	SkipDuplicate     = "duplicate"
+	SkipStale         = "stale"
+	SkipFiltered      = "filtered"
+	SkipProductFilter = "product_filter"
+)
+
+// Skip is one event the chain dropped on purpose: handled, not delivered.
+type Skip struct {
+	Time     time.Time
+	Stage    string
+	Reason   string // one of the Skip* constants
+	Detail   string
+	Shop     string
+	EventID  string
+	Type     string
+	Kind     string
+	EntityID string
+}
+
+// SkipRecorder receives every skip, e.g. to write the sync_history row
+// with outcome "skipped". It is called from the processing goroutine
+// before the record is acked; an error is retried.
+type SkipRecorder interface {
+	RecordSkip(ctx context.Context, s Skip) error
+}
+
+var (
+	recMu    sync.Mutex
+	recorder SkipRecorder
+	counts   sync.Map // reason → *atomic.Int64
+)
+
+// SetSkipRecorder makes r receive every skip of chains built afterwards.
+func SetSkipRecorder(r SkipRecorder) {
+	recMu.Lock()
+	recorder = r
+	recMu.Unlock()
+}
+
+// SkipCounts returns how many events were skipped, by reason, since start.
+func SkipCounts() map[string]int64 {
+	out := map[string]int64{}
+	counts.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// chain is what the stages of one pipeline share: the state store, the
+// settings, and the compiled field mapping.
+type chain struct {
+	store        *store
+	settings     *settings
+	fieldMapping *FieldMapping
+	log          *logrus.Entry
+	recorder     SkipRecorder
+	now          func() time.Time
+	bufs         sync.Pool
+}
+
+func (c *chain) scratch() *[]byte {
+	if b, ok := c.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 256)
+	return &b
+}
+
+func (c *chain) release(b *[]byte) { c.bufs.Put(b) }
+
+func (c *chain) skip(ctx context.Context, it *item, stage, reason, detail string) error {
+	v, _ := counts.LoadOrStore(reason, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+	s := Skip{Time: c.now().UTC(), Stage: stage, Reason: reason, Detail: detail, Shop: it.ev.Shop,
+		EventID: it.ev.ID, Type: it.ev.Type, Kind: it.ev.Entity.Kind, EntityID: it.ev.Entity.ID}
+	if c.log != nil && c.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+		c.log.WithFields(logrus.Fields{"stage": stage, "shop": s.Shop, "event_id": s.EventID, "reason": reason}).Debug("skipped: " + detail)
+	}
+	if c.recorder != nil {
+		if err := c.recorder.RecordSkip(ctx, s); err != nil {
+			return pipeline.Retry(fmt.Errorf("record skip: %w", err))
+		}
+	}
+	return nil
+}
+
+// Options tune a chain built outside the runner (tests, benchmarks).
+type Options struct {
+	// Now replaces the wall clock.
+	Now func() time.Time
+	// Memory keeps state in memory only, as tajo test does.
+	Memory bool
+}
+
+// Build is the pipeline.TransformBuilder: the configured chain, or guard →
+// aggregates → the default contact mapping when transforms.stages is
+// empty.
+func Build(cfg *config.Config, env pipeline.Env) ([]pipeline.NamedTransform, error) {
+	return BuildWith(cfg, env, Options{})
+}
+
+// BuildWith is Build with options.
+func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.NamedTransform, error) {
+	tc, _ := cfg.Sections["transforms"].(*Config)
+	if tc == nil {
+		tc = NewConfig().(*Config)
+	}
+	fm, _ := cfg.Sections["field_mapping"].(*FieldMapping)
+	if fm == nil {
+		fm = NewFieldMapping().(*FieldMapping)
+	}
+	recMu.Lock()
+	rec := recorder
+	recMu.Unlock()
+	c := &chain{settings: newSettings(tc), fieldMapping: fm, log: env.Log, recorder: rec, now: o.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	var err error
+	switch {
+	case o.Memory || env.State == nil:
+		c.store = newMemStore()
+	case env.DataDir == "":
+		return nil, errors.New("transforms: state needs a data directory")
+	default:
+		if c.store, err = openStore(env.State, filepath.Join(env.DataDir, "transforms.journal")); err != nil {
+			return nil, err
+		}
+	}
+	var out []pipeline.NamedTransform
+	for i, s := range tc.stages() {
+		p := &config.Problems{}
+		t, _ := buildStage(c, s, config.Join("transforms.stages", i), p)
+		if err := p.Err(); err != nil || t == nil {
+			return nil, fmt.Errorf("transforms.stages[%d] (%s): %v", i, s.Name, err)
+		}
+		if g, ok := t.(*guard); ok {
+			g.window = tc.DedupeWindow
+		}
+		out = append(out, pipeline.NamedTransform{Name: s.Name, Transform: t})
+	}
+	return out, nil
+}

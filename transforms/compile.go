@@ -1,0 +1,146 @@
+package transforms
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// program is one compiled expression with the source it came from.
+type program struct {
+	src  string
+	prog *vm.Program
+}
+
+// compile checks src against Env and the function library. The error is
+// written for a person editing pipeline.yaml: expr's position, and the
+// variable names they wrote rather than Go type names.
+func compile(src string, asBool bool) (*program, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("empty expression")
+	}
+	opts := append([]expr.Option{expr.Env(Env{})}, library()...)
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	p, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, explain(err)
+	}
+	return &program{src: src, prog: p}, nil
+}
+
+var viewNames = map[string]reflect.Type{
+	"customer": reflect.TypeOf(CustomerView{}), "order": reflect.TypeOf(OrderView{}),
+	"checkout": reflect.TypeOf(CheckoutView{}), "product": reflect.TypeOf(ProductView{}),
+	"shop": reflect.TypeOf(ShopView{}), "event": reflect.TypeOf(EventView{}),
+	"address": reflect.TypeOf(AddressView{}), "purchase": reflect.TypeOf(ProductPurchase{}),
+	"env": reflect.TypeOf(Env{}),
+}
+
+var noField = regexp.MustCompile(`type transforms\.(\w+) has no field (\w+)`)
+
+// explain rewrites expr's message: "type transforms.CustomerView has no
+// field frist_name" becomes "customer has no field frist_name (did you
+// mean first_name?)", with line and column.
+func explain(err error) error {
+	var fe *file.Error
+	msg := err.Error()
+	pos := ""
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		pos = fmt.Sprintf(" at line %d, column %d", fe.Line, fe.Column+1)
+	}
+	if m := noField.FindStringSubmatch(msg); m != nil {
+		for name, t := range viewNames {
+			if t.Name() != m[1] {
+				continue
+			}
+			fields := exprFields(t)
+			hint := closest(m[2], fields)
+			if hint != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", hint)
+			} else {
+				hint = " (known: " + strings.Join(fields, ", ") + ")"
+			}
+			if name == "env" {
+				return fmt.Errorf("unknown variable %s%s%s", m[2], pos, hint)
+			}
+			return fmt.Errorf("unknown field %s.%s%s%s", name, m[2], pos, hint)
+		}
+	}
+	for name, t := range viewNames {
+		msg = strings.ReplaceAll(msg, "transforms."+t.Name(), name)
+	}
+	msg = strings.ReplaceAll(msg, "schemas.Money", "decimal (use money(x) for arithmetic)")
+	return fmt.Errorf("%s%s", msg, pos)
+}
+
+func exprFields(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("expr"); tag != "" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+func closest(got string, names []string) string {
+	best, bestD := "", 1<<30
+	for _, n := range names {
+		if d := levenshtein(got, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if bestD > max(2, len(got)/3) {
+		return ""
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// vms holds one VM per worker: a VM keeps its stack between runs, so a
+// record costs no VM allocation, and the pool keeps concurrent flows safe.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
+
+func (p *program) run(env *Env) (v any, err error) {
+	m := vms.Get().(*vm.VM)
+	defer func() {
+		// expr turns most run-time faults into errors; a panic from a
+		// library function must still be a rejected record, not a crash.
+		// A VM that panicked is not reused.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("expression panicked: %v", r)
+			return
+		}
+		vms.Put(m)
+	}()
+	return m.Run(p.prog, env)
+}

@@ -1,0 +1,185 @@
+package transforms
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tajo/tajo/pipeline/config"
+)
+
+// Config is the `transforms:` section.
+type Config struct {
+	// Timezone is the IANA zone of shops not listed in Shops: RECENCY and
+	// dates are whole days there.
+	Timezone string `yaml:"timezone"`
+	// PhoneCountry is the ISO alpha-2 country for phone numbers written
+	// without an international prefix.
+	PhoneCountry string                  `yaml:"phone_country"`
+	Shops        map[string]ShopSettings `yaml:"shops"`
+	// DedupeWindow is how long an event id is remembered by the guard.
+	DedupeWindow time.Duration `yaml:"dedupe_window"`
+	// Stages is the chain, in order. Empty means the default chain: guard,
+	// aggregates, field_mapping.
+	Stages []Stage `yaml:"stages"`
+}
+
+// ShopSettings are per-shop settings.
+type ShopSettings struct {
+	Timezone     string `yaml:"timezone"`
+	PhoneCountry string `yaml:"phone_country"`
+}
+
+// Stage is one entry of transforms.stages; which keys apply depends on
+// Type.
+type Stage struct {
+	Name string `yaml:"name"`
+	// Type is map, filter, route, guard, aggregates, field_mapping or
+	// product_filter.
+	Type string `yaml:"type"`
+	// When restricts map, field_mapping and route stages to the events for
+	// which it is true; other events pass unchanged.
+	When string `yaml:"when"`
+	// Fields (map): target key → expression, in order.
+	Fields yaml.Node `yaml:"fields"`
+	// Condition (filter): events for which it is false are dropped.
+	Condition string `yaml:"condition"`
+	// Sinks (route): sink name → condition.
+	Sinks map[string]string `yaml:"sinks"`
+	// Products (product_filter): the seed's sync.products settings.
+	Products ProductSync `yaml:"products"`
+}
+
+// ProductSync mirrors the seed's connectors.shopify.sync.products.
+type ProductSync struct {
+	Enabled          *bool         `yaml:"enabled"`
+	IncludeVariants  *bool         `yaml:"include_variants"`
+	IncludeImages    *bool         `yaml:"include_images"`
+	CategoriesAsTags bool          `yaml:"categories_as_tags"`
+	Filter           ProductFilter `yaml:"filter"`
+}
+
+// ProductFilter selects which products sync.
+type ProductFilter struct {
+	Status      []string `yaml:"status"`
+	ExcludeTags []string `yaml:"exclude_tags"`
+}
+
+// Stage types.
+const (
+	StageMap           = "map"
+	StageFilter        = "filter"
+	StageRoute         = "route"
+	StageGuard         = "guard"
+	StageAggregates    = "aggregates"
+	StageFieldMapping  = "field_mapping"
+	StageProductFilter = "product_filter"
+)
+
+var stageTypes = []string{StageMap, StageFilter, StageRoute, StageGuard, StageAggregates, StageFieldMapping, StageProductFilter}
+
+// NewConfig returns the defaults.
+func NewConfig() any {
+	return &Config{Timezone: "UTC", DedupeWindow: 7 * 24 * time.Hour}
+}
+
+// DefaultStages is the chain used when transforms.stages is empty.
+func DefaultStages() []Stage {
+	return []Stage{
+		{Name: "guard", Type: StageGuard},
+		{Name: "aggregates", Type: StageAggregates},
+		{Name: "contact", Type: StageFieldMapping},
+	}
+}
+
+func (c *Config) stages() []Stage {
+	if len(c.Stages) == 0 {
+		return DefaultStages()
+	}
+	return c.Stages
+}
+
+// Validate compiles every expression, so a mistake fails tajo validate
+// with its path and position.
+func (c *Config) Validate(p *config.Problems, path string) {
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		p.Add(config.Join(path, "timezone"), fmt.Sprintf("unknown time zone %q", c.Timezone), `an IANA name, e.g. "Europe/Paris" or "UTC"`)
+	}
+	checkCountry(p, config.Join(path, "phone_country"), c.PhoneCountry)
+	for _, name := range sortedKeys(c.Shops) {
+		s := c.Shops[name]
+		if s.Timezone != "" {
+			if _, err := time.LoadLocation(s.Timezone); err != nil {
+				p.Add(config.Join(path, "shops", name, "timezone"), fmt.Sprintf("unknown time zone %q", s.Timezone), `an IANA name, e.g. "America/New_York"`)
+			}
+		}
+		checkCountry(p, config.Join(path, "shops", name, "phone_country"), s.PhoneCountry)
+	}
+	if c.DedupeWindow <= 0 {
+		p.Add(config.Join(path, "dedupe_window"), "must be a positive duration", `Shopify retries for 4 hours; "168h" is a safe default`)
+	}
+	names := map[string]bool{}
+	for i, s := range c.Stages {
+		sp := config.Join(path, "stages", i)
+		if s.Name == "" {
+			p.Add(config.Join(sp, "name"), "required", "a short name reported in dead letters, e.g. contact")
+		} else if names[s.Name] {
+			p.Add(config.Join(sp, "name"), fmt.Sprintf("%q is used by another stage", s.Name), "")
+		}
+		names[s.Name] = true
+		if !p.OneOf(config.Join(sp, "type"), s.Type, stageTypes...) {
+			continue
+		}
+		if _, err := buildStage(nil, s, sp, p); err != nil {
+			p.Add(sp, err.Error(), "")
+		}
+	}
+}
+
+func checkCountry(p *config.Problems, path, c string) {
+	if c == "" {
+		return
+	}
+	if _, ok := callingCodes[strings.ToUpper(c)]; !ok {
+		p.Add(path, fmt.Sprintf("unknown or unsupported country %q", c), "an ISO 3166 alpha-2 code, e.g. FR")
+	}
+}
+
+// shopSettings are the resolved settings of one shop.
+type shopSettings struct {
+	loc     *time.Location
+	country string
+}
+
+type settings struct {
+	def   *shopSettings
+	shops map[string]*shopSettings
+}
+
+func newSettings(c *Config) *settings {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	s := &settings{def: &shopSettings{loc: loc, country: strings.ToUpper(c.PhoneCountry)}, shops: map[string]*shopSettings{}}
+	for name, sh := range c.Shops {
+		ss := &shopSettings{loc: loc, country: s.def.country}
+		if l, err := time.LoadLocation(sh.Timezone); err == nil && sh.Timezone != "" {
+			ss.loc = l
+		}
+		if sh.PhoneCountry != "" {
+			ss.country = strings.ToUpper(sh.PhoneCountry)
+		}
+		s.shops[name] = ss
+	}
+	return s
+}
+
+func (s *settings) forShop(shop string) *shopSettings {
+	if ss, ok := s.shops[shop]; ok {
+		return ss
+	}
+	return s.def
+}

@@ -1,0 +1,37 @@
+// Package transforms is everything between the events topic and the sinks:
+// which events go where, what each Brevo attribute is, and the
+// per-customer state the computed attributes need.
+//
+// The chain (transforms.stages in pipeline.yaml; by default guard →
+// aggregates → field_mapping) decodes each tajo.event.v1 envelope once into
+// the canonical schemas types and keeps that in pipeline.Record.Cache for
+// every later stage. Expressions (github.com/expr-lang/expr) are compiled
+// once, at load, against the typed Env, so a typo or a type error fails
+// `tajo validate` with its YAML path and position, never a record.
+//
+// # Output
+//
+// The record stays a tajo.event.v1 envelope, byte for byte as the source
+// wrote it, with up to three fields added by map stages:
+//
+//	"attributes":  {"FIRSTNAME":"Zoë","ORDER_COUNT":2,"TOTAL_SPENT":150.5,"LAST_ORDER_DATE":"2026-11-20"}
+//	"identifiers": {"email":"zoe@example.com","ext_id":"706405506930370084","phone":"+33612345678"}
+//	"consent":     {"email":"subscribed","sms":"unsubscribed"}
+//
+// Attribute values are strings, finite numbers (money keeps its decimal
+// digits), booleans, lists of strings, and dates as "YYYY-MM-DD" in the
+// shop's time zone. An attribute whose value is nil, "" or a zero date is
+// left out, so Brevo keeps what it has. Consent is "subscribed",
+// "unsubscribed" (an explicit opt-out: blocklist) or "pending"; an absent
+// key is unknown and must not change the contact. Events no mapping
+// applies to pass through unchanged.
+//
+// # Invariants enforced here
+//
+//   - Filtered and skipped events are handled (acked), never lost silently:
+//     each skip is counted and handed to the SkipRecorder.
+//   - A value Brevo would refuse (NaN, ±Inf, nested objects, invalid
+//     UTF-8, an impossible phone) rejects the record with its reason.
+//   - State (guard marks, aggregates) is journaled before Process returns,
+//     so it survives kill -9; applying an event twice changes nothing.
+package transforms

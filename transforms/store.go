@@ -1,0 +1,228 @@
+package transforms
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tajo/tajo/pipeline/state"
+)
+
+// store is the durable state of the guard and the aggregates: the engine's
+// bbolt store behind a journal.
+//
+// A bbolt transaction costs an fsync, so one per record would cap the
+// chain at a few hundred events per second. Instead, every record's changes
+// are appended to a journal file with a single write(2) before Process
+// returns: the bytes are in the kernel, so a kill -9 at any later moment
+// loses nothing, and the record's offset cannot have been committed before
+// that write (sinks see the record only after Process returns). The
+// journal is folded into bbolt (one fsynced transaction) every second or
+// every checkpointEntries changes, and replayed on open. Entries are whole
+// values, so replaying one twice is harmless.
+//
+// A power loss (not a process crash) can lose what was journaled since the
+// last checkpoint, the same trade-off as broker.embedded.fsync: false.
+type store struct {
+	mu       sync.Mutex
+	st       state.Store // nil: memory only (tajo test)
+	journal  *os.File
+	dirty    map[string][]byte // bucket "\x00" key → value; nil value = deleted
+	pending  []byte
+	last     time.Time
+	interval time.Duration
+}
+
+const checkpointEntries = 20000
+
+func newMemStore() *store { return &store{dirty: map[string][]byte{}} }
+
+// openStore opens the journal at path over st and replays what a previous
+// process left in it.
+func openStore(st state.Store, path string) (*store, error) {
+	s := &store{st: st, dirty: map[string][]byte{}, interval: time.Second, last: time.Now()}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("transforms journal: %w", err)
+	}
+	s.journal = f
+	if err := s.replay(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := s.checkpoint(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *store) replay() error {
+	r := bufio.NewReader(io.NewSectionReader(s.journal, 0, 1<<62))
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return nil // end, or a torn header from a crash mid-write
+		}
+		n := binary.LittleEndian.Uint32(hdr[:4])
+		if n > 64<<20 {
+			return nil
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil || crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(hdr[4:]) {
+			return nil // a torn last record was never acknowledged: its record is redelivered
+		}
+		for len(body) > 0 {
+			var k, v []byte
+			var del bool
+			var err error
+			if k, body, err = chunk(body); err != nil {
+				return nil
+			}
+			if len(body) == 0 {
+				return nil
+			}
+			del, body = body[0] == 1, body[1:]
+			if v, body, err = chunk(body); err != nil {
+				return nil
+			}
+			if del {
+				v = nil
+			}
+			s.dirty[string(k)] = v
+		}
+	}
+}
+
+func chunk(b []byte) ([]byte, []byte, error) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || uint64(len(b)-w) < n {
+		return nil, nil, errors.New("short")
+	}
+	return b[w : w+int(n)], b[w+int(n):], nil
+}
+
+func dkey(bucket, key string) string { return bucket + "\x00" + key }
+
+// get returns the value of key; the slice must not be modified.
+func (s *store) get(bucket, key string) ([]byte, error) {
+	s.mu.Lock()
+	v, ok := s.dirty[dkey(bucket, key)]
+	s.mu.Unlock()
+	if ok || s.st == nil {
+		return v, nil
+	}
+	return s.st.Get(bucket, key)
+}
+
+func (s *store) put(bucket, key string, val []byte) { s.set(bucket, key, val, false) }
+
+func (s *store) del(bucket, key string) { s.set(bucket, key, nil, true) }
+
+func (s *store) set(bucket, key string, val []byte, del bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := dkey(bucket, key)
+	if del {
+		s.dirty[k] = nil
+	} else {
+		s.dirty[k] = append([]byte(nil), val...)
+	}
+	if s.journal == nil {
+		return
+	}
+	s.pending = binary.AppendUvarint(s.pending, uint64(len(k)))
+	s.pending = append(s.pending, k...)
+	if del {
+		s.pending = append(s.pending, 1)
+	} else {
+		s.pending = append(s.pending, 0)
+	}
+	s.pending = binary.AppendUvarint(s.pending, uint64(len(val)))
+	s.pending = append(s.pending, val...)
+}
+
+// commit makes the changes since the last commit survive a process crash.
+// Stages call it before Process returns.
+func (s *store) commit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.journal == nil || len(s.pending) == 0 {
+		return nil
+	}
+	rec := make([]byte, 8, 8+len(s.pending))
+	binary.LittleEndian.PutUint32(rec[:4], uint32(len(s.pending)))
+	binary.LittleEndian.PutUint32(rec[4:], crc32.ChecksumIEEE(s.pending))
+	rec = append(rec, s.pending...)
+	if _, err := s.journal.Write(rec); err != nil {
+		return fmt.Errorf("transforms journal: %w", err)
+	}
+	s.pending = s.pending[:0]
+	if len(s.dirty) >= checkpointEntries || time.Since(s.last) >= s.interval {
+		return s.checkpointLocked()
+	}
+	return nil
+}
+
+func (s *store) checkpoint() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checkpointLocked()
+}
+
+// checkpointLocked folds the journal into bbolt and empties both.
+func (s *store) checkpointLocked() error {
+	s.last = time.Now()
+	if s.st == nil || len(s.dirty) == 0 {
+		return nil
+	}
+	err := s.st.Update(func(tx state.Tx) error {
+		for k, v := range s.dirty {
+			i := 0
+			for i < len(k) && k[i] != 0 {
+				i++
+			}
+			bucket, key := k[:i], k[i+1:]
+			if v == nil {
+				if err := tx.Delete(bucket, key); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := tx.Put(bucket, key, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("transforms state checkpoint: %w", err)
+	}
+	if err := s.journal.Truncate(0); err != nil {
+		return fmt.Errorf("transforms journal: %w", err)
+	}
+	clear(s.dirty)
+	return nil
+}
+
+// Close checkpoints and closes the journal.
+func (s *store) Close() error {
+	if s.journal == nil {
+		return nil
+	}
+	err := s.checkpoint()
+	if cerr := s.journal.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
