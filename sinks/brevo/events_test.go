@@ -113,7 +113,7 @@ func TestEventBatchSplitsAt512KB(t *testing.T) {
 func TestEventBatchPartialSuccessMapsPerEvent(t *testing.T) {
 	srv, c := newPair(t, brevotest.Options{})
 	events := mkEvents(6, 10)
-	events[1].Identifiers.EmailID = "broken@"                   // Brevo refuses: 207
+	events[1].Identifiers.EmailID = "broken@"                    // Brevo refuses: 207
 	events[3].EventProperties["bad key"] = 1                     // Brevo refuses: 207
 	events[4].EventProperties["blob"] = strings.Repeat("y", 6e4) // we refuse: never sent
 	err := c.SendEvents(context.Background(), events)

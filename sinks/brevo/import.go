@@ -283,10 +283,22 @@ func (c *Client) applyReports(ctx context.Context, p *Process, contacts []Import
 		for _, r := range rows {
 			bad[strings.ToLower(strings.TrimSpace(r))] = true
 		}
+		// A duplicate report names the identifier, not the row; the first
+		// row with it is the one Brevo imported.
+		dup := strings.HasPrefix(kind, "duplicate_")
+		first := map[string]bool{}
 		for _, i := range idx {
 			ct := contacts[i]
-			if bad[strings.ToLower(ct.Email)] || (ct.ExtID != "" && bad[strings.ToLower(ct.ExtID)]) {
+			for _, id := range []string{strings.ToLower(ct.Email), strings.ToLower(ct.ExtID)} {
+				if id == "" || !bad[id] {
+					continue
+				}
+				if dup && !first[id] {
+					first[id] = true
+					continue
+				}
 				res.Errs[i] = pipeline.Reject(reportCode(kind), fmt.Errorf("brevo import process %d listed this contact in %s", p.ID, kind))
+				break
 			}
 		}
 	}
