@@ -57,6 +57,21 @@ type Config struct {
 	EventBatchMaxBytes int
 }
 
+// String masks the key, so printing a Config (%v, %+v) cannot leak it.
+func (c Config) String() string {
+	return fmt.Sprintf("brevo.Config{BaseURL: %q, APIKey: %s}", c.BaseURL, maskKey(c.APIKey))
+}
+
+// GoString masks the key for %#v too.
+func (c Config) GoString() string { return c.String() }
+
+func maskKey(k string) string {
+	if len(k) < 12 {
+		return "****"
+	}
+	return "…" + k[len(k)-4:]
+}
+
 // RateLimit is what Brevo said about its rate limit on one response.
 type RateLimit struct {
 	Limit     int
@@ -138,12 +153,7 @@ func New(cfg Config) (*Client, error) {
 
 // KeyHint returns the key masked to its last four characters, the most of
 // it that may appear in a message. Short keys are fully masked.
-func (c *Client) KeyHint() string {
-	if len(c.key) < 12 {
-		return "****"
-	}
-	return "…" + c.key[len(c.key)-4:]
-}
+func (c *Client) KeyHint() string { return maskKey(c.key) }
 
 func (c *Client) keyHintSuffix() string {
 	if h := c.KeyHint(); h != "****" {

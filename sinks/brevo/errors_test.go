@@ -2,6 +2,7 @@ package brevo_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -140,6 +141,12 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 	if _, err := brevo.New(brevo.Config{APIKey: "k", BaseURL: "api.brevo.com/v3"}); err == nil {
 		t.Fatal("relative base url accepted")
+	}
+	cfg := brevo.Config{APIKey: "xkeysib-0123456789-SECRET-abcd"}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := fmt.Sprintf(f, cfg); strings.Contains(s, "SECRET") || !strings.Contains(s, "…abcd") {
+			t.Fatalf("%s prints %q", f, s)
+		}
 	}
 	c, err := brevo.New(brevo.Config{APIKey: "short"})
 	if err != nil || c.KeyHint() != "****" {

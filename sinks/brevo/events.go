@@ -36,6 +36,15 @@ type Event struct {
 	EventProperties   map[string]any `json:"event_properties,omitempty"`
 }
 
+// wireEvent is Event with its properties already encoded.
+type wireEvent struct {
+	Name              string          `json:"event_name"`
+	Identifiers       Identifiers     `json:"identifiers"`
+	Date              time.Time       `json:"event_date,omitzero"`
+	ContactProperties map[string]any  `json:"contact_properties,omitempty"`
+	EventProperties   json.RawMessage `json:"event_properties,omitempty"`
+}
+
 // validName mirrors Brevo's rule for event names: ≤255 of [A-Za-z0-9_-].
 func validName(s string) bool {
 	if s == "" || len(s) > 255 {
@@ -62,6 +71,8 @@ func (c *Client) encodeEvent(e *Event) ([]byte, error) {
 		return nil, pipeline.Reject(CodeInvalidEvent, fmt.Errorf(
 			"brevo event %s: no identifier (email_id, ext_id, phone_id or contact_id)", e.Name))
 	}
+	// The properties are encoded once, measured, and embedded as they are.
+	w := wireEvent{Name: e.Name, Identifiers: e.Identifiers, Date: e.Date, ContactProperties: e.ContactProperties}
 	if len(e.EventProperties) > 0 {
 		p, err := jsonMarshal(e.EventProperties)
 		if err != nil {
@@ -71,8 +82,9 @@ func (c *Client) encodeEvent(e *Event) ([]byte, error) {
 			return nil, pipeline.Reject(CodeEventTooLarge, fmt.Errorf(
 				"brevo event %s: event_properties are %d bytes encoded, over Brevo's 50 KB limit", e.Name, len(p)))
 		}
+		w.EventProperties = p
 	}
-	b, err := jsonMarshal(e)
+	b, err := jsonMarshal(w)
 	if err != nil {
 		return nil, pipeline.Reject(CodeInvalidEvent, fmt.Errorf("brevo event %s: %w", e.Name, err))
 	}

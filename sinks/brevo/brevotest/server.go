@@ -1,21 +1,3 @@
-// Package brevotest is an in-memory simulator of the Brevo API v3 endpoints
-// tajo uses, for tests and demos: contacts, attributes, lists, contact
-// imports and processes, events (single and batch), products, categories and
-// orders.
-//
-// It validates requests the way the Brevo spec and docs describe (required
-// fields, types, email syntax, attribute existence, list ids, batch and size
-// limits) and answers with Brevo's error model, authenticates the api-key
-// header, enforces configurable rate limits with real 429s and
-// x-sib-ratelimit-* headers on every response, and injects faults (5xx,
-// latency, hangs) deterministically from a seed. Accessors expose the state
-// and request statistics for assertions. A Server is safe for concurrent use.
-//
-// Where Brevo's behaviour is documented as lenient, the simulator is too, but
-// records it: values of the wrong attribute type are dropped (as Brevo does)
-// and listed by IgnoredValues. Unknown JSON fields are refused unless
-// Options.Lenient is set, so a misspelt field in the client fails a test
-// instead of being silently ignored.
 package brevotest
 
 import (
