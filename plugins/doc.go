@@ -1,0 +1,65 @@
+// Package plugins is tajo's plugin system on hashicorp/go-plugin: the Go
+// interface a source plugin implements (SourcePlugin), the handshake and
+// versioned plugin sets, the gRPC adapters of the tajo.plugin.source.v1
+// protocol (proto/source.proto; neither hosts nor plugins ever see its
+// generated types), the plugin side (Serve) and the host side (Launch, and
+// Source, a pipeline.Source on top of a supervised plugin process).
+//
+// # Writing a source plugin
+//
+// Implement SourcePlugin and serve it:
+//
+//	func init() { plugins.RegisterBuiltin("shopify", func() plugins.SourcePlugin { return New() }) }
+//
+// `tajo plugin shopify` (started by tajo itself, never by hand) then calls
+// plugins.Serve("shopify", New()). A third-party plugin is its own binary
+// whose main calls plugins.Serve and nothing else first: stdout carries
+// go-plugin's handshake. Log with plugins.Logger (hclog) or plugins.Logrus;
+// both write JSON lines on stderr that the host re-logs with a plugin
+// field. The process receives no environment from the host: everything it
+// needs, secrets included, arrives through Configure.
+//
+// The host drives one process through this lifecycle:
+//
+//	Specify            describe yourself (also called after Configure)
+//	Configure(json)    wrap ErrInvalidConfig for a config that can never work
+//	Open(position)     resume right after the last acked position (nil: start)
+//	Read … / Ack …     records out, each with a Position; acks in, in order
+//	HandleWebhook      any time after Configure, concurrently with Read/Ack
+//	TestConnection     any time after Configure
+//	Stop, Teardown     then the process is killed
+//
+// Positions are opaque bytes the host persists (in the state store, before
+// telling the plugin: persist, then ack) and hands back to Open after a
+// restart, whether of the process or of tajo. A plugin therefore needs no
+// storage of its own for its read position. Read should retry transient
+// failures itself; an error from Read ends the process's run, and the host
+// restarts it with exponential backoff, unless the error wraps ErrFatal or
+// ErrInvalidConfig, which stop the pipeline with the plugin's message.
+//
+// # Webhooks and invariant 1
+//
+// The host mounts /webhooks/<name> (Source.Mount) and passes each request
+// (method, path, query, headers, the raw body up to a size limit; 413
+// beyond) to HandleWebhook. The plugin decides the status of a bad request
+// (401 bad HMAC, 400 malformed, 404 unknown shop) and returns the records
+// of a good one. The host answers the plugin's status only after the
+// engine has acked every one of those records, that is, after they are
+// durably on Kafka; if that does not happen within the timeout, or the
+// plugin crashes mid-request, or tajo shuts down, it answers 503 so the
+// sender retries. A sender never gets a 2xx for an event tajo could still
+// lose; it may get a 503 for one tajo kept, which the event's
+// deterministic id makes harmless downstream.
+//
+// # Host side
+//
+// Launch starts either this very binary as `tajo plugin <name>` (a built-in
+// plugin) or the binary <plugins.dir>/<name>, which takes precedence so an
+// operator can swap a built-in plugin. It uses gRPC only, mutual TLS
+// (go-plugin's AutoMTLS), an empty environment, an optional SHA-256 pin of
+// the binary, and kills the process on every failure. Source adds
+// supervision: gRPC health checks, restart with backoff after a crash or a
+// failed check (configure again, open again from the last acked position),
+// and Kill on Close. ServeTest serves a plugin inside a test process over
+// real gRPC, for plugin authors' unit tests.
+package plugins
