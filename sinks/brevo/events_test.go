@@ -204,3 +204,14 @@ func BenchmarkEncodeEventBatch200(b *testing.B) {
 		}
 	}
 }
+
+func TestEventContactPropertiesUpdateTheContact(t *testing.T) {
+	srv, c := newPair(t, brevotest.Options{})
+	srv.PutContact(brevotest.Contact{Email: "v0@example.com", ExtID: "0"})
+	if err := c.SendEvents(context.Background(), mkEvents(2, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Contact("v0@example.com").Attributes["FIRSTNAME"]; got != "Łukasz" {
+		t.Fatalf("FIRSTNAME = %v", got)
+	}
+}

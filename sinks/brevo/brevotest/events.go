@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -128,6 +129,7 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	e.Received = s.opts.Now()
 	s.events = append(s.events, e)
+	s.applyContactProps(e)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -179,6 +181,7 @@ func (s *Server) createEventBatch(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	for i := range ok {
 		ok[i].Received = now
+		s.applyContactProps(ok[i])
 	}
 	s.events = append(s.events, ok...)
 	s.mu.Unlock()
@@ -198,6 +201,32 @@ func (s *Server) createEventBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, map[string]any{"status": word, "total_events": len(raw), "successful_events": len(ok),
 		"failed_events": len(raw) - len(ok), "errors": errs})
+}
+
+// applyContactProps updates the event's contact with its
+// contact_properties, as Brevo does; unknown attributes are ignored. Caller
+// holds s.mu.
+func (s *Server) applyContactProps(e Event) {
+	if len(e.ContactProperties) == 0 {
+		return
+	}
+	var c *Contact
+	if id, ok := e.Identifiers["contact_id"].(int64); ok {
+		c = s.contacts[id]
+	}
+	if email, ok := e.Identifiers["email_id"].(string); c == nil && ok {
+		c = s.contacts[s.byEmail[strings.ToLower(email)]]
+	}
+	if ext, ok := e.Identifiers["ext_id"].(string); c == nil && ok {
+		c = s.contacts[s.byExtID[ext]]
+	}
+	if c == nil {
+		return
+	}
+	attrs, msg := s.checkAttrs(c.Email, e.ContactProperties, true)
+	if msg == "" {
+		s.applyCommon(c, attrs, nil, nil, nil, nil, e.Received)
+	}
 }
 
 // Events returns the accepted events in arrival order.
