@@ -1,0 +1,304 @@
+package shopifytest
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// conn is one top-level connection of the Admin API as the simulator
+// serves it, both paged and in bulk.
+type conn struct {
+	root      string
+	count     int
+	updatedAt func(int) time.Time
+	// node is object i as a page node (nested connections inline) and its
+	// actual cost.
+	node func(int) (any, float64)
+	// lines writes object i as bulk JSONL lines: the parent, then its
+	// children each carrying __parentId. It returns the lines written.
+	lines    func(i int, enc *json.Encoder) (int, error)
+	sortKeys map[string]bool
+}
+
+var (
+	updatedSortKeys  = map[string]bool{"UPDATED_AT": true, "ID": true}
+	checkoutSortKeys = map[string]bool{"ID": true, "CHECKOUT_ID": true} // Shopify has no UPDATED_AT here
+)
+
+func (s *Store) connection(root string) (conn, bool) {
+	switch root {
+	case "customers":
+		return conn{root: root, count: s.opts.Customers, updatedAt: customerUpdatedAt, sortKeys: updatedSortKeys,
+			node: func(i int) (any, float64) { return customerNode(s.CustomerAt(i)), 1 },
+			lines: func(i int, enc *json.Encoder) (int, error) {
+				return 1, enc.Encode(customerNode(s.CustomerAt(i)))
+			}}, true
+	case "orders":
+		return conn{root: root, count: s.opts.Orders, updatedAt: orderUpdatedAt, sortKeys: updatedSortKeys,
+			node: func(j int) (any, float64) {
+				o := s.OrderAt(j)
+				g := orderNode(o)
+				g.LineItems = &gNodes[gLineItem]{Nodes: []gLineItem{}}
+				for _, l := range o.LineItems {
+					g.LineItems.Nodes = append(g.LineItems.Nodes, lineItemNode("LineItem", l, o.Currency))
+				}
+				return g, 3 + float64(len(o.LineItems))
+			},
+			lines: func(j int, enc *json.Encoder) (int, error) {
+				o := s.OrderAt(j)
+				if err := enc.Encode(orderNode(o)); err != nil {
+					return 0, err
+				}
+				for _, l := range o.LineItems {
+					li := lineItemNode("LineItem", l, o.Currency)
+					li.ParentID = o.AdminGraphQLAPIID
+					if err := enc.Encode(li); err != nil {
+						return 0, err
+					}
+				}
+				return 1 + len(o.LineItems), nil
+			}}, true
+	case "products":
+		return conn{root: root, count: s.opts.Products, updatedAt: productUpdatedAt, sortKeys: updatedSortKeys,
+			node: func(k int) (any, float64) {
+				p := s.ProductAt(k)
+				g := productNode(p)
+				g.Variants = &gNodes[gVariant]{}
+				for _, v := range p.Variants {
+					g.Variants.Nodes = append(g.Variants.Nodes, variantNode(v))
+				}
+				g.Images = &gNodes[gImage]{}
+				for _, im := range p.Images {
+					g.Images.Nodes = append(g.Images.Nodes, imageNode(im))
+				}
+				return g, 5 + float64(len(p.Variants)+len(p.Images))
+			},
+			lines: func(k int, enc *json.Encoder) (int, error) {
+				p := s.ProductAt(k)
+				if err := enc.Encode(productNode(p)); err != nil {
+					return 0, err
+				}
+				for _, v := range p.Variants {
+					g := variantNode(v)
+					g.ParentID = p.AdminGraphQLAPIID
+					if err := enc.Encode(g); err != nil {
+						return 0, err
+					}
+				}
+				for _, im := range p.Images {
+					g := imageNode(im)
+					g.ParentID = p.AdminGraphQLAPIID
+					if err := enc.Encode(g); err != nil {
+						return 0, err
+					}
+				}
+				return 1 + len(p.Variants) + len(p.Images), nil
+			}}, true
+	case "abandonedCheckouts":
+		return conn{root: root, count: s.opts.Checkouts, updatedAt: checkoutUpdatedAt, sortKeys: checkoutSortKeys,
+			node: func(i int) (any, float64) {
+				c := s.CheckoutAt(i)
+				g := checkoutNode(c)
+				g.LineItems = &gNodes[gLineItem]{Nodes: []gLineItem{}}
+				for _, l := range c.LineItems {
+					g.LineItems.Nodes = append(g.LineItems.Nodes, lineItemNode("AbandonedCheckoutLineItem", l, c.Currency))
+				}
+				return g, 3 + float64(len(c.LineItems))
+			},
+			lines: func(i int, enc *json.Encoder) (int, error) {
+				c := s.CheckoutAt(i)
+				g := checkoutNode(c)
+				if err := enc.Encode(g); err != nil {
+					return 0, err
+				}
+				for _, l := range c.LineItems {
+					li := lineItemNode("AbandonedCheckoutLineItem", l, c.Currency)
+					li.ParentID = g.ID
+					if err := enc.Encode(li); err != nil {
+						return 0, err
+					}
+				}
+				return 1 + len(c.LineItems), nil
+			}}, true
+	}
+	return conn{}, false
+}
+
+// bulkOp is one bulk query operation. Its result is not stored: the JSONL
+// is generated again, identically, each time the file is downloaded.
+type bulkOp struct {
+	id          int
+	root        string
+	since       time.Time
+	inclusive   bool
+	status      string
+	errorCode   string
+	polls       int
+	objects     int
+	createdAt   time.Time
+	completedAt *time.Time
+}
+
+func (op *bulkOp) gid() string { return fmt.Sprintf("gid://shopify/BulkOperation/%d", op.id) }
+
+// maxRunningBulk is Shopify's limit from API 2026-01: five bulk queries per
+// shop at once.
+const maxRunningBulk = 5
+
+var bulkFilterRE = regexp.MustCompile(`query:\s*"((?:[^"\\]|\\.)*)"`)
+
+type userError struct {
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+}
+
+func (s *Store) runBulk(req gqlRequest) any {
+	answer := func(op *bulkOp, ue ...userError) any {
+		var b any
+		if op != nil {
+			b = map[string]any{"id": op.gid(), "status": op.status}
+		}
+		if ue == nil {
+			ue = []userError{}
+		}
+		return map[string]any{"bulkOperationRunQuery": map[string]any{"bulkOperation": b, "userErrors": ue}}
+	}
+	inner, err := strVar(req, "query")
+	if err != nil || inner == "" {
+		return answer(nil, userError{[]string{"query"}, "Bulk query is required"})
+	}
+	root := rootField(inner)
+	c, ok := s.connection(root)
+	if !ok {
+		return answer(nil, userError{[]string{"query"}, fmt.Sprintf("Invalid bulk query: Field '%s' doesn't exist on type 'QueryRoot'", root)})
+	}
+	op := &bulkOp{id: len(s.ops) + 1, root: root, status: "CREATED", createdAt: time.Now().UTC(), inclusive: true}
+	if m := bulkFilterRE.FindStringSubmatch(inner); m != nil {
+		q, _ := strconv.Unquote(`"` + m[1] + `"`)
+		if op.since, op.inclusive, err = parseFilter(q); err != nil {
+			return answer(nil, userError{[]string{"query"}, err.Error()})
+		}
+	}
+	running := 0
+	for _, o := range s.ops {
+		if o.status == "CREATED" || o.status == "RUNNING" {
+			running++
+		}
+	}
+	if running >= maxRunningBulk {
+		return answer(nil, userError{[]string{"query"}, "A bulk query operation for this app and shop is already in progress."})
+	}
+	for i := firstIndex(c, op.since, op.inclusive); i < c.count; i++ {
+		op.objects += s.objectLines(root, i)
+	}
+	if s.failBulk != "" {
+		op.errorCode, s.failBulk = s.failBulk, ""
+	}
+	s.ops = append(s.ops, op)
+	return answer(op)
+}
+
+// objectLines counts the JSONL lines of object i without building it.
+func (s *Store) objectLines(root string, i int) int {
+	switch root {
+	case "orders":
+		return 1 + len(s.orderLines(i))
+	case "products":
+		h := s.hash(hProduct, i)
+		return 1 + s.variantCount(i) + 1 + int((h>>30)%2)
+	case "abandonedCheckouts":
+		if s.opts.Products == 0 {
+			return 1
+		}
+		return 2 + int(s.hash(hCheckout, i)>>8)%2
+	}
+	return 1
+}
+
+func (s *Store) pollBulk(root string, req gqlRequest) any {
+	var op *bulkOp
+	if root == "currentBulkOperation" {
+		if len(s.ops) > 0 {
+			op = s.ops[len(s.ops)-1]
+		}
+	} else if id, _ := strVar(req, "id"); strings.HasPrefix(id, "gid://shopify/BulkOperation/") {
+		n, err := strconv.Atoi(strings.TrimPrefix(id, "gid://shopify/BulkOperation/"))
+		if err == nil && n >= 1 && n <= len(s.ops) {
+			op = s.ops[n-1]
+		}
+	}
+	if op == nil {
+		return map[string]any{root: nil}
+	}
+	op.polls++
+	switch {
+	case op.status == "COMPLETED" || op.status == "FAILED":
+	case op.polls >= s.opts.BulkPolls && op.errorCode != "":
+		op.status = "FAILED"
+		op.completedAt = ptr(time.Now().UTC())
+	case op.polls >= s.opts.BulkPolls:
+		op.status = "COMPLETED"
+		op.completedAt = ptr(time.Now().UTC())
+	default:
+		op.status = "RUNNING"
+	}
+	count := op.objects
+	if op.status == "RUNNING" {
+		count = op.objects * op.polls / s.opts.BulkPolls
+	}
+	out := map[string]any{
+		"__typename": "BulkOperation", "id": op.gid(), "status": op.status, "objectCount": strconv.Itoa(count),
+		"errorCode": nil, "url": nil, "partialDataUrl": nil, "createdAt": op.createdAt, "completedAt": op.completedAt,
+		"query": fmt.Sprintf("{ %s { … } }", op.root),
+	}
+	if op.errorCode != "" {
+		out["errorCode"] = op.errorCode
+	}
+	if op.status == "COMPLETED" {
+		base := s.opts.BaseURL
+		if base == "" && s.srv != nil {
+			base = s.srv.URL
+		}
+		out["url"] = fmt.Sprintf("%s/bulk/%d.jsonl", base, op.id)
+	}
+	return map[string]any{root: out}
+}
+
+// serveBulkFile streams the result of a completed operation: like the
+// signed storage URL Shopify hands out, it needs no access token.
+func (s *Store) serveBulkFile(w http.ResponseWriter, r *http.Request, id string) {
+	n, err := strconv.Atoi(id)
+	s.mu.Lock()
+	var op *bulkOp
+	if err == nil && n >= 1 && n <= len(s.ops) && s.ops[n-1].status == "COMPLETED" {
+		op = s.ops[n-1]
+	}
+	if op != nil {
+		s.stats.BulkDownloads++
+		if r.Header.Get("X-Shopify-Access-Token") != "" {
+			s.stats.TokenOnDownload++
+		}
+	}
+	s.mu.Unlock()
+	if op == nil {
+		http.NotFound(w, r)
+		return
+	}
+	c, _ := s.connection(op.root)
+	w.Header().Set("Content-Type", "application/jsonl")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := firstIndex(c, op.since, op.inclusive); i < c.count; i++ {
+		if _, err := c.lines(i, enc); err != nil {
+			return // the client went away
+		}
+	}
+	_ = bw.Flush()
+}
