@@ -112,3 +112,13 @@ func (b *BatchError) Error() string {
 	}
 	return fmt.Sprintf("%d of %d records failed, first: %v", n, len(b.Errs), first)
 }
+
+// SkipError is returned by a transform that deliberately drops a record
+// (a duplicate, a stale update): the record counts as handled, like a
+// filtered one, and the reason goes to the sync history.
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return "skipped: " + e.Reason }
+
+// Skip returns a *SkipError with reason.
+func Skip(reason string) error { return &SkipError{Reason: reason} }

@@ -48,7 +48,11 @@ type flow struct {
 	transforms []NamedTransform
 	sinks      []*sinkWorker
 	dlq        DeadLetterSink
-	cfg        config.Pipeline
+	// recorder keeps the sync history (nil: none); recorderName is its own
+	// sink, which records its deliveries itself.
+	recorder     OutcomeRecorder
+	recorderName string
+	cfg          config.Pipeline
 	log        *logrus.Entry
 	stats      *FlowStats
 	tr         *tracker
@@ -270,11 +274,13 @@ func (f *flow) batchLoop(ctx context.Context, msgs <-chan inMsg) {
 // process runs the transform chain on a batch and distributes the results.
 func (f *flow) process(ctx context.Context, batch []inMsg) {
 	per := make([]sinkBatch, len(f.sinks))
+	var history []Outcome
 	for _, m := range batch {
-		outs, ok := f.transform(ctx, m.rec)
+		outs, notes, ok := f.transform(ctx, m.rec)
 		if !ok {
 			return // fatal, or stopping: nothing of this batch is acked
 		}
+		history = append(history, notes...)
 		if outs == nil {
 			f.stats.Filtered.Add(1)
 		}
@@ -298,6 +304,9 @@ func (f *flow) process(ctx context.Context, batch []inMsg) {
 			return
 		}
 	}
+	if !f.record(ctx, "transforms", history) {
+		return
+	}
 	// Drop the guard reference each record was born with: a record with no
 	// copies (filtered, or routed nowhere) is handled right here.
 	for _, m := range batch {
@@ -318,43 +327,61 @@ func wants(r *Record, sink string) bool {
 	return false
 }
 
-// transform runs the chain on one record. Rejected records are dead-lettered
-// and count as handled (nil, true); retryable errors are retried; a fatal
-// error fails the flow (nil, false).
-func (f *flow) transform(ctx context.Context, rec *Record) ([]*Record, bool) {
+// transform runs the chain on one record. Records a transform skips,
+// filters or rejects (dead-lettered) are handled: they yield no output and
+// an outcome for the history. Retryable errors are retried; a fatal error
+// fails the flow (ok = false).
+func (f *flow) transform(ctx context.Context, rec *Record) (out []*Record, notes []Outcome, ok bool) {
 	cur := []*Record{rec}
 	for _, t := range f.transforms {
+		stage := "transform:" + t.Name
 		var next []*Record
 		for _, r := range cur {
-			var outs []*Record
-			for attempt := 1; ; attempt++ {
-				var err error
-				outs, err = t.Process(ctx, r)
-				if err == nil {
-					break
-				}
-				switch ClassOf(err) {
-				case Rejected:
-					if !f.deadLetter(ctx, []*Record{r}, []error{err}, "transform:"+t.Name) {
-						return nil, false
-					}
-					outs = nil
-				case Fatal:
-					f.fail(fmt.Errorf("transform %s: %w", t.Name, err))
-					return nil, false
-				default:
-					if !f.retryWait(ctx, "transform:"+t.Name, attempt, err) {
-						return nil, false
-					}
-					continue
-				}
-				break
+			outs, note, ok := f.transformOne(ctx, t, stage, r)
+			if !ok {
+				return nil, nil, false
+			}
+			if note != nil {
+				notes = append(notes, *note)
 			}
 			next = append(next, outs...)
 		}
+		if len(next) == 0 {
+			if len(notes) == 0 {
+				notes = append(notes, Outcome{Stage: stage, Record: rec, Result: ResultSkipped, Reason: "filtered by " + t.Name, Attempt: 1})
+			}
+			return nil, notes, true
+		}
 		cur = next
 	}
-	return cur, true
+	return cur, notes, true
+}
+
+func (f *flow) transformOne(ctx context.Context, t NamedTransform, stage string, r *Record) ([]*Record, *Outcome, bool) {
+	for attempt := 1; ; attempt++ {
+		outs, err := t.Process(ctx, r)
+		if err == nil {
+			return outs, nil, true
+		}
+		var skip *SkipError
+		if errors.As(err, &skip) {
+			return nil, &Outcome{Stage: stage, Record: r, Result: ResultSkipped, Reason: skip.Reason, Attempt: attempt}, true
+		}
+		switch ClassOf(err) {
+		case Rejected:
+			if !f.deadLetter(ctx, []*Record{r}, []error{err}, stage) {
+				return nil, nil, false
+			}
+			return nil, &Outcome{Stage: stage, Record: r, Result: ResultRejected, Reason: reason(err), Attempt: attempt}, true
+		case Fatal:
+			f.fail(fmt.Errorf("transform %s: %w", t.Name, err))
+			return nil, nil, false
+		default:
+			if !f.retryWait(ctx, stage, attempt, err) {
+				return nil, nil, false
+			}
+		}
+	}
 }
 
 // retryWait sleeps before retry number attempt; false means give up (the
@@ -392,17 +419,31 @@ func (f *flow) sinkLoop(ctx context.Context, s *sinkWorker) {
 }
 
 // deliver writes one batch until every record is delivered or
-// dead-lettered. It returns false when the flow is stopping or failed; the
+// dead-lettered, records the outcomes in the sync history, and releases the
+// records. It returns false when the flow is stopping or failed; the
 // records not handled are then not released, so never acked.
 func (f *flow) deliver(ctx context.Context, s *sinkWorker, b sinkBatch) bool {
 	recs, refs := b.recs, b.refs
 	stage := "sink:" + s.Name
+	handled := make([]*ackRef, 0, len(refs))
+	var history []Outcome
+	keep := f.recorder != nil && s.Name != f.recorderName
+	note := func(r *Record, result, why string, attempt int, took time.Duration) {
+		if keep {
+			history = append(history, Outcome{Stage: s.Name, Record: r, Result: result, Reason: why, Attempt: attempt, Latency: took})
+		}
+	}
 	for attempt := 1; len(recs) > 0; attempt++ {
+		start := time.Now()
 		err := s.Write(ctx, recs)
+		took := time.Since(start)
 		if err == nil {
 			f.stats.Delivered.Add(int64(len(recs)))
-			releaseAll(refs)
-			return true
+			for _, r := range recs {
+				note(r, ResultDelivered, "", attempt, took)
+			}
+			handled = append(handled, refs...)
+			break
 		}
 		var be *BatchError
 		var perRec []error
@@ -415,16 +456,19 @@ func (f *flow) deliver(ctx context.Context, s *sinkWorker, b sinkBatch) bool {
 			}
 		}
 		var retryRecs, dlRecs []*Record
-		var retryRefs, dlRefs []*ackRef
+		var retryRefs []*ackRef
 		var dlErrs []error
 		var retryErr error
 		for i, e := range perRec {
 			switch ClassOf(e) {
 			case 0:
 				f.stats.Delivered.Add(1)
-				refs[i].release()
+				note(recs[i], ResultDelivered, "", attempt, took)
+				handled = append(handled, refs[i])
 			case Rejected:
-				dlRecs, dlRefs, dlErrs = append(dlRecs, recs[i]), append(dlRefs, refs[i]), append(dlErrs, e)
+				dlRecs, dlErrs = append(dlRecs, recs[i]), append(dlErrs, e)
+				note(recs[i], ResultRejected, reason(e), attempt, took)
+				handled = append(handled, refs[i])
 			case Fatal:
 				f.fail(fmt.Errorf("sink %s: %w", s.Name, e))
 				return false
@@ -433,18 +477,40 @@ func (f *flow) deliver(ctx context.Context, s *sinkWorker, b sinkBatch) bool {
 				retryErr = e
 			}
 		}
-		if len(dlRecs) > 0 {
-			if !f.deadLetter(ctx, dlRecs, dlErrs, stage) {
-				return false
-			}
-			releaseAll(dlRefs)
+		if len(dlRecs) > 0 && !f.deadLetter(ctx, dlRecs, dlErrs, stage) {
+			return false
 		}
 		recs, refs = retryRecs, retryRefs
 		if len(recs) > 0 && !f.retryWait(ctx, stage, attempt, retryErr) {
 			return false
 		}
 	}
+	if !f.record(ctx, stage, history) {
+		return false
+	}
+	releaseAll(handled)
 	return true
+}
+
+// record writes outcomes to the sync history, retrying until it succeeds:
+// a record is acked only once its history row is stored.
+func (f *flow) record(ctx context.Context, stage string, outs []Outcome) bool {
+	if f.recorder == nil || len(outs) == 0 {
+		return true
+	}
+	for attempt := 1; ; attempt++ {
+		err := f.recorder.RecordSinkOutcomes(ctx, outs)
+		if err == nil {
+			return true
+		}
+		if ClassOf(err) == Fatal {
+			f.fail(fmt.Errorf("recording the sync history of %s: %w", stage, err))
+			return false
+		}
+		if !f.retryWait(ctx, "history:"+stage, attempt, err) {
+			return false
+		}
+	}
 }
 
 func releaseAll(refs []*ackRef) {

@@ -412,3 +412,68 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+type memRecorder struct {
+	mu    sync.Mutex
+	outs  []Outcome
+	fails int // fail this many calls first
+}
+
+func (m *memRecorder) RecordSinkOutcomes(_ context.Context, outs []Outcome) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fails > 0 {
+		m.fails--
+		return Retry(errors.New("clickhouse: connection refused"))
+	}
+	m.outs = append(m.outs, outs...)
+	return nil
+}
+
+func TestOutcomesAreRecordedBeforeAck(t *testing.T) {
+	in := &fakeInput{n: 200}
+	sink := &funcSink{write: func(batch []*Record) error {
+		errs := make([]error, len(batch))
+		for i, r := range batch {
+			if value(r)%4 == 1 {
+				errs[i] = Reject("invalid_parameter", errors.New("bad email"))
+			}
+		}
+		return &BatchError{Errs: errs}
+	}}
+	history := &funcSink{}
+	rec := &memRecorder{fails: 3}
+	chain := []NamedTransform{{"guard", transformFunc(func(r *Record) ([]*Record, error) {
+		if value(r)%4 == 0 {
+			return nil, Skip("duplicate event id")
+		}
+		return []*Record{r}, nil
+	})}}
+	f := newFlow("t", in, chain, []NamedSink{{"brevo", sink}, {"history", history}}, &memDeadLetters{}, testPipelineConfig(), quietLog())
+	f.recorder, f.recorderName = rec, "history"
+	if err := f.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, o := range rec.outs {
+		count[o.Stage+"/"+o.Result]++
+		if o.Stage == "brevo" && o.Result == ResultRejected && o.Reason != "bad email" {
+			t.Fatalf("rejection reason %q", o.Reason)
+		}
+		if o.Stage == "transform:guard" && o.Reason != "duplicate event id" {
+			t.Fatalf("skip reason %q", o.Reason)
+		}
+	}
+	want := map[string]int{"transform:guard/skipped": 50, "brevo/rejected": 50, "brevo/delivered": 100}
+	for k, v := range want {
+		if count[k] != v {
+			t.Errorf("%s: %d outcomes, want %d (all: %v)", k, count[k], v, count)
+		}
+	}
+	if len(count) != len(want) {
+		t.Errorf("unexpected outcomes: %v (the history sink records its own deliveries)", count)
+	}
+	if in.ackedCount() != 200 {
+		t.Fatalf("acked %d, want 200", in.ackedCount())
+	}
+}

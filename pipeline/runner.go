@@ -120,6 +120,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		transforms = append(transforms, ts...)
 	}
 
+	recorder, recorderName := findRecorder(sinks)
+	withHistory := func(f *flow) *flow {
+		f.recorder, f.recorderName = recorder, recorderName
+		return f
+	}
 	var flows []*flow
 	if cfg.Broker.None {
 		if len(sources) != 1 {
@@ -127,7 +132,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		}
 		s := sources[0]
 		in := &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
-		flows = append(flows, newFlow("pipeline:"+s.name, in, transforms, sinks, dlq, cfg.Pipeline, log))
+		flows = append(flows, withHistory(newFlow("pipeline:"+s.name, in, transforms, sinks, dlq, cfg.Pipeline, log)))
 	} else {
 		addrs := cfg.Broker.Brokers
 		if len(addrs) == 0 {
@@ -160,7 +165,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			rd := conn.NewReader(topic, cfg.Broker.ConsumerGroup)
 			closers = append(closers, closer{"kafka reader", rd.Close})
 			in := &kafkaInput{r: rd, every: cfg.Pipeline.CommitInterval, retry: cfg.Pipeline.Retry, log: log.WithField("topic", topic)}
-			flows = append(flows, newFlow("process:"+topic, in, transforms, sinks, dlq, cfg.Pipeline, log))
+			flows = append(flows, withHistory(newFlow("process:"+topic, in, transforms, sinks, dlq, cfg.Pipeline, log)))
 		}
 	}
 	r.mu.Lock()
@@ -298,6 +303,16 @@ func (r *Runner) Addr() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.addr
+}
+
+// findRecorder returns the first sink that keeps the sync history.
+func findRecorder(sinks []NamedSink) (OutcomeRecorder, string) {
+	for _, s := range sinks {
+		if r, ok := s.Sink.(OutcomeRecorder); ok {
+			return r, s.Name
+		}
+	}
+	return nil, ""
 }
 
 type namedSource struct {

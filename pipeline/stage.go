@@ -91,3 +91,28 @@ type Env struct {
 	// server.listen is empty.
 	HTTP *http.ServeMux
 }
+
+// Outcome is what finally happened to one record at one stage or sink.
+type Outcome struct {
+	Stage   string // a sink name, or "transform:<name>" for a skip or rejection there
+	Record  *Record
+	Result  string // delivered, skipped or rejected
+	Reason  string
+	Attempt int
+	Latency time.Duration
+}
+
+// Outcome results, as sync_history spells them.
+const (
+	ResultDelivered = "delivered"
+	ResultSkipped   = "skipped"
+	ResultRejected  = "rejected"
+)
+
+// OutcomeRecorder is implemented by a sink that keeps the sync history.
+// The engine reports to it what happened to every record at every other
+// sink, and every skip and rejection in the transforms, before the record
+// is acked; a failure to record is retried like a sink failure.
+type OutcomeRecorder interface {
+	RecordSinkOutcomes(ctx context.Context, outs []Outcome) error
+}

@@ -135,6 +135,9 @@ type Plugins struct {
 	Dir string `yaml:"dir"`
 }
 
+// DefaultDeadLetterPath is where dead letters go when dead_letter is unset.
+const DefaultDeadLetterPath = "dead-letter.jsonl"
+
 // Default returns the configuration used for every key pipeline.yaml leaves
 // out.
 func Default() *Config {
@@ -162,7 +165,7 @@ func Default() *Config {
 			ShutdownTimeout:  30 * time.Second,
 			Retry:            Retry{Initial: 100 * time.Millisecond, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.2},
 		},
-		DeadLetter: DeadLetter{Path: "dead-letter.jsonl"},
+		DeadLetter: DeadLetter{},
 		Plugins:    Plugins{Dir: "plugins"},
 	}
 }
@@ -270,8 +273,11 @@ func (c *Config) validate(p *Problems) {
 	if pl.Retry.MaxAttempts < 0 {
 		p.Add("pipeline.retry.max_attempts", "must not be negative", "0 retries until the failure clears")
 	}
-	if (c.DeadLetter.Path == "") == (c.DeadLetter.Sink == "") {
+	switch {
+	case c.DeadLetter.Path != "" && c.DeadLetter.Sink != "":
 		p.Add("dead_letter", "set exactly one of path and sink", `e.g. path: dead-letter.jsonl, or sink: clickhouse`)
+	case c.DeadLetter.Path == "" && c.DeadLetter.Sink == "":
+		c.DeadLetter.Path = DefaultDeadLetterPath
 	}
 	for _, sec := range []string{"sources", "connectors", "sinks"} {
 		for _, name := range sortedKeys(c.Components[sec]) {

@@ -95,9 +95,11 @@ func SourceAcceptance(t *testing.T, h SourceHarness) {
 	if len(again) != want-half {
 		t.Fatalf("after restart read %d records, want the %d unacked", len(again), want-half)
 	}
+	// The same position is the same upstream record (its value may differ
+	// in what is not a function of the input, such as received_at).
 	for i, r := range again {
-		if string(r.Value) != string(all[half+i].Value) {
-			t.Fatalf("after restart record %d is %q, want %q (resume right after the last ack)", i, r.Value, all[half+i].Value)
+		if string(r.Position) != string(all[half+i].Position) {
+			t.Fatalf("after restart record %d is at position %x, want %x (resume right after the last ack)", i, r.Position, all[half+i].Position)
 		}
 	}
 }

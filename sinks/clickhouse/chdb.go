@@ -63,6 +63,10 @@ func openChdb(dir string) (*embedded, error) {
 	}
 	conn, err := chdbConnect(l, []string{"clickhouse", "--path=" + abs})
 	if err != nil {
+		// Another process may have taken the lock since the check above.
+		if lerr := checkUnlocked(abs); lerr != nil {
+			return nil, lerr
+		}
 		return nil, pipelineFatal("chdb_open", fmt.Errorf("open chDB at %s: %w", abs, err))
 	}
 	s := &chdbSession{dir: abs, refs: 1, conn: conn}

@@ -11,6 +11,10 @@ import (
 	"github.com/tajo/tajo/schemas"
 )
 
+// lockWait is how long Open waits for another process to release the
+// embedded store.
+const lockWait = 30 * time.Second
+
 // SinkName is this sink's name in pipeline.yaml and in sync_history.sink.
 const SinkName = "clickhouse"
 
@@ -51,6 +55,19 @@ func NewSink(cfg *Config, env pipeline.Env) *Sink { return &Sink{cfg: cfg, env: 
 // down is Retryable, so the engine waits for it.
 func (s *Sink) Open(ctx context.Context) error {
 	db, err := OpenConfig(ctx, s.cfg, s.env.DataDir)
+	// A CLI call (tajo connectors …) may hold the embedded store for a
+	// moment; wait for it rather than refuse to start.
+	for wait := time.Now().Add(lockWait); errors.Is(err, ErrLocked) && time.Now().Before(wait); {
+		if s.env.Log != nil {
+			s.env.Log.Warn("the embedded ClickHouse directory is held by another process; waiting for it")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		db, err = OpenConfig(ctx, s.cfg, s.env.DataDir)
+	}
 	if err != nil {
 		return err
 	}
@@ -61,6 +78,11 @@ func (s *Sink) Open(ctx context.Context) error {
 	if s.cfg.RetentionDays > 0 {
 		s.wg.Add(1)
 		go s.retain(stop)
+	}
+	if s.env.HTTP != nil {
+		// The CLI reads the history through here while this process holds
+		// the chDB directory locked.
+		s.env.HTTP.Handle(APIPath, APIHandler(s.DB))
 	}
 	return nil
 }
@@ -190,4 +212,26 @@ func (s *Sink) retain(stop <-chan struct{}) {
 		case <-tick.C:
 		}
 	}
+}
+
+var _ pipeline.OutcomeRecorder = (*Sink)(nil)
+
+// RecordSinkOutcomes stores what happened to records at the other sinks and
+// in the transforms (one sync_history row per event and stage). A record
+// that is not an envelope has no event to file the row under and is left
+// out: its dead letter already says what it was.
+func (s *Sink) RecordSinkOutcomes(ctx context.Context, outs []pipeline.Outcome) error {
+	db := s.DB()
+	if db == nil {
+		return pipeline.Retry(errors.New("clickhouse: history store not open"))
+	}
+	rows := make([]Outcome, 0, len(outs))
+	for _, o := range outs {
+		ev, err := eventOf(o.Record)
+		if err != nil {
+			continue
+		}
+		rows = append(rows, OutcomeFor(ev, o.Stage, o.Result, o.Reason, uint32(o.Attempt), o.Latency))
+	}
+	return db.RecordOutcomes(ctx, rows)
 }

@@ -1,0 +1,135 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tajo/tajo/sinks/clickhouse"
+	"github.com/tajo/tajo/sinks/clickhouse/chtest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func tajoCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(tajoBin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// The seed's three commands and tajo query print the figures of a known
+// run, first through a running tajo (which holds the embedded store), then
+// from the store directly after it stopped.
+func TestConnectorsCommandsOnAKnownRun(t *testing.T) {
+	if err := clickhouse.CheckLibrary(); err != nil {
+		if chtest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	// 400 generator events: 4 types in turn (customer_updated, order_placed,
+	// cart_updated, customer_created) over 50 customers.
+	cfg := fmt.Sprintf(`version: 1
+data_dir: %s
+server: {listen: "%s"}
+pipeline: {progress_interval: 1s, commit_interval: 100ms}
+dead_letter: {sink: clickhouse}
+sources:
+  generator: {count: 400, rate: 0, customers: 50, shops: [a.myshopify.com]}
+sinks:
+  clickhouse: {dsn: "chdb://history", flush_interval: 100ms}
+  file: {path: out.jsonl}
+`, dir, addr)
+	cfgPath := filepath.Join(dir, "pipeline.yaml")
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	logPath := filepath.Join(dir, "tajo.log")
+	cmd := startTajo(t, cfgPath, logPath)
+
+	var st clickhouse.Status
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, errOut, code := tajoCLI(t, "connectors", "status", "shopify", "-c", cfgPath, "--json")
+		if code == 0 {
+			if err := json.Unmarshal([]byte(out), &st); err != nil {
+				t.Fatalf("status --json is not JSON: %v\n%s", err, out)
+			}
+			if st.OrdersCount == 100 {
+				break
+			}
+		}
+		if time.Now().After(deadline) || strings.Contains(errOut, "configuration") {
+			logs, _ := os.ReadFile(logPath)
+			t.Fatalf("status never reached 100 orders: %+v (exit %d: %s)\n%s", st, code, errOut, tail(string(logs), 30))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// 100 orders; customers: events 0, 3, 4, 7, … touch (seq*7919+1) mod 50,
+	// which covers all 50; carts are not counted.
+	if !st.Connected || st.CustomersCount != 50 || st.ProductsCount != 0 || st.ErrorRate != 0 || st.LastSync == nil {
+		t.Fatalf("status through the running tajo: %+v", st)
+	}
+	// Both sinks have a row per event: clickhouse (its own) and file.
+	if st.Events != 800 {
+		t.Fatalf("events = %d, want 800 (400 events × 2 sinks)", st.Events)
+	}
+	out, errOut, code := tajoCLI(t, "connectors", "history", "shopify", "-c", cfgPath, "--limit", "3")
+	if code != 0 || !strings.Contains(out, "(3 rows)") || !strings.Contains(out, "delivered") || strings.Contains(out, "4294967295") {
+		t.Fatalf("history --limit 3 (exit %d): %s%s", code, out, errOut)
+	}
+	out, _, code = tajoCLI(t, "query", "-c", cfgPath, "--json", "SELECT sink, count() AS n FROM sync_history FINAL GROUP BY sink ORDER BY sink")
+	if code != 0 || !strings.Contains(out, `{"sink": "clickhouse", "n": 400}`) || !strings.Contains(out, `{"sink": "file", "n": 400}`) {
+		t.Fatalf("query: %s", out)
+	}
+	_, errOut, code = tajoCLI(t, "query", "-c", cfgPath, "DROP TABLE sync_history")
+	if code != 1 || !strings.Contains(errOut, "read-only") {
+		t.Fatalf("a write through the running tajo must be refused: exit %d %s", code, errOut)
+	}
+
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("tajo run did not stop cleanly: %v", err)
+	}
+	// Now straight from the store, and a second run does not double-count
+	// (the generator resumes after its last ack: nothing is redelivered).
+	out, errOut, code = tajoCLI(t, "connectors", "status", "shopify", "-c", cfgPath)
+	if code != 0 || !strings.Contains(out, "100") {
+		t.Fatalf("status from the store (exit %d): %s%s", code, out, errOut)
+	}
+	out, errOut, code = tajoCLI(t, "connectors", "logs", "shopify", "-c", cfgPath, "--type", "sync", "--last", "0", "--limit", "5", "--json")
+	if code != 0 || strings.Count(out, `"event_id"`) != 5 {
+		t.Fatalf("logs --type sync --limit 5 (exit %d): %s%s", code, out, errOut)
+	}
+	_, errOut, code = tajoCLI(t, "connectors", "logs", "shopify", "-c", cfgPath, "--type", "everything")
+	if code != 2 || !strings.Contains(errOut, "--type must be one of webhook, error, sync") {
+		t.Fatalf("bad --type: exit %d %s", code, errOut)
+	}
+}

@@ -1,0 +1,136 @@
+package clickhouse
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ReportRequest is one of the history reports the CLI prints:
+// `tajo connectors status|logs|history` and `tajo query`.
+type ReportRequest struct {
+	Kind  string        `json:"kind"` // status, logs, history or query
+	Shop  string        `json:"shop,omitempty"`
+	Type  string        `json:"type,omitempty"` // logs: webhook, error or sync
+	Last  time.Duration `json:"last,omitempty"` // logs: only rows this recent
+	Limit int           `json:"limit,omitempty"`
+	SQL   string        `json:"sql,omitempty"`
+	JSON  bool          `json:"json,omitempty"` // JSON for scripts, else a table for people
+}
+
+// Report runs a report and renders it to w.
+func (db *DB) Report(ctx context.Context, req ReportRequest, w io.Writer) error {
+	var res *Result
+	var err error
+	switch req.Kind {
+	case "status":
+		st, err := db.Status(ctx, req.Shop)
+		if err != nil {
+			return err
+		}
+		if req.JSON {
+			return WriteStatusJSON(w, st)
+		}
+		return WriteStatusTable(w, st)
+	case "logs":
+		res, err = db.Logs(ctx, LogFilter{Type: req.Type, Shop: req.Shop, Last: req.Last, Limit: req.Limit})
+	case "history":
+		res, err = db.History(ctx, req.Shop, req.Limit)
+	case "query":
+		res, err = db.Query(ctx, req.SQL)
+	default:
+		return fmt.Errorf("unknown report %q", req.Kind)
+	}
+	if err != nil {
+		return err
+	}
+	if req.JSON {
+		return WriteJSON(w, res)
+	}
+	return WriteTable(w, res)
+}
+
+// readOnly reports whether sql is a statement that only reads. The control
+// API runs only those: it listens on loopback, but a history store is not
+// something a stray request should be able to drop.
+func readOnly(sql string) bool {
+	s := strings.ToUpper(strings.TrimLeft(sql, " \t\r\n("))
+	for _, p := range []string{"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC ", "EXISTS", "EXPLAIN"} {
+		if strings.HasPrefix(s, p) {
+			return !strings.Contains(strings.TrimRight(strings.TrimSpace(sql), ";"), ";")
+		}
+	}
+	return false
+}
+
+// APIPath is where a running tajo answers reports, so the CLI can read a
+// chDB history that the running process holds locked.
+const APIPath = "/api/history"
+
+// maxReportRequest bounds a report request body.
+const maxReportRequest = 1 << 20
+
+// APIHandler serves POST APIPath with a JSON ReportRequest, answering the
+// rendered report as text. db returns the open store (nil before Open).
+func APIHandler(db func() *DB) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST a JSON report request", http.StatusMethodNotAllowed)
+			return
+		}
+		var req ReportRequest
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxReportRequest))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			http.Error(w, "bad report request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if req.Kind == "query" && !readOnly(req.SQL) {
+			http.Error(w, "the running tajo answers read-only queries only (SELECT, WITH, SHOW, DESCRIBE, EXISTS, EXPLAIN); stop it to run others", http.StatusForbidden)
+			return
+		}
+		d := db()
+		if d == nil {
+			http.Error(w, "the history store is not open yet", http.StatusServiceUnavailable)
+			return
+		}
+		var buf bytes.Buffer
+		if err := d.Report(r.Context(), req, &buf); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(buf.Bytes())
+	})
+}
+
+// RemoteReport asks the tajo listening on addr (server.listen) for a report.
+func RemoteReport(ctx context.Context, addr string, req ReportRequest, w io.Writer) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+APIPath, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(hr)
+	if err != nil {
+		return fmt.Errorf("the history is locked by a running tajo, and asking it at %s failed: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return errors.New(strings.TrimSpace(string(msg)))
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
