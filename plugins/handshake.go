@@ -50,3 +50,17 @@ func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
 	return newGRPCClient(c), nil
 }
+
+// maxMessage bounds one gRPC message. gRPC's default of 4 MiB is below the
+// webhook body limit, and a webhook's records carry its raw payload beside
+// the normalized event: a large but valid delivery must not become a
+// permanent 503.
+const maxMessage = 64 << 20
+
+func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage))...)
+}
+
+func dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))}
+}

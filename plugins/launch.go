@@ -66,6 +66,7 @@ func Launch(ctx context.Context, c LaunchConfig) (*Plugin, error) {
 	log = log.WithField("plugin", c.Name)
 	cmd := exec.Command(path, args...)
 	cmd.Env = []string{}
+	dieWithHost(cmd)
 	timeout := c.StartTimeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -77,6 +78,7 @@ func Launch(ctx context.Context, c LaunchConfig) (*Plugin, error) {
 		SkipHostEnv:      true,
 		AutoMTLS:         true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  dialOptions(),
 		Logger:           newHCLogger(log),
 		StartTimeout:     timeout,
 	}

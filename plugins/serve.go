@@ -21,7 +21,7 @@ func Serve(name string, impl SourcePlugin) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(impl),
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer:       newGRPCServer,
 		Logger:           Logger().Named(name),
 	})
 }
@@ -75,7 +75,7 @@ func ServeTest(ctx context.Context, name string, impl SourcePlugin, log *logrus.
 	go plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(impl),
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer:       newGRPCServer,
 		Logger:           newHCLogger(log.WithField("plugin", name)),
 		Test:             &plugin.ServeTestConfig{Context: ctx, ReattachConfigCh: reattach, CloseCh: closed},
 	})
@@ -97,6 +97,7 @@ func ServeTest(ctx context.Context, name string, impl SourcePlugin, log *logrus.
 		Plugins:          pluginSets(nil)[rc.ProtocolVersion],
 		Reattach:         rc,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  dialOptions(),
 		Logger:           newHCLogger(log.WithField("plugin", name)),
 	})
 	stop := func() {

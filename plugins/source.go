@@ -115,7 +115,10 @@ type Source struct {
 	closed   bool
 
 	hooks chan []*pipeline.Record // webhook records on their way to Read
-	errs  chan error              // fatal errors for Read to return
+	fatal chan struct{}           // closed when fatalErr is set
+	// fatalErr is what stopped the supervisor for good; Read returns it
+	// from then on.
+	fatalErr error
 
 	// Read's goroutine only.
 	pending []*pipeline.Record
@@ -133,7 +136,7 @@ func NewSource(cfg SourceConfig) *Source {
 		cfg: cfg, log: cfg.Log.WithField("plugin", cfg.Name), bucket: "plugins." + cfg.Name,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		changed: make(chan struct{}), waiters: map[uint64]chan struct{}{},
-		hooks: make(chan []*pipeline.Record, cfg.MaxQueuedWebhooks), errs: make(chan error, 1),
+		hooks: make(chan []*pipeline.Record, cfg.MaxQueuedWebhooks), fatal: make(chan struct{}),
 	}
 }
 
@@ -370,11 +373,13 @@ func (s *Source) backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// report hands a fatal error to Read without blocking the supervisor.
+// report records the fatal error that ended supervision, for Read.
 func (s *Source) report(err error) {
-	select {
-	case s.errs <- err:
-	default:
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fatalErr == nil {
+		s.fatalErr = err
+		close(s.fatal)
 	}
 }
 
@@ -421,7 +426,10 @@ func (s *Source) Read(ctx context.Context, max int) ([]*pipeline.Record, error) 
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case err := <-s.errs:
+		case <-s.fatal:
+			s.mu.Lock()
+			err := s.fatalErr
+			s.mu.Unlock()
 			return nil, err
 		case <-s.done:
 			return nil, errClosed

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/pipelinetest"
 	"github.com/tajo/tajo/plugins"
+	"github.com/tajo/tajo/plugins/echo"
 )
 
 // TestSourceAcceptance runs the engine's source suite on a plugin-backed
@@ -279,5 +282,111 @@ func TestInvalidConfigIsFatal(t *testing.T) {
 	}
 	if err := src.Close(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLargeWebhook: a body near the limit crosses gRPC (whose default
+// message cap is 4 MiB) in both directions.
+func TestLargeWebhook(t *testing.T) {
+	src, _, srv := newHarness(t, plugins.SourceConfig{})
+	ctx := ctxFor(t, 30*time.Second)
+	body := bytes.Repeat([]byte("x"), 4<<20+512<<10)
+	res := post(srv, "/webhooks/echo", body, nil)
+	recs, err := src.Read(ctx, 10)
+	if err != nil || len(recs) != 1 || len(recs[0].Value) != len(body) {
+		t.Fatalf("read %d records, %v", len(recs), err)
+	}
+	if err := src.Ack(ctx, positions(recs)); err != nil {
+		t.Fatal(err)
+	}
+	if r := wait(t, res); r.status != 200 {
+		t.Fatalf("large webhook answered %d %q", r.status, r.body)
+	}
+}
+
+// refusing is an echo plugin whose configuration is refused, as after an
+// operator broke it between two starts.
+type refusing struct{ *echo.Plugin }
+
+func (refusing) Configure(context.Context, []byte) error {
+	return fmt.Errorf("%w: api secret rejected", plugins.ErrInvalidConfig)
+}
+
+// TestRestartBackoffAndFatal: a plugin that keeps failing to start is
+// retried with growing waits; once it starts it serves again; a restart
+// that meets a fatal error ends supervision and Read reports it, for good.
+func TestRestartBackoffAndFatal(t *testing.T) {
+	log, hook := testLog(t)
+	ctx := ctxFor(t, 30*time.Second)
+	var mu sync.Mutex
+	var calls int
+	var current *plugins.Plugin
+	launch := func(ctx context.Context) (*plugins.Plugin, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		var impl plugins.SourcePlugin = echo.New()
+		switch {
+		case calls >= 2 && calls <= 4:
+			return nil, errors.New("exec: no such file")
+		case calls == 6:
+			impl = refusing{echo.New()}
+		}
+		p, err := plugins.ServeTest(ctx, "echo", impl, log)
+		current = p
+		return p, err
+	}
+	crash := func() {
+		mu.Lock()
+		p := current
+		mu.Unlock()
+		p.Kill()
+	}
+	src := plugins.NewSource(plugins.SourceConfig{
+		Name: "echo", Launcher: launch, Log: log, Config: []byte(`{"count":1}`),
+		RestartInitial: 20 * time.Millisecond, RestartMax: 60 * time.Millisecond, HealthInterval: 50 * time.Millisecond,
+	})
+	if err := src.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	if _, err := src.Read(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	crash() // crash 1: three failed launches, then a good one
+	eventually(t, 10*time.Second, "the fifth launch", func() bool {
+		for _, e := range hook.AllEntries() {
+			if e.Message == "plugin restarted" {
+				return true
+			}
+		}
+		return false
+	})
+	var waits []time.Duration
+	for _, e := range hook.AllEntries() {
+		if e.Message == "plugin failed; restarting" {
+			waits = append(waits, e.Data["wait"].(time.Duration))
+		}
+	}
+	if len(waits) != 4 || waits[1] < waits[0] || waits[3] > 72*time.Millisecond {
+		t.Fatalf("restart waits %v: want 4, growing, capped at 60ms ±20%%", waits)
+	}
+	crash() // crash 2: the configuration is now refused
+	readCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	for err == nil { // the restarted plugin re-sent the unacked record
+		_, err = src.Read(readCtx, 1)
+	}
+	for i := 0; i < 2; i++ {
+		if !errors.Is(err, plugins.ErrInvalidConfig) || pipeline.ClassOf(err) != pipeline.Fatal {
+			t.Fatalf("read %d after a refused restart: %v, want the fatal configuration error", i, err)
+		}
+		_, err = src.Read(readCtx, 1)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 6 {
+		t.Fatalf("%d launches, want no more after the fatal one", calls)
 	}
 }

@@ -1,0 +1,40 @@
+package plugins
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/tajo/tajo/pipeline"
+)
+
+// ConnectorFactory is the pipeline factory of a connector that runs as the
+// plugin named plugin, so registering one is a single line:
+//
+//	pipeline.RegisterConnector("shopify", shopify.NewConfig, plugins.ConnectorFactory("shopify"))
+//
+// The connector's decoded config (validated host side, by config.Validatable)
+// reaches the plugin's Configure as encoding/json of the same value: the
+// plugin decodes it into the same type. Its webhooks are mounted on
+// /webhooks/<connector name> when the host server is enabled, and its last
+// acked position lives in the state store.
+//
+// pipeline.Env does not carry plugins.dir yet, so factories built here
+// launch built-in plugins only; external binaries are reached through
+// NewSource with LaunchConfig.Dir.
+func ConnectorFactory(plugin string) pipeline.SourceFactory {
+	return func(spec any, env pipeline.Env) (pipeline.Source, error) {
+		cfg, err := json.Marshal(spec)
+		if err != nil {
+			return nil, pipeline.Stop(fmt.Errorf("plugin %s: encoding its configuration: %w", plugin, err))
+		}
+		src := NewSource(SourceConfig{
+			Name:   env.Name,
+			Launch: LaunchConfig{Name: plugin},
+			Config: cfg,
+			State:  env.State,
+			Log:    env.Log,
+		})
+		src.Mount(env.HTTP)
+		return src, nil
+	}
+}

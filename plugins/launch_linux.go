@@ -1,0 +1,13 @@
+package plugins
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// dieWithHost has the kernel kill the plugin when tajo dies, even by
+// SIGKILL, so a crashed host leaves no orphan holding sockets or shop
+// credentials; the restarted host launches a fresh one.
+func dieWithHost(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
