@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHealthAndStatus(t *testing.T) {
+	s := New("127.0.0.1:0", time.Second, time.Second, func() any { return map[string]int{"in": 42} })
+	s.Mux.HandleFunc("POST /webhooks/test", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	addr, err := s.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Fatalf("/healthz: %d %q", code, body)
+	}
+	code, body := get("/status")
+	var st map[string]int
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil || st["in"] != 42 {
+		t.Fatalf("/status: %d %q", code, body)
+	}
+	resp, err := http.Post("http://"+addr+"/webhooks/test", "application/json", strings.NewReader("{}"))
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("mounted route: %v %v", resp, err)
+	}
+	if code, _ := get("/nope"); code != 404 {
+		t.Fatalf("unknown path: %d", code)
+	}
+}
+
+func TestStartReportsBusyAddress(t *testing.T) {
+	a := New("127.0.0.1:0", time.Second, time.Second, nil)
+	addr, err := a.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	b := New(addr, time.Second, time.Second, nil)
+	if _, err := b.Start(); err == nil || !strings.Contains(err.Error(), "server.listen") {
+		t.Fatalf("want a server.listen error, got %v", err)
+	}
+}
