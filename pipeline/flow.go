@@ -53,9 +53,9 @@ type flow struct {
 	recorder     OutcomeRecorder
 	recorderName string
 	cfg          config.Pipeline
-	log        *logrus.Entry
-	stats      *FlowStats
-	tr         *tracker
+	log          *logrus.Entry
+	stats        *FlowStats
+	tr           *tracker
 
 	failOnce sync.Once
 	failErr  error
