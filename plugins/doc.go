@@ -29,7 +29,8 @@
 //	TestConnection     any time after Configure
 //	Stop, Teardown     then the process is killed
 //
-// Positions are opaque bytes the host persists (in the state store, before
+// A plugin that only answers webhooks embeds WebhookOnly for the stream
+// half. Positions are opaque bytes the host persists (in the state store, before
 // telling the plugin: persist, then ack) and hands back to Open after a
 // restart, whether of the process or of tajo. A plugin therefore needs no
 // storage of its own for its read position. Read should retry transient

@@ -94,7 +94,11 @@ func (r *runStream) pump(ctx context.Context) {
 			return
 		}
 		if resp.EndOfStream {
-			close(r.eos)
+			select {
+			case <-r.eos: // a plugin repeating itself
+			default:
+				close(r.eos)
+			}
 			continue
 		}
 		if len(resp.Records) == 0 {

@@ -114,3 +114,24 @@ var (
 	// is not running (crashed, restarting, or killed).
 	ErrUnavailable = errors.New("plugin unavailable")
 )
+
+// WebhookOnly supplies the stream half of SourcePlugin for a plugin that
+// only answers webhooks (embed it, then implement Specify, Configure,
+// HandleWebhook, TestConnection and Teardown): it produces no stream
+// records and so has no positions to resume from or be acked.
+type WebhookOnly struct{}
+
+// Open ignores the position: webhook records need none.
+func (WebhookOnly) Open(context.Context, []byte) error { return nil }
+
+// Read blocks until the run ends.
+func (WebhookOnly) Read(ctx context.Context) ([]Record, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Ack is never called with positions of a plugin that emits none.
+func (WebhookOnly) Ack(context.Context, [][]byte) error { return nil }
+
+// Stop has no stream to stop; the host ends Read's context.
+func (WebhookOnly) Stop(context.Context) error { return nil }

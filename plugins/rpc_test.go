@@ -1,6 +1,7 @@
 package plugins_test
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -155,5 +156,43 @@ func TestStopEndsRead(t *testing.T) {
 	}
 	if err := <-done; !errors.Is(err, io.EOF) {
 		t.Fatalf("read after stop: %v, want io.EOF", err)
+	}
+}
+
+// hookOnly is the smallest useful plugin: WebhookOnly plus the rest.
+type hookOnly struct{ plugins.WebhookOnly }
+
+func (hookOnly) Specify(context.Context) (plugins.Spec, error) {
+	return plugins.Spec{Name: "hooks", Webhooks: true}, nil
+}
+func (hookOnly) Configure(context.Context, []byte) error { return nil }
+func (hookOnly) HandleWebhook(_ context.Context, r plugins.WebhookRequest) (plugins.WebhookResponse, error) {
+	return plugins.WebhookResponse{Records: []plugins.Record{{Value: r.Body}}}, nil
+}
+func (hookOnly) TestConnection(context.Context) (string, error) { return "ok", nil }
+func (hookOnly) Teardown(context.Context) error                 { return nil }
+
+// TestWebhookOnly: a plugin without a stream runs under the host, answers
+// webhooks after the ack, and closes cleanly.
+func TestWebhookOnly(t *testing.T) {
+	log, _ := testLog(t)
+	src, _, srv := newHarness(t, plugins.SourceConfig{Launcher: func(ctx context.Context) (*plugins.Plugin, error) {
+		return plugins.ServeTest(ctx, "hooks", hookOnly{}, log)
+	}})
+	ctx := ctxFor(t, 20*time.Second)
+	res := post(srv, "/webhooks/echo", []byte("x"), nil)
+	recs, err := src.Read(ctx, 5)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("read %d, %v", len(recs), err)
+	}
+	notYet(t, res, 50*time.Millisecond)
+	if err := src.Ack(ctx, positions(recs)); err != nil {
+		t.Fatal(err)
+	}
+	if r := wait(t, res); r.status != 200 {
+		t.Fatalf("answered %d", r.status)
+	}
+	if err := src.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
 	}
 }

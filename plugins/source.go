@@ -232,8 +232,8 @@ func (s *Source) start(ctx context.Context) (*instance, error) {
 // install makes inst current; after Close it kills inst instead.
 func (s *Source) install(inst *instance) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		inst.stop()
 		inst.p.Kill()
 		return false
@@ -241,6 +241,7 @@ func (s *Source) install(inst *instance) bool {
 	s.inst = inst
 	close(s.changed)
 	s.changed = make(chan struct{})
+	s.mu.Unlock()
 	return true
 }
 
@@ -422,6 +423,8 @@ func (s *Source) Read(ctx context.Context, max int) ([]*pipeline.Record, error) 
 		var eos <-chan struct{}
 		if inst != nil && s.eosGen != inst.gen {
 			out, eos = inst.out, inst.eos
+		} else if inst != nil && !webhooks {
+			return nil, io.EOF
 		}
 		select {
 		case <-ctx.Done():
