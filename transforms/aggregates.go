@@ -2,11 +2,11 @@ package transforms
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
 
+	sjson "github.com/segmentio/encoding/json"
 	"github.com/shopspring/decimal"
 
 	"github.com/tajo/tajo/pipeline"
@@ -87,6 +87,11 @@ type customerAgg struct {
 	SeedS    decimal.Decimal   `json:"ss"`
 	BaseN    int               `json:"bn,omitempty"`
 	BaseS    decimal.Decimal   `json:"bs"`
+
+	// aov memoizes the average for the totals it was computed from.
+	aov, aovS decimal.Decimal
+	aovN      int
+	aovOK     bool
 }
 
 type recent struct {
@@ -108,7 +113,10 @@ func (a *customerAgg) view(v *CustomerView) {
 	v.OrdersCount = n
 	v.TotalSpent = Decimal{Decimal: s}
 	if n > 0 {
-		v.AverageOrderValue = Decimal{Decimal: s.DivRound(decimal.NewFromInt(int64(n)), 2)}
+		if !a.aovOK || a.aovN != n || !a.aovS.Equal(s) {
+			a.aov, a.aovN, a.aovS, a.aovOK = s.DivRound(decimal.NewFromInt(int64(n)), 2), n, s, true
+		}
+		v.AverageOrderValue = Decimal{Decimal: a.aov}
 	} else {
 		v.AverageOrderValue = Decimal{}
 	}
@@ -191,9 +199,14 @@ func (a *customerAgg) addLines(o *orderEntry, sign int) {
 	}
 }
 
-// seed replaces the totals by Shopify's own figures as of at.
+// seed replaces the totals by Shopify's own figures as of at. Seeding the
+// same figures over an unchanged ledger is not a change: every
+// customers/update of a legacy payload repeats them.
 func (a *customerAgg) seed(n int64, spent decimal.Decimal, at time.Time) bool {
 	if a.Seeded && at.Before(a.SeedAt) {
+		return false
+	}
+	if a.Seeded && a.SeedN == int(n) && a.SeedS.Equal(spent) && a.BaseN == a.Count && a.BaseS.Equal(a.Spent) {
 		return false
 	}
 	a.Seeded, a.SeedAt, a.SeedN, a.SeedS = true, at, int(n), spent
@@ -201,7 +214,15 @@ func (a *customerAgg) seed(n int64, spent decimal.Decimal, at time.Time) bool {
 	return true
 }
 
-type aggregates struct{ c *chain }
+type aggregates struct {
+	c *chain
+	// cache holds decoded customers, so the common case (a customer event
+	// reading unchanged totals) decodes nothing. Only this stage writes the
+	// customer bucket, so the cache cannot go stale.
+	cache map[string]*customerAgg
+}
+
+const aggCacheSize = 50000
 
 func customerKey(c *schemas.Customer) string {
 	if c == nil {
@@ -217,12 +238,27 @@ func customerKey(c *schemas.Customer) string {
 }
 
 func (s *aggregates) loadCustomer(shop, key string) (*customerAgg, error) {
-	b, err := s.c.store.get(bucketCustomers, shop+"\x00"+key)
+	k := shop + "\x00" + key
+	if a, ok := s.cache[k]; ok {
+		return a, nil
+	}
+	b, err := s.c.store.get(bucketCustomers, k)
 	if err != nil || b == nil {
 		return nil, err
 	}
 	a := new(customerAgg)
-	return a, json.Unmarshal(b, a)
+	if err := unmarshal(b, a); err != nil {
+		return nil, err
+	}
+	s.remember(k, a)
+	return a, nil
+}
+
+func (s *aggregates) remember(k string, a *customerAgg) {
+	if s.cache == nil || len(s.cache) >= aggCacheSize {
+		s.cache = make(map[string]*customerAgg, 1024)
+	}
+	s.cache[k] = a
 }
 
 func (s *aggregates) loadOrder(shop, id string) (*orderEntry, error) {
@@ -231,15 +267,18 @@ func (s *aggregates) loadOrder(shop, id string) (*orderEntry, error) {
 		return nil, err
 	}
 	o := new(orderEntry)
-	return o, json.Unmarshal(b, o)
+	return o, unmarshal(b, o)
 }
 
 func (s *aggregates) save(bucket, key string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := sjson.Marshal(v)
 	if err != nil {
 		return err
 	}
 	s.c.store.put(bucket, key, b)
+	if a, ok := v.(*customerAgg); ok {
+		s.remember(key, a)
+	}
 	return nil
 }
 
@@ -249,6 +288,9 @@ func (s *aggregates) Process(ctx context.Context, rec *pipeline.Record) ([]*pipe
 		return nil, err
 	}
 	if err := s.update(it); err != nil {
+		// Whatever the failure, the cache may hold changes the store does
+		// not: start the retry from the store.
+		s.cache = nil
 		return nil, pipeline.Retry(err)
 	}
 	if err := s.c.store.commit(); err != nil {

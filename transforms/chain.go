@@ -163,6 +163,11 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 		}
 		if g, ok := t.(*guard); ok {
 			g.window = tc.DedupeWindow
+			for _, later := range tc.stages()[i+1:] {
+				if later.Type == StageAggregates {
+					g.deferCommit = true
+				}
+			}
 		}
 		out = append(out, pipeline.NamedTransform{Name: s.Name, Transform: t})
 	}

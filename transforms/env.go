@@ -11,16 +11,18 @@ import (
 // are what the compiler checks against: customer.frist_name fails
 // `tajo validate`, not a record at run time.
 //
-// Every view is a value, never nil: an event about an order has a zero
+// Every view is set, never nil: an event about an order has a zero
 // checkout and product, so customer.first_name on a product event is ""
 // rather than a run-time error. A zero id (customer.id == 0) means absent.
+// They are pointers because expr boxes what it fetches: a struct value
+// would be copied into an interface at every field access.
 type Env struct {
-	Event    EventView    `expr:"event"`
-	Customer CustomerView `expr:"customer"`
-	Order    OrderView    `expr:"order"`
-	Checkout CheckoutView `expr:"checkout"`
-	Product  ProductView  `expr:"product"`
-	Shop     ShopView     `expr:"shop"`
+	Event    *EventView    `expr:"event"`
+	Customer *CustomerView `expr:"customer"`
+	Order    *OrderView    `expr:"order"`
+	Checkout *CheckoutView `expr:"checkout"`
+	Product  *ProductView  `expr:"product"`
+	Shop     *ShopView     `expr:"shop"`
 	// Now is the time the record is processed, in the shop's time zone.
 	Now time.Time `expr:"now"`
 }

@@ -32,6 +32,11 @@ const (
 type guard struct {
 	c      *chain
 	window time.Duration
+	// deferCommit is set when a later stage of the chain commits the
+	// state anyway: one journal write per record instead of two. If the
+	// record is dropped in between, the marks are written with the next
+	// record; losing them in a crash only lets a duplicate through.
+	deferCommit bool
 }
 
 // family groups event types that carry the same state of an entity; a
@@ -120,8 +125,10 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 		binary.LittleEndian.PutUint64(b[8:], uint64(now.UnixNano()))
 		st.put(bucketSeen, seenKey, b[:])
 	}
-	if err := st.commit(); err != nil {
-		return nil, pipeline.Retry(err)
+	if !g.deferCommit {
+		if err := st.commit(); err != nil {
+			return nil, pipeline.Retry(err)
+		}
 	}
 	return []*pipeline.Record{rec}, nil
 }

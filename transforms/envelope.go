@@ -1,0 +1,265 @@
+package transforms
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/tajo/tajo/schemas"
+)
+
+// parseEnvelope reads a tajo.event.v1 envelope without copying data and
+// raw: they stay slices of b, and data is validated by its typed decode
+// (or passed through untouched). Anything it does not expect (escapes in
+// keys, identifiers already present, odd spacing inside a time) makes it
+// return errSlowPath, and the caller falls back to a full decoder: the fast
+// path only has to be right on what sources write.
+func parseEnvelope(b []byte, e *schemas.Event) error {
+	p := scanner{b: b}
+	p.ws()
+	if !p.eat('{') {
+		return errSlowPath
+	}
+	p.ws()
+	if p.eat('}') {
+		return nil
+	}
+	for {
+		p.ws()
+		key, ok := p.plainBytes()
+		if !ok {
+			return errSlowPath
+		}
+		p.ws()
+		if !p.eat(':') {
+			return errSlowPath
+		}
+		p.ws()
+		var err error
+		switch string(key) {
+		case "schema":
+			e.Schema, err = p.str()
+		case "id":
+			e.ID, err = p.str()
+		case "source":
+			e.Source, err = p.str()
+		case "shop":
+			e.Shop, err = p.str()
+		case "topic":
+			e.Topic, err = p.str()
+		case "type":
+			e.Type, err = p.str()
+		case "api_version":
+			e.APIVersion, err = p.str()
+		case "occurred_at":
+			e.OccurredAt, err = p.time()
+		case "received_at":
+			e.ReceivedAt, err = p.time()
+		case "entity":
+			err = p.entity(e)
+		case "data":
+			e.Data, err = p.raw()
+		case "raw":
+			e.Raw, err = p.raw()
+		default:
+			return errSlowPath
+		}
+		if err != nil {
+			return err
+		}
+		p.ws()
+		if p.eat('}') {
+			p.ws()
+			if p.i != len(b) {
+				return errSlowPath
+			}
+			return nil
+		}
+		if !p.eat(',') {
+			return errSlowPath
+		}
+	}
+}
+
+var errSlowPath = errors.New("envelope needs the full decoder")
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (p *scanner) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\n', '\r', '\t':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *scanner) eat(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// plainBytes reads a string without escapes, as a slice of the input.
+func (p *scanner) plainBytes() ([]byte, bool) {
+	if !p.eat('"') {
+		return nil, false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return p.b[start : p.i-1], true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+		p.i++
+	}
+	return nil, false
+}
+
+func (p *scanner) plainString() (string, bool) {
+	b, ok := p.plainBytes()
+	return string(b), ok
+}
+
+func (p *scanner) str() (string, error) {
+	start := p.i
+	if s, ok := p.plainString(); ok {
+		return s, nil
+	}
+	p.i = start
+	raw, err := p.raw()
+	if err != nil {
+		return "", err
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", errSlowPath
+	}
+	return s, nil
+}
+
+func (p *scanner) time() (time.Time, error) {
+	s, ok := p.plainBytes()
+	if !ok {
+		return time.Time{}, errSlowPath
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(s))
+	if err != nil {
+		return time.Time{}, errSlowPath
+	}
+	return t, nil
+}
+
+func (p *scanner) entity(e *schemas.Event) error {
+	if !p.eat('{') {
+		return errSlowPath
+	}
+	for {
+		p.ws()
+		if p.eat('}') {
+			return nil
+		}
+		key, ok := p.plainBytes()
+		if !ok {
+			return errSlowPath
+		}
+		p.ws()
+		if !p.eat(':') {
+			return errSlowPath
+		}
+		p.ws()
+		v, err := p.str()
+		if err != nil {
+			return err
+		}
+		switch string(key) {
+		case "kind":
+			e.Entity.Kind = v
+		case "id":
+			e.Entity.ID = v
+		default:
+			return errSlowPath
+		}
+		p.ws()
+		p.eat(',')
+	}
+}
+
+// skipString moves past the string starting at p.i, finding quotes with
+// IndexByte: most of an event's bytes are string contents.
+func (p *scanner) skipString() bool {
+	p.i++
+	for {
+		j := bytes.IndexByte(p.b[p.i:], '"')
+		if j < 0 {
+			return false
+		}
+		end := p.i + j
+		n := 0
+		for k := end - 1; k >= p.i && p.b[k] == '\\'; k-- {
+			n++
+		}
+		p.i = end + 1
+		if n%2 == 0 {
+			return true
+		}
+	}
+}
+
+// raw returns the bytes of the next JSON value, checking only that its
+// strings and brackets balance; the value's own decoder validates the rest.
+func (p *scanner) raw() ([]byte, error) {
+	start := p.i
+	if p.i < len(p.b) && p.b[p.i] != '{' && p.b[p.i] != '[' && p.b[p.i] != '"' {
+		for p.i < len(p.b) {
+			switch p.b[p.i] {
+			case ',', '}', ']', ' ', '\n', '\r', '\t':
+				if p.i == start {
+					return nil, errSlowPath
+				}
+				return p.b[start:p.i], nil
+			}
+			p.i++
+		}
+		return nil, errSlowPath
+	}
+	depth := 0
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch c {
+		case '"':
+			if !p.skipString() {
+				return nil, errSlowPath
+			}
+			if depth == 0 {
+				return p.b[start:p.i], nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return nil, errSlowPath
+			}
+			if depth == 0 {
+				p.i++
+				return p.b[start:p.i], nil
+			}
+		}
+		p.i++
+	}
+	return nil, errSlowPath
+}
