@@ -101,6 +101,7 @@ func DecodeBulk(r io.Reader, kind string, maxLine int, skip int64, emit EmitFunc
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
+			lineNo++ // the line that did not fit was never scanned
 			return n, bad("longer than %d bytes", maxLine)
 		}
 		return n, err
@@ -236,4 +237,3 @@ func (a *assembly) finish() (Object, error) {
 	}
 	return id, err
 }
-

@@ -10,8 +10,8 @@ const (
     createdAt updatedAt tags numberOfOrders amountSpent { amount currencyCode }
     defaultAddress { id firstName lastName name company address1 address2 city province provinceCode country countryCodeV2 zip phone }
     emailMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt }`
-	moneyBagFields   = `{ shopMoney { amount currencyCode } }`
-	orderField = `id name email createdAt updatedAt processedAt cancelledAt cancelReason
+	moneyBagFields = `{ shopMoney { amount currencyCode } }`
+	orderField     = `id name email createdAt updatedAt processedAt cancelledAt cancelReason
     displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode test confirmed
     sourceName customerLocale customerAcceptsMarketing tags customAttributes { key value }
     totalPriceSet ` + moneyBagFields + ` subtotalPriceSet ` + moneyBagFields + ` totalTaxSet ` + moneyBagFields + `

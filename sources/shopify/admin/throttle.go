@@ -38,10 +38,12 @@ func (b *bucket) wait(ctx context.Context, cost float64) error {
 			return nil
 		}
 		now := time.Now()
-		need := math.Min(cost, b.max) + margin
+		// A query dearer than the whole bucket can at best start on a
+		// full one (Shopify refuses it anyway if above its own limit).
+		need := math.Min(cost+margin, b.max)
 		lvl := b.level(now)
 		if lvl >= need || b.rate <= 0 {
-			b.available, b.at = lvl-cost, now
+			b.available, b.at = lvl-math.Min(cost, b.max), now
 			b.mu.Unlock()
 			return nil
 		}
