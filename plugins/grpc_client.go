@@ -21,7 +21,7 @@ type grpcClient struct {
 	conn   *grpc.ClientConn
 	client sourcev1.SourceClient
 
-	mu  sync.Mutex // guards run and serializes Send on its stream
+	mu  sync.Mutex // guards run
 	run *runStream
 }
 
@@ -41,6 +41,7 @@ type runStream struct {
 	done   chan struct{} // closed when the stream failed or ended
 	err    error         // why, set before done is closed
 	ended  atomic.Bool   // Read already returned io.EOF
+	sendMu sync.Mutex    // gRPC allows one Send at a time
 }
 
 func (c *grpcClient) Specify(ctx context.Context) (Spec, error) {
@@ -141,17 +142,18 @@ func (c *grpcClient) Read(ctx context.Context) ([]Record, error) {
 }
 
 func (c *grpcClient) Ack(ctx context.Context, positions [][]byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.run == nil {
+	r := c.current()
+	if r == nil {
 		return errors.New("plugins: Ack before Open")
 	}
-	if err := c.run.stream.Send(&sourcev1.RunRequest{AckPositions: positions}); err != nil {
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	if err := r.stream.Send(&sourcev1.RunRequest{AckPositions: positions}); err != nil {
 		// Send reports io.EOF when the stream is broken; the real status
 		// comes from Recv, which the pump records.
 		select {
-		case <-c.run.done:
-			return c.run.err
+		case <-r.done:
+			return r.err
 		default:
 			return fromStatus(ctx, err)
 		}
@@ -187,14 +189,13 @@ func (c *grpcClient) Stop(ctx context.Context) error {
 }
 
 // Teardown ends the Run stream first, so the plugin's Run handler returns
-// and the process can exit without being killed.
+// and the process can exit without being killed. Cancelling (rather than
+// CloseSend, which would queue behind an Ack blocked on a frozen plugin)
+// cannot hang.
 func (c *grpcClient) Teardown(ctx context.Context) error {
 	c.mu.Lock()
 	r := c.run
 	c.run = nil
-	if r != nil {
-		_ = r.stream.CloseSend()
-	}
 	c.mu.Unlock()
 	if r != nil {
 		r.cancel()
