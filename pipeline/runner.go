@@ -90,8 +90,10 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	if cfg.Server.Listen != "" {
 		srv = server.New(cfg.Server.Listen, cfg.Server.ReadTimeout, cfg.Server.WriteTimeout, r.Status)
 	}
+	var webhooks WebhookLogger
 	env := func(name string) Env {
-		e := Env{Name: name, DataDir: cfg.DataDir, Log: log.WithField("component", name), State: st}
+		e := Env{Name: name, DataDir: cfg.DataDir, Log: log.WithField("component", name), State: st,
+			PluginsDir: cfg.Path(cfg.Plugins.Dir), Webhooks: webhooks}
 		if srv != nil {
 			e.HTTP = srv.Mux
 		}
@@ -102,6 +104,12 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	closers = append(closers, cls...)
 	if err != nil {
 		return err
+	}
+	for _, s := range sinks {
+		if w, ok := s.Sink.(WebhookLogger); ok {
+			webhooks = w
+			break
+		}
 	}
 	sources, cls, err := buildSources(ctx, cfg, env)
 	closers = append(closers, cls...)

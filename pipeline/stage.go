@@ -90,6 +90,30 @@ type Env struct {
 	// requests (webhooks, the storefront collector); nil when
 	// server.listen is empty.
 	HTTP *http.ServeMux
+	// PluginsDir is where external plugin binaries are (plugins.dir).
+	PluginsDir string
+	// Webhooks keeps the webhook log; nil when no sink keeps one.
+	Webhooks WebhookLogger
+}
+
+// WebhookLog is one webhook the host answered.
+type WebhookLog struct {
+	Time       time.Time
+	Shop       string
+	Topic      string
+	WebhookID  string
+	APIVersion string
+	HMAC       string // valid, invalid or missing
+	Status     int    // the HTTP status answered
+	Bytes      int
+	Latency    time.Duration
+}
+
+// WebhookLogger is implemented by a sink that keeps the webhook log
+// (clickhouse's webhook_log). Entries are informational: the log is written
+// after the answer and a failure to write it loses no event.
+type WebhookLogger interface {
+	LogWebhooks(ctx context.Context, logs []WebhookLog) error
 }
 
 // Outcome is what finally happened to one record at one stage or sink.

@@ -29,7 +29,7 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 		}
 		src := NewSource(SourceConfig{
 			Name:   env.Name,
-			Launch: LaunchConfig{Name: plugin},
+			Launch: LaunchConfig{Name: plugin, Dir: env.PluginsDir},
 			Config: cfg,
 			State:  env.State,
 			Log:    env.Log,

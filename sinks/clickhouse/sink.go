@@ -235,3 +235,21 @@ func (s *Sink) RecordSinkOutcomes(ctx context.Context, outs []pipeline.Outcome) 
 	}
 	return db.RecordOutcomes(ctx, rows)
 }
+
+var _ pipeline.WebhookLogger = (*Sink)(nil)
+
+// LogWebhooks stores webhook_log rows.
+func (s *Sink) LogWebhooks(ctx context.Context, logs []pipeline.WebhookLog) error {
+	db := s.DB()
+	if db == nil {
+		return pipeline.Retry(errors.New("clickhouse: history store not open"))
+	}
+	rows := make([]WebhookLogRow, len(logs))
+	for i, l := range logs {
+		rows[i] = WebhookLogRow{
+			Time: l.Time, Shop: l.Shop, Topic: l.Topic, WebhookID: l.WebhookID, APIVersion: l.APIVersion,
+			HMAC: l.HMAC, Status: uint16(l.Status), Bytes: uint32(min(l.Bytes, 1<<32-1)), Latency: l.Latency,
+		}
+	}
+	return db.RecordWebhooks(ctx, rows)
+}
