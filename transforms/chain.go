@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -30,40 +29,10 @@ const (
 	SkipProductFilter = "product_filter"
 )
 
-// Skip is one event the chain dropped on purpose: handled, not delivered.
-type Skip struct {
-	Time     time.Time
-	Stage    string
-	Reason   string // one of the Skip* constants
-	Detail   string
-	Shop     string
-	EventID  string
-	Type     string
-	Kind     string
-	EntityID string
-}
+var counts sync.Map // reason → *atomic.Int64
 
-// SkipRecorder receives every skip, e.g. to write the sync_history row
-// with outcome "skipped". It is called from the processing goroutine
-// before the record is acked; an error is retried.
-type SkipRecorder interface {
-	RecordSkip(ctx context.Context, s Skip) error
-}
-
-var (
-	recMu    sync.Mutex
-	recorder SkipRecorder
-	counts   sync.Map // reason → *atomic.Int64
-)
-
-// SetSkipRecorder makes r receive every skip of chains built afterwards.
-func SetSkipRecorder(r SkipRecorder) {
-	recMu.Lock()
-	recorder = r
-	recMu.Unlock()
-}
-
-// SkipCounts returns how many events were skipped, by reason, since start.
+// SkipCounts returns how many events the chains of this process skipped,
+// by reason, since it started.
 func SkipCounts() map[string]int64 {
 	out := map[string]int64{}
 	counts.Range(func(k, v any) bool {
@@ -80,7 +49,6 @@ type chain struct {
 	settings     *settings
 	fieldMapping *FieldMapping
 	log          *logrus.Entry
-	recorder     SkipRecorder
 	now          func() time.Time
 	bufs         sync.Pool
 }
@@ -95,20 +63,16 @@ func (c *chain) scratch() *[]byte {
 
 func (c *chain) release(b *[]byte) { c.bufs.Put(b) }
 
-func (c *chain) skip(ctx context.Context, it *item, stage, reason, detail string) error {
+// skip drops a record on purpose: it returns the engine's skip error,
+// which counts the record as handled and writes "skipped" with the reason
+// to the sync history.
+func (c *chain) skip(it *item, stage, reason, detail string) error {
 	v, _ := counts.LoadOrStore(reason, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
-	s := Skip{Time: c.now().UTC(), Stage: stage, Reason: reason, Detail: detail, Shop: it.ev.Shop,
-		EventID: it.ev.ID, Type: it.ev.Type, Kind: it.ev.Entity.Kind, EntityID: it.ev.Entity.ID}
 	if c.log != nil && c.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
-		c.log.WithFields(logrus.Fields{"stage": stage, "shop": s.Shop, "event_id": s.EventID, "reason": reason}).Debug("skipped: " + detail)
+		c.log.WithFields(logrus.Fields{"stage": stage, "shop": it.ev.Shop, "event_id": it.ev.ID, "reason": reason}).Debug("skipped: " + detail)
 	}
-	if c.recorder != nil {
-		if err := c.recorder.RecordSkip(ctx, s); err != nil {
-			return pipeline.Retry(fmt.Errorf("record skip: %w", err))
-		}
-	}
-	return nil
+	return pipeline.Skip(reason + ": " + detail)
 }
 
 // Options tune a chain built outside the runner (tests, benchmarks).
@@ -136,10 +100,7 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 	if fm == nil {
 		fm = NewFieldMapping().(*FieldMapping)
 	}
-	recMu.Lock()
-	rec := recorder
-	recMu.Unlock()
-	c := &chain{settings: newSettings(tc), fieldMapping: fm, log: env.Log, recorder: rec, now: o.Now}
+	c := &chain{settings: newSettings(tc), fieldMapping: fm, log: env.Log, now: o.Now}
 	if c.now == nil {
 		c.now = time.Now
 	}

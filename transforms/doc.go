@@ -29,7 +29,9 @@
 // # Invariants enforced here
 //
 //   - Filtered and skipped events are handled (acked), never lost silently:
-//     each skip is counted and handed to the SkipRecorder.
+//     each skip is counted and returned as pipeline.Skip with its reason
+//     (duplicate, stale, filtered, product_filter), which the engine writes
+//     to the sync history as "skipped".
 //   - A value Brevo would refuse (NaN, ±Inf, nested objects, invalid
 //     UTF-8, an impossible phone) rejects the record with its reason.
 //   - State (guard marks, aggregates) is journaled before Process returns,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tajo/tajo/schemas"
 )
@@ -128,15 +129,10 @@ func (p *scanner) plainBytes() ([]byte, bool) {
 	return nil, false
 }
 
-func (p *scanner) plainString() (string, bool) {
-	b, ok := p.plainBytes()
-	return string(b), ok
-}
-
 func (p *scanner) str() (string, error) {
 	start := p.i
-	if s, ok := p.plainString(); ok {
-		return s, nil
+	if b, ok := p.plainBytes(); ok && utf8.Valid(b) {
+		return string(b), nil
 	}
 	p.i = start
 	raw, err := p.raw()

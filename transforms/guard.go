@@ -96,7 +96,7 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 	if len(v) == 16 {
 		first := time.Unix(0, int64(binary.LittleEndian.Uint64(v[8:])))
 		if binary.LittleEndian.Uint64(v[:8]) != fp && now.Sub(first) < g.window {
-			return nil, g.c.skip(ctx, it, "guard", SkipDuplicate, fmt.Sprintf("event %s already handled at %s", ev.ID, first.UTC().Format(time.RFC3339)))
+			return nil, g.c.skip(it, "guard", SkipDuplicate, fmt.Sprintf("event %s already handled at %s", ev.ID, first.UTC().Format(time.RFC3339)))
 		}
 	}
 	if fam := family(ev.Type); fam != "" && ev.Entity.ID != "" && !ev.OccurredAt.IsZero() {
@@ -109,7 +109,7 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 		if len(lv) == 8 {
 			applied := int64(binary.LittleEndian.Uint64(lv))
 			if at < applied {
-				return nil, g.c.skip(ctx, it, "guard", SkipStale, fmt.Sprintf("%s %s at %s is older than the update applied at %s",
+				return nil, g.c.skip(it, "guard", SkipStale, fmt.Sprintf("%s %s at %s is older than the update applied at %s",
 					ev.Entity.Kind, ev.Entity.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, applied).UTC().Format(time.RFC3339Nano)))
 			}
 		}

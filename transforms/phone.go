@@ -30,7 +30,7 @@ var keepTrunkZero = map[string]bool{"IT": true, "MC": true}
 // real E.164 number has, or E164 returns an error.
 func E164(phone, country string) (string, error) {
 	s := strings.TrimSpace(phone)
-	if i := strings.IndexAny(strings.ToLower(s), "x#;,"); i > 0 {
+	if i := strings.IndexAny(s, "xX#;,"); i > 0 {
 		s = s[:i] // extension
 	}
 	intl := strings.HasPrefix(s, "+")

@@ -232,7 +232,7 @@ func (f *filter) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline
 	if ok == true {
 		return []*pipeline.Record{rec}, nil
 	}
-	return nil, f.c.skip(ctx, it, f.name, SkipFiltered, "condition is false: "+f.cond.src)
+	return nil, f.c.skip(it, f.name, SkipFiltered, "condition is false: "+f.cond.src)
 }
 
 // route restricts delivery to the sinks whose condition holds. An event
@@ -299,18 +299,18 @@ func (f *productFilter) Process(ctx context.Context, rec *pipeline.Record) ([]*p
 		return []*pipeline.Record{rec}, nil
 	}
 	if f.cfg.Enabled != nil && !*f.cfg.Enabled {
-		return nil, f.c.skip(ctx, it, f.name, SkipProductFilter, "product sync is disabled")
+		return nil, f.c.skip(it, f.name, SkipProductFilter, "product sync is disabled")
 	}
 	p, ok := it.data.(*schemas.Product)
 	if !ok {
 		return []*pipeline.Record{rec}, nil // deletions always pass
 	}
 	if st := f.cfg.Filter.Status; len(st) > 0 && !containsFold(st, p.Status) {
-		return nil, f.c.skip(ctx, it, f.name, SkipProductFilter, fmt.Sprintf("status %q is not in %v", p.Status, st))
+		return nil, f.c.skip(it, f.name, SkipProductFilter, fmt.Sprintf("status %q is not in %v", p.Status, st))
 	}
 	for _, t := range f.cfg.Filter.ExcludeTags {
 		if containsFold(p.Tags, t) {
-			return nil, f.c.skip(ctx, it, f.name, SkipProductFilter, fmt.Sprintf("tag %q is excluded", t))
+			return nil, f.c.skip(it, f.name, SkipProductFilter, fmt.Sprintf("tag %q is excluded", t))
 		}
 	}
 	changed := false

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -146,6 +147,10 @@ func runChain(ts []pipeline.NamedTransform, rec *pipeline.Record) ([]*pipeline.R
 		var next []*pipeline.Record
 		for _, r := range cur {
 			out, err := t.Process(context.Background(), r)
+			var skip *pipeline.SkipError
+			if errors.As(err, &skip) {
+				continue // dropped on purpose, as a filter would
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.Name, err)
 			}

@@ -1,0 +1,117 @@
+package transforms
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/schemas"
+)
+
+func FuzzE164(f *testing.F) {
+	for _, s := range []string{"+33 6 12 34 56 78", "06 12 34 56 78", "0041 44 668 18 00", "(555) 010-0199", "1111 111 111", "+", "x", "00", "+1 555 0100 ext 5"} {
+		f.Add(s, "FR")
+		f.Add(s, "US")
+	}
+	f.Fuzz(func(t *testing.T, phone, country string) {
+		out, err := E164(phone, country)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(out, "+") || len(out) < 9 || len(out) > 16 {
+			t.Fatalf("E164(%q, %q) = %q", phone, country, out)
+		}
+		for _, c := range out[1:] {
+			if c < '0' || c > '9' {
+				t.Fatalf("E164(%q, %q) = %q has a non-digit", phone, country, out)
+			}
+		}
+		again, err := E164(out, "")
+		if err != nil || again != out {
+			t.Fatalf("not idempotent: %q → %q → %q, %v", phone, out, again, err)
+		}
+	})
+}
+
+func FuzzToDate(f *testing.F) {
+	for _, s := range []string{"2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00:00", "2026-02-30", "yesterday", ""} {
+		f.Add(s)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ToDate(s, paris)
+		if err != nil {
+			if !strings.Contains(err.Error(), "toDate") {
+				t.Fatalf("unclear error %v", err)
+			}
+			return
+		}
+		if strings.TrimSpace(s) == "" && !d.IsZero() {
+			t.Fatalf("empty string gave %v", d)
+		}
+	})
+}
+
+// FuzzParseEnvelope checks the fast envelope scanner against the standard
+// decoder: whenever the scanner accepts an input, it must read what
+// encoding/json reads.
+func FuzzParseEnvelope(f *testing.F) {
+	b, _ := json.Marshal(event(f, schemas.TypeCustomerUpdated, "customer", "1", t0, `{"id":1,"note":"a \"quoted\" }{ note"}`))
+	f.Add(b)
+	f.Add([]byte(`{"schema":"tajo.event.v1","data":[1,{"a":"]"}],"raw":true}`))
+	f.Add([]byte(`{"id":"\u00e9","entity":{"kind":"k","id":"1"},"data":null}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast schemas.Event
+		if parseEnvelope(b, &fast) != nil {
+			return
+		}
+		var std schemas.Event
+		if err := json.Unmarshal(b, &std); err != nil {
+			// The scanner leaves data and raw to their own decoders; any
+			// other disagreement is a bug.
+			if json.Valid(b) || !utf8.Valid(b) {
+				return
+			}
+			return
+		}
+		fast.Data, std.Data, fast.Raw, std.Raw = nil, nil, nil, nil
+		if !reflect.DeepEqual(fast, std) {
+			t.Fatalf("scanner read %+v, encoding/json %+v", fast, std)
+		}
+	})
+}
+
+// FuzzMapExpression compiles arbitrary expressions: a bad one is a
+// validation error, a compiled one runs into a value or a rejection,
+// never a panic.
+func FuzzMapExpression(f *testing.F) {
+	for _, s := range []string{"customer.first_name", "safeDiv(1, 0)", "1/0", `e164(customer.phone, "FR")`, "daysSince(now)", "round(1.005, 2)", "coalesce(nil, '', 'x')", `toDate("2026-01-01")`, "[1][5]", `hasTag(customer.tags, "vip")`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 200 {
+			return
+		}
+		p, err := compile(src, false)
+		if err != nil {
+			return
+		}
+		c := &chain{settings: newSettings(NewConfig().(*Config)), store: newMemStore(), now: func() time.Time { return t0 }}
+		rec := &pipeline.Record{}
+		rec.Value, _ = json.Marshal(event(t, schemas.TypeCustomerUpdated, "customer", "1", t0, `{"id":1,"phone":"+33612345678","tags":"vip"}`))
+		it, err := c.load(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := p.run(it.environment())
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 0, 64)
+		_ = it.assign("X", v, &buf)
+	})
+}
