@@ -58,7 +58,7 @@ func (c *Client) StartBulk(ctx context.Context, kind string, since time.Time) (B
 			} `json:"userErrors"`
 		} `json:"bulkOperationRunQuery"`
 	}
-	if err := c.Do(ctx, MutationBulkRun, map[string]any{"query": fmt.Sprintf(sp.bulk, args)}, 10, &data); err != nil {
+	if err := c.Do(ctx, MutationBulkRun, map[string]any{"query": fmt.Sprintf(sp.bulk, args), "groupObjects": true}, 10, &data); err != nil {
 		return BulkOperation{}, err
 	}
 	if ue := data.Run.UserErrors; len(ue) > 0 {
@@ -90,6 +90,22 @@ func (c *Client) PollBulk(ctx context.Context, id string) (BulkOperation, error)
 		return BulkOperation{}, pipeline.Stop(fmt.Errorf("shopify admin: bulk operation %s not found", id))
 	}
 	return *data.Node, nil
+}
+
+// CurrentBulk returns the app's most recent bulk query operation on the
+// shop, if any: after a restart, the caller finds the operation it had
+// started (and its result URL, valid for 7 days) instead of starting over.
+func (c *Client) CurrentBulk(ctx context.Context) (BulkOperation, bool, error) {
+	var data struct {
+		Op *BulkOperation `json:"currentBulkOperation"`
+	}
+	if err := c.Do(ctx, QueryCurrentBulk, nil, 1, &data); err != nil {
+		return BulkOperation{}, false, err
+	}
+	if data.Op == nil {
+		return BulkOperation{}, false, nil
+	}
+	return *data.Op, true, nil
 }
 
 // WaitBulk polls until the operation finishes, calling progress (if not

@@ -17,6 +17,9 @@ import (
 	"github.com/tajo/tajo/sources/shopify/shopifytest"
 )
 
+// TestBackfillEndToEnd also proves the client asks for groupObjects: on
+// API 2026-10 the simulator, like Shopify, writes ungrouped files by
+// default, which the client would refuse.
 func TestBackfillEndToEnd(t *testing.T) {
 	s := shopifytest.New(shopifytest.Options{Customers: 97, Orders: 150, Products: 23, Checkouts: 31, BulkPolls: 3})
 	defer s.Close()
@@ -166,5 +169,21 @@ func TestDownloadResumesAfterCutConnection(t *testing.T) {
 	})
 	if err != nil || n != 120 {
 		t.Fatalf("resume: %d %v", n, err)
+	}
+}
+
+func TestCurrentBulkAfterRestart(t *testing.T) {
+	s := shopifytest.New(shopifytest.Options{BulkPolls: 1})
+	defer s.Close()
+	if _, ok, err := newClient(t, s).CurrentBulk(context.Background()); ok || err != nil {
+		t.Fatalf("a fresh shop has a current operation: %v", err)
+	}
+	op, err := newClient(t, s).StartBulk(context.Background(), admin.KindProduct, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, ok, err := newClient(t, s).CurrentBulk(context.Background())
+	if err != nil || !ok || cur.ID != op.ID || cur.Status != "COMPLETED" || cur.URL == "" {
+		t.Fatalf("%+v %v %v", cur, ok, err)
 	}
 }

@@ -3,9 +3,14 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/sources/shopify/admin"
@@ -217,5 +222,57 @@ func TestContextCancelStopsWaiting(t *testing.T) {
 	_, err := c.FetchPage(ctx, admin.KindCustomer, admin.Cursor{}, 5)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestConcurrentCallersShareTheBucket(t *testing.T) {
+	s := shopifytest.New(shopifytest.Options{Customers: 120, Orders: 60, Products: 30, Checkouts: 40, MaxAvailable: 400, RestoreRate: 2000})
+	defer s.Close()
+	c := newClient(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(admin.Kinds))
+	for _, kind := range admin.Kinds {
+		wg.Go(func() {
+			n := 0
+			_, err := c.Reconcile(context.Background(), kind, admin.Cursor{}, 10, func(p admin.Page) error {
+				n += len(p.Objects)
+				return nil
+			})
+			if err == nil && n != count(s, kind) {
+				err = fmt.Errorf("%s: %d objects", kind, n)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every THROTTLED answer the simulator gave was seen and waited out
+	// by the client (none turned into an error).
+	if s.Stats().Throttled != c.Stats().Throttled {
+		t.Fatalf("simulator throttled %d, client saw %d", s.Stats().Throttled, c.Stats().Throttled)
+	}
+}
+
+func TestFallForwardIsLogged(t *testing.T) {
+	s := shopifytest.New(shopifytest.Options{Customers: 1, Products: 1})
+	defer s.Close()
+	log, hook := logtest.NewNullLogger()
+	c := newClient(t, s, func(cfg *admin.Config) { cfg.APIVersion = "2024-01"; cfg.Log = log })
+	if _, err := c.FetchPage(context.Background(), admin.KindCustomer, admin.Cursor{}, 1); err != nil {
+		t.Fatal(err)
+	}
+	e := hook.LastEntry()
+	if e == nil || e.Level != logrus.WarnLevel || e.Data["served"] != "2025-10" || e.Data["shop"] != s.Shop() {
+		t.Fatalf("no fall-forward warning: %+v", e)
+	}
+	for _, e := range hook.AllEntries() {
+		if s, _ := e.String(); strings.Contains(s, "shpat_") {
+			t.Fatal("the token was logged")
+		}
 	}
 }

@@ -86,7 +86,7 @@ func DecodeBulk(r io.Reader, kind string, maxLine int, skip int64, emit EmitFunc
 				if cur != nil {
 					want = cur.gid
 				}
-				return n, bad("child of %s does not follow its parent (current parent: %s)", clip(parent, 80), want)
+				return n, bad("child of %s does not follow its parent (current parent: %s); was the operation run without groupObjects: true?", clip(parent, 80), want)
 			}
 			// The key was nested deeper: a top-level object after all.
 		}

@@ -66,7 +66,7 @@ func TestDecodeBulkHostile(t *testing.T) {
 		maxLine           int
 		want              string
 	}{
-		{"orphan child", admin.KindOrder, order1 + "\n" + order2 + "\n" + line1, 0, "line 3: child of gid://shopify/Order/9007199254740993 does not follow its parent (current parent: gid://shopify/Order/2)"},
+		{"orphan child", admin.KindOrder, order1 + "\n" + order2 + "\n" + line1, 0, "line 3: child of gid://shopify/Order/9007199254740993 does not follow its parent (current parent: gid://shopify/Order/2); was the operation run without groupObjects: true?"},
 		{"child first", admin.KindOrder, line1 + "\n" + order1, 0, "line 1: child of gid://shopify/Order/9007199254740993 does not follow its parent (current parent: none)"},
 		{"customer child", admin.KindCustomer, `{"id":"gid://shopify/Customer/1"}` + "\n" + `{"id":"gid://shopify/Customer/2","__parentId":"gid://shopify/Customer/1"}`, 0, "line 2: unexpected child line"},
 		{"unknown child", admin.KindProduct, `{"id":"gid://shopify/Product/1"}` + "\n" + `{"id":"gid://shopify/Collection/2","__parentId":"gid://shopify/Product/1"}`, 0, "line 2: unexpected child gid://shopify/Collection/2"},

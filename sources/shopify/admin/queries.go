@@ -80,10 +80,13 @@ const (
     lineItems { edges { node { ` + checkoutLineFields + ` } } } } } } }`
 )
 
-// Bulk operation control.
+// Bulk operation control. The client always runs bulk queries with
+// groupObjects: true (the default until API 2025-10, false since 2026-01):
+// only a file whose children follow their parent can be reassembled while
+// holding one object in memory.
 const (
-	MutationBulkRun = `mutation BulkRun($query: String!) {
-  bulkOperationRunQuery(query: $query) {
+	MutationBulkRun = `mutation BulkRun($query: String!, $groupObjects: Boolean!) {
+  bulkOperationRunQuery(query: $query, groupObjects: $groupObjects) {
     bulkOperation { id status }
     userErrors { field message }
   }

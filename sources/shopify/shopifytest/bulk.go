@@ -22,7 +22,7 @@ type conn struct {
 	node func(int) (any, float64)
 	// lines writes object i as bulk JSONL lines: the parent, then its
 	// children each carrying __parentId. It returns the lines written.
-	lines    func(i int, enc *json.Encoder) (int, error)
+	lines    func(i int, enc *lineWriter) (int, error)
 	sortKeys map[string]bool
 }
 
@@ -36,7 +36,7 @@ func (s *Store) connection(root string) (conn, bool) {
 	case "customers":
 		return conn{root: root, count: s.opts.Customers, updatedAt: customerUpdatedAt, sortKeys: updatedSortKeys,
 			node: func(i int) (any, float64) { return customerNode(s.CustomerAt(i)), 1 },
-			lines: func(i int, enc *json.Encoder) (int, error) {
+			lines: func(i int, enc *lineWriter) (int, error) {
 				return 1, enc.Encode(customerNode(s.CustomerAt(i)))
 			}}, true
 	case "orders":
@@ -50,7 +50,7 @@ func (s *Store) connection(root string) (conn, bool) {
 				}
 				return g, 3 + float64(len(o.LineItems))
 			},
-			lines: func(j int, enc *json.Encoder) (int, error) {
+			lines: func(j int, enc *lineWriter) (int, error) {
 				o := s.OrderAt(j)
 				if err := enc.Encode(orderNode(o)); err != nil {
 					return 0, err
@@ -58,7 +58,7 @@ func (s *Store) connection(root string) (conn, bool) {
 				for _, l := range o.LineItems {
 					li := lineItemNode("LineItem", l, o.Currency)
 					li.ParentID = o.AdminGraphQLAPIID
-					if err := enc.Encode(li); err != nil {
+					if err := enc.Child(li); err != nil {
 						return 0, err
 					}
 				}
@@ -79,7 +79,7 @@ func (s *Store) connection(root string) (conn, bool) {
 				}
 				return g, 5 + float64(len(p.Variants)+len(p.Images))
 			},
-			lines: func(k int, enc *json.Encoder) (int, error) {
+			lines: func(k int, enc *lineWriter) (int, error) {
 				p := s.ProductAt(k)
 				if err := enc.Encode(productNode(p)); err != nil {
 					return 0, err
@@ -87,14 +87,14 @@ func (s *Store) connection(root string) (conn, bool) {
 				for _, v := range p.Variants {
 					g := variantNode(v)
 					g.ParentID = p.AdminGraphQLAPIID
-					if err := enc.Encode(g); err != nil {
+					if err := enc.Child(g); err != nil {
 						return 0, err
 					}
 				}
 				for _, im := range p.Images {
 					g := imageNode(im)
 					g.ParentID = p.AdminGraphQLAPIID
-					if err := enc.Encode(g); err != nil {
+					if err := enc.Child(g); err != nil {
 						return 0, err
 					}
 				}
@@ -111,7 +111,7 @@ func (s *Store) connection(root string) (conn, bool) {
 				}
 				return g, 3 + float64(len(c.LineItems))
 			},
-			lines: func(i int, enc *json.Encoder) (int, error) {
+			lines: func(i int, enc *lineWriter) (int, error) {
 				c := s.CheckoutAt(i)
 				g := checkoutNode(c)
 				if err := enc.Encode(g); err != nil {
@@ -120,7 +120,7 @@ func (s *Store) connection(root string) (conn, bool) {
 				for _, l := range c.LineItems {
 					li := lineItemNode("AbandonedCheckoutLineItem", l, c.Currency)
 					li.ParentID = g.ID
-					if err := enc.Encode(li); err != nil {
+					if err := enc.Child(li); err != nil {
 						return 0, err
 					}
 				}
@@ -130,6 +130,31 @@ func (s *Store) connection(root string) (conn, bool) {
 	return conn{}, false
 }
 
+// lineWriter writes bulk result lines. Shopify groups children under
+// their parent only when asked (groupObjects, default false from API
+// 2026-01); ungrouped files are written in two passes, parents then
+// children, so a client that assumes grouping without asking for it fails.
+type lineWriter struct {
+	enc               *json.Encoder
+	parents, children bool
+}
+
+// Encode writes a top-level object's line.
+func (w *lineWriter) Encode(v any) error {
+	if !w.parents {
+		return nil
+	}
+	return w.enc.Encode(v)
+}
+
+// Child writes a child line (one carrying __parentId).
+func (w *lineWriter) Child(v any) error {
+	if !w.children {
+		return nil
+	}
+	return w.enc.Encode(v)
+}
+
 // bulkOp is one bulk query operation. Its result is not stored: the JSONL
 // is generated again, identically, each time the file is downloaded.
 type bulkOp struct {
@@ -137,6 +162,7 @@ type bulkOp struct {
 	root        string
 	since       time.Time
 	inclusive   bool
+	grouped     bool
 	status      string
 	errorCode   string
 	polls       int
@@ -151,7 +177,10 @@ func (op *bulkOp) gid() string { return fmt.Sprintf("gid://shopify/BulkOperation
 // shop at once.
 const maxRunningBulk = 5
 
-var bulkFilterRE = regexp.MustCompile(`query:\s*"((?:[^"\\]|\\.)*)"`)
+var (
+	bulkFilterRE   = regexp.MustCompile(`query:\s*"((?:[^"\\]|\\.)*)"`)
+	groupLiteralRE = regexp.MustCompile(`groupObjects:\s*(true|false)`)
+)
 
 type userError struct {
 	Field   []string `json:"field"`
@@ -178,7 +207,13 @@ func (s *Store) runBulk(req gqlRequest) any {
 	if !ok {
 		return answer(nil, userError{[]string{"query"}, fmt.Sprintf("Invalid bulk query: Field '%s' doesn't exist on type 'QueryRoot'", root)})
 	}
-	op := &bulkOp{id: len(s.ops) + 1, root: root, status: "CREATED", createdAt: time.Now().UTC(), inclusive: true}
+	op := &bulkOp{id: len(s.ops) + 1, root: root, status: "CREATED", createdAt: time.Now().UTC(), inclusive: true,
+		grouped: req.version < "2026-01" && req.version != "unstable"}
+	if raw, ok := req.Variables["groupObjects"]; ok && string(raw) != "null" {
+		op.grouped = string(raw) == "true"
+	} else if m := groupLiteralRE.FindStringSubmatch(req.Query); m != nil {
+		op.grouped = m[1] == "true"
+	}
 	if m := bulkFilterRE.FindStringSubmatch(inner); m != nil {
 		q, _ := strconv.Unquote(`"` + m[1] + `"`)
 		if op.since, op.inclusive, err = parseFilter(q); err != nil {
@@ -295,9 +330,15 @@ func (s *Store) serveBulkFile(w http.ResponseWriter, r *http.Request, id string)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	for i := firstIndex(c, op.since, op.inclusive); i < c.count; i++ {
-		if _, err := c.lines(i, enc); err != nil {
-			return // the client went away
+	passes := []lineWriter{{enc, true, true}}
+	if !op.grouped {
+		passes = []lineWriter{{enc, true, false}, {enc, false, true}}
+	}
+	for _, w := range passes {
+		for i := firstIndex(c, op.since, op.inclusive); i < c.count; i++ {
+			if _, err := c.lines(i, &w); err != nil {
+				return // the client went away
+			}
 		}
 	}
 	_ = bw.Flush()

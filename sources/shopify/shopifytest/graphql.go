@@ -20,6 +20,7 @@ const maxRequestBody = 1 << 20
 type gqlRequest struct {
 	Query     string                     `json:"query"`
 	Variables map[string]json.RawMessage `json:"variables"`
+	version   string                     // the API version of the endpoint
 }
 
 type gqlError struct {
@@ -116,6 +117,7 @@ func (s *Store) serveGraphQL(w http.ResponseWriter, r *http.Request, version str
 		return
 	}
 
+	req.version = version
 	root := rootField(req.Query)
 	var resp gqlResponse
 	requested, run := s.plan(root, req)
