@@ -3,11 +3,9 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -42,13 +40,11 @@ func NewConn(b config.Broker, addrs []string) (*Conn, error) {
 	if len(c.Brokers) == 0 {
 		c.Brokers = b.Brokers
 	}
-	if b.TLS.Enabled {
-		t, err := tlsConfig(b.TLS)
-		if err != nil {
-			return nil, fmt.Errorf("broker.tls: %w", err)
-		}
-		c.TLS = t
+	t, err := b.TLS.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("broker.tls: %w", err)
 	}
+	c.TLS = t
 	if b.SASL.Mechanism != "" {
 		m, err := saslMechanism(b.SASL)
 		if err != nil {
@@ -58,29 +54,6 @@ func NewConn(b config.Broker, addrs []string) (*Conn, error) {
 	}
 	c.transport = &kafkago.Transport{ClientID: c.ClientID, TLS: c.TLS, SASL: c.SASL, DialTimeout: 5 * time.Second}
 	return c, nil
-}
-
-func tlsConfig(t config.TLS) (*tls.Config, error) {
-	out := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in, documented
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificates", t.CAFile)
-		}
-		out.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		out.Certificates = []tls.Certificate{cert}
-	}
-	return out, nil
 }
 
 func saslMechanism(s config.SASL) (sasl.Mechanism, error) {

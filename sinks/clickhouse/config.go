@@ -1,11 +1,8 @@
 package clickhouse
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,15 +28,9 @@ type Config struct {
 	TLS           TLS `yaml:"tls"`
 }
 
-// TLS secures the connection to a ClickHouse server.
-type TLS struct {
-	Enabled            bool   `yaml:"enabled"`
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
+// TLS secures the connection to a ClickHouse server (the same keys as
+// broker.tls).
+type TLS = config.TLS
 
 // DefaultDSN keeps the history in <data_dir>/clickhouse with the embedded engine.
 const DefaultDSN = "chdb://clickhouse"
@@ -119,32 +110,6 @@ func chdbDir(dir, dataDir string) string {
 		return filepath.Clean(dir)
 	}
 	return filepath.Join(dataDir, dir)
-}
-
-func (t TLS) config() (*tls.Config, error) {
-	if !t.Enabled {
-		return nil, nil
-	}
-	c := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // skip-verify is the user's explicit choice
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s: no PEM certificates", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // redact hides a DSN's password for messages.

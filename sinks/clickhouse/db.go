@@ -64,7 +64,7 @@ func OpenConfig(ctx context.Context, cfg *Config, dataDir string) (*DB, error) {
 		b, err = openChdb(chdbDir(dir, dataDir))
 	default:
 		var tc *tls.Config
-		if tc, err = c.TLS.config(); err != nil {
+		if tc, err = c.TLS.ClientConfig(); err != nil {
 			return nil, pipelineFatal("tls", fmt.Errorf("sinks.clickhouse.tls: %w", err))
 		}
 		octx, cancel := context.WithTimeout(ctx, c.Timeout)
