@@ -17,8 +17,8 @@ func toCustomer(n *customerNode) (*schemas.Customer, error) {
 		return nil, err
 	}
 	c := &schemas.Customer{
-		ID: id, AdminGraphQLAPIID: n.ID, Email: n.Email, MissingEmail: n.Email == "",
-		Phone: n.Phone, FirstName: n.FirstName, LastName: n.LastName, State: lower(n.State),
+		ID: id, AdminGraphQLAPIID: n.ID, Email: n.email(), MissingEmail: n.email() == "",
+		Phone: n.phone(), FirstName: n.FirstName, LastName: n.LastName, State: lower(n.State),
 		Note: n.Note, Locale: n.Locale, VerifiedEmail: n.VerifiedEmail, TaxExempt: n.TaxExempt,
 		CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt, Tags: n.Tags, OrdersCount: n.NumberOfOrders,
 	}
@@ -56,7 +56,7 @@ func toCustomerRef(n *customerNode) (*schemas.Customer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &schemas.Customer{ID: id, AdminGraphQLAPIID: n.ID, Email: n.Email, FirstName: n.FirstName, LastName: n.LastName}, nil
+	return &schemas.Customer{ID: id, AdminGraphQLAPIID: n.ID, Email: n.email(), FirstName: n.FirstName, LastName: n.LastName}, nil
 }
 
 func toLineItem(n *lineItemNode) (schemas.LineItem, error) {
@@ -153,9 +153,9 @@ func toProduct(n *productNode) (*schemas.Product, error) {
 			}
 		}
 	}
-	if n.Images != nil {
-		for i := range n.Images.Nodes {
-			if err := addImage(p, &n.Images.Nodes[i]); err != nil {
+	if n.Media != nil {
+		for i := range n.Media.Nodes {
+			if err := addMedia(p, &n.Media.Nodes[i]); err != nil {
 				return nil, err
 			}
 		}
@@ -191,13 +191,19 @@ func addVariant(p *schemas.Product, n *variantNode) error {
 	return nil
 }
 
-func addImage(p *schemas.Product, n *imageNode) error {
-	id, err := gidOf("image id", n.ID)
+// addMedia keeps images; videos and 3D models have no place in the
+// canonical product.
+func addMedia(p *schemas.Product, n *mediaNode) error {
+	id, err := gidOf("media id", n.ID)
 	if err != nil {
 		return fmt.Errorf("product %d: %w", p.ID, err)
 	}
+	if n.Image == nil {
+		return nil
+	}
+	im := n.Image
 	p.Images = append(p.Images, schemas.Image{
-		ID: id, ProductID: p.ID, Position: int64(len(p.Images) + 1), Src: n.URL, Alt: n.AltText, Width: n.Width, Height: n.Height,
+		ID: id, ProductID: p.ID, Position: int64(len(p.Images) + 1), Src: im.URL, Alt: im.AltText, Width: im.Width, Height: im.Height,
 	})
 	return nil
 }

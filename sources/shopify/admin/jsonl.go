@@ -133,7 +133,7 @@ func newAssembly(kind string, line []byte) (*assembly, error) {
 		err = json.Unmarshal(line, a.order)
 		a.gid, parentID = a.order.ID, a.order.ParentID
 	case KindProduct:
-		a.product = &productNode{Variants: &nodes[variantNode]{}, Images: &nodes[imageNode]{}}
+		a.product = &productNode{Variants: &nodes[variantNode]{}, Media: &nodes[mediaNode]{}}
 		err = json.Unmarshal(line, a.product)
 		a.gid, parentID = a.product.ID, a.product.ParentID
 	case KindCheckout:
@@ -184,9 +184,9 @@ func addChild(kind string, cur *assembly, line []byte) (parent string, ok bool, 
 		switch gidType(ch.ID) {
 		case "ProductVariant":
 			cur.product.Variants.Nodes = append(cur.product.Variants.Nodes, ch.variantNode)
-		case "ProductImage", "MediaImage":
-			cur.product.Images.Nodes = append(cur.product.Images.Nodes,
-				imageNode{ID: ch.ID, URL: ch.URL, AltText: ch.AltText, Width: ch.Width, Height: ch.Height})
+		case "MediaImage", "Video", "ExternalVideo", "Model3d":
+			cur.product.Media.Nodes = append(cur.product.Media.Nodes,
+				mediaNode{ID: ch.ID, MediaContentType: ch.MediaContentType, Image: ch.Image})
 		default:
 			return "", false, fmt.Errorf("unexpected child %s under %s", clip(ch.ID, 80), cur.gid)
 		}

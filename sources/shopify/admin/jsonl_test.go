@@ -47,15 +47,16 @@ func TestDecodeBulkReassemblesChildren(t *testing.T) {
 	}
 
 	product := `{"id":"gid://shopify/Product/1","title":"P"}
-{"id":"gid://shopify/ProductImage/7","url":"https://cdn/x.jpg","width":10,"__parentId":"gid://shopify/Product/1"}
+{"id":"gid://shopify/MediaImage/7","mediaContentType":"IMAGE","image":{"url":"https://cdn/x.jpg","width":10},"__parentId":"gid://shopify/Product/1"}
 {"id":"gid://shopify/ProductVariant/5","title":"S","price":"1.00","selectedOptions":[{"name":"Size","value":"S"}],"__parentId":"gid://shopify/Product/1"}
-{"id":"gid://shopify/MediaImage/8","url":"https://cdn/y.jpg","__parentId":"gid://shopify/Product/1"}`
+{"id":"gid://shopify/Video/9","mediaContentType":"VIDEO","__parentId":"gid://shopify/Product/1"}
+{"id":"gid://shopify/MediaImage/8","mediaContentType":"IMAGE","image":{"url":"https://cdn/y.jpg","altText":"ÿ"},"__parentId":"gid://shopify/Product/1"}`
 	got, err = decodeAll(admin.KindProduct, product, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := got[0].(*schemas.Product)
-	if len(p.Variants) != 1 || len(p.Images) != 2 || p.Variants[0].Option1 != "S" || p.Images[1].Position != 2 || p.Variants[0].ProductID != 1 {
+	if len(p.Variants) != 1 || len(p.Images) != 2 || p.Variants[0].Option1 != "S" || p.Images[1].Position != 2 || p.Images[1].ID != 8 || p.Images[1].Alt != "ÿ" || p.Variants[0].ProductID != 1 {
 		t.Fatalf("product %+v", p)
 	}
 }

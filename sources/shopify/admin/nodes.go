@@ -48,8 +48,13 @@ type addressNode struct {
 	Phone         string `json:"phone"`
 }
 
+// customerNode reads email and phone from defaultEmailAddress and
+// defaultPhoneNumber: Customer.email and .phone are deprecated since API
+// 2025-04. The old fields are still decoded, for answers that carry them.
 type customerNode struct {
 	ID                    string         `json:"id"`
+	DefaultEmailAddress   *emailNode     `json:"defaultEmailAddress"`
+	DefaultPhoneNumber    *phoneNode     `json:"defaultPhoneNumber"`
 	Email                 string         `json:"email"`
 	Phone                 string         `json:"phone"`
 	FirstName             string         `json:"firstName"`
@@ -67,6 +72,28 @@ type customerNode struct {
 	DefaultAddress        *addressNode   `json:"defaultAddress"`
 	EmailMarketingConsent *consentNode   `json:"emailMarketingConsent"`
 	ParentID              string         `json:"__parentId"`
+}
+
+type emailNode struct {
+	EmailAddress string `json:"emailAddress"`
+}
+
+type phoneNode struct {
+	PhoneNumber string `json:"phoneNumber"`
+}
+
+func (n *customerNode) email() string {
+	if n.DefaultEmailAddress != nil && n.DefaultEmailAddress.EmailAddress != "" {
+		return n.DefaultEmailAddress.EmailAddress
+	}
+	return n.Email
+}
+
+func (n *customerNode) phone() string {
+	if n.DefaultPhoneNumber != nil && n.DefaultPhoneNumber.PhoneNumber != "" {
+		return n.DefaultPhoneNumber.PhoneNumber
+	}
+	return n.Phone
 }
 
 type lineItemNode struct {
@@ -138,23 +165,27 @@ type variantNode struct {
 	UpdatedAt         time.Time      `json:"updatedAt"`
 }
 
-type imageNode struct {
-	ID      string `json:"id"`
+// mediaNode is a product medium; only images (MediaImage) have image.
+type mediaNode struct {
+	ID               string     `json:"id"`
+	MediaContentType string     `json:"mediaContentType"`
+	Image            *imageData `json:"image"`
+}
+
+type imageData struct {
 	URL     string `json:"url"`
 	AltText string `json:"altText"`
 	Width   int64  `json:"width"`
 	Height  int64  `json:"height"`
 }
 
-// productChild is a variant or an image line of a bulk result: the two
+// productChild is a variant or a media line of a bulk result: the two
 // share only id, so one struct decodes either and the GID type says which.
 type productChild struct {
 	variantNode
-	URL      string `json:"url"`
-	AltText  string `json:"altText"`
-	Width    int64  `json:"width"`
-	Height   int64  `json:"height"`
-	ParentID string `json:"__parentId"`
+	MediaContentType string     `json:"mediaContentType"`
+	Image            *imageData `json:"image"`
+	ParentID         string     `json:"__parentId"`
 }
 
 type productNode struct {
@@ -170,7 +201,7 @@ type productNode struct {
 	UpdatedAt       time.Time           `json:"updatedAt"`
 	PublishedAt     *time.Time          `json:"publishedAt"`
 	Variants        *nodes[variantNode] `json:"variants"`
-	Images          *nodes[imageNode]   `json:"images"`
+	Media           *nodes[mediaNode]   `json:"media"`
 	ParentID        string              `json:"__parentId"`
 }
 

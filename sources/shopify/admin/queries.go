@@ -6,7 +6,7 @@ import "github.com/tajo/tajo/schemas"
 // the same node types. Nested connections use `nodes` in pages and are
 // flattened into child lines (__parentId) in bulk results.
 const (
-	customerFields = `id email phone firstName lastName state note locale verifiedEmail taxExempt
+	customerFields = `id defaultEmailAddress { emailAddress } defaultPhoneNumber { phoneNumber } firstName lastName state note locale verifiedEmail taxExempt
     createdAt updatedAt tags numberOfOrders amountSpent { amount currencyCode }
     defaultAddress { id firstName lastName name company address1 address2 city province provinceCode country countryCodeV2 zip phone }
     emailMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt }`
@@ -16,15 +16,17 @@ const (
     sourceName customerLocale customerAcceptsMarketing tags customAttributes { key value }
     totalPriceSet ` + moneyBagFields + ` subtotalPriceSet ` + moneyBagFields + ` totalTaxSet ` + moneyBagFields + `
     totalDiscountsSet ` + moneyBagFields + ` currentTotalPriceSet ` + moneyBagFields + `
-    customer { id email firstName lastName }`
+    customer { id defaultEmailAddress { emailAddress } firstName lastName }`
 	lineItemFields = `id name title variantTitle sku vendor quantity product { id } variant { id }
     originalUnitPriceSet ` + moneyBagFields
 	productFields = `id title handle descriptionHtml vendor productType status tags createdAt updatedAt publishedAt`
 	variantFields = `id title sku position price compareAtPrice selectedOptions { name value }
     inventoryItem { id } inventoryQuantity inventoryPolicy taxable createdAt updatedAt`
-	imageFields    = `id url altText width height`
+	// Product.images is deprecated since the 2024-04 product model: images
+	// are read as media, keeping MediaImage nodes.
+	mediaFields    = `id mediaContentType ... on MediaImage { image { url altText width height } }`
 	checkoutFields = `id name abandonedCheckoutUrl createdAt updatedAt completedAt note
-    customer { id email firstName lastName }
+    customer { id defaultEmailAddress { emailAddress } firstName lastName }
     totalPriceSet ` + moneyBagFields + ` subtotalPriceSet ` + moneyBagFields + ` totalTaxSet ` + moneyBagFields + `
     totalDiscountSet ` + moneyBagFields
 	checkoutLineFields = `id title variantTitle sku quantity product { id } variant { id } originalUnitPriceSet ` + moneyBagFields
@@ -53,7 +55,7 @@ const (
   products(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     nodes { ` + productFields + `
       variants(first: 20) { nodes { ` + variantFields + ` } }
-      images(first: 10) { nodes { ` + imageFields + ` } } }
+      media(first: 10) { nodes { ` + mediaFields + ` } } }
     ` + pageInfo + `
   }
 }`
@@ -75,7 +77,7 @@ const (
     lineItems { edges { node { ` + lineItemFields + ` } } } } } } }`
 	BulkProducts = `{ products%s { edges { node { ` + productFields + `
     variants { edges { node { ` + variantFields + ` } } }
-    images { edges { node { ` + imageFields + ` } } } } } } }`
+    media { edges { node { ` + mediaFields + ` } } } } } } }`
 	BulkAbandonedCheckouts = `{ abandonedCheckouts%s { edges { node { ` + checkoutFields + `
     lineItems { edges { node { ` + checkoutLineFields + ` } } } } } } }`
 )

@@ -73,9 +73,9 @@ func (s *Store) connection(root string) (conn, bool) {
 				for _, v := range p.Variants {
 					g.Variants.Nodes = append(g.Variants.Nodes, variantNode(v))
 				}
-				g.Images = &gNodes[gImage]{}
+				g.Media = &gNodes[gMedia]{}
 				for _, im := range p.Images {
-					g.Images.Nodes = append(g.Images.Nodes, imageNode(im))
+					g.Media.Nodes = append(g.Media.Nodes, imageNode(im))
 				}
 				return g, 5 + float64(len(p.Variants)+len(p.Images))
 			},

@@ -49,10 +49,21 @@ type gAddress struct {
 	Phone         string `json:"phone,omitempty"`
 }
 
+type gEmail struct {
+	EmailAddress string `json:"emailAddress"`
+}
+
+type gPhone struct {
+	PhoneNumber string `json:"phoneNumber"`
+}
+
+// gCustomer carries email and phone the current way (defaultEmailAddress,
+// defaultPhoneNumber); Customer.email and .phone are deprecated since
+// API 2025-04.
 type gCustomer struct {
 	ID                    string    `json:"id"`
-	Email                 *string   `json:"email"`
-	Phone                 *string   `json:"phone"`
+	Email                 *gEmail   `json:"defaultEmailAddress"`
+	Phone                 *gPhone   `json:"defaultPhoneNumber,omitempty"`
 	FirstName             string    `json:"firstName"`
 	LastName              string    `json:"lastName"`
 	State                 string    `json:"state,omitempty"`
@@ -143,13 +154,18 @@ type gOption struct {
 	Value string `json:"value"`
 }
 
+type gMedia struct {
+	ID               string  `json:"id"`
+	MediaContentType string  `json:"mediaContentType"`
+	Image            *gImage `json:"image"`
+	ParentID         string  `json:"__parentId,omitempty"`
+}
+
 type gImage struct {
-	ID       string `json:"id"`
-	URL      string `json:"url"`
-	AltText  string `json:"altText,omitempty"`
-	Width    int64  `json:"width"`
-	Height   int64  `json:"height"`
-	ParentID string `json:"__parentId,omitempty"`
+	URL     string `json:"url"`
+	AltText string `json:"altText,omitempty"`
+	Width   int64  `json:"width"`
+	Height  int64  `json:"height"`
 }
 
 type gProduct struct {
@@ -165,7 +181,7 @@ type gProduct struct {
 	UpdatedAt       time.Time         `json:"updatedAt"`
 	PublishedAt     *time.Time        `json:"publishedAt"`
 	Variants        *gNodes[gVariant] `json:"variants,omitempty"`
-	Images          *gNodes[gImage]   `json:"images,omitempty"`
+	Media           *gNodes[gMedia]   `json:"media,omitempty"`
 }
 
 type gCheckout struct {
@@ -193,6 +209,20 @@ func optStr(s string) *string {
 	return &s
 }
 
+func email(s string) *gEmail {
+	if s == "" {
+		return nil
+	}
+	return &gEmail{s}
+}
+
+func phone(s string) *gPhone {
+	if s == "" {
+		return nil
+	}
+	return &gPhone{s}
+}
+
 func bag(m schemas.Money, cur string) gMoneyBag {
 	return gMoneyBag{ShopMoney: gMoney{m.StringFixed(2), cur}}
 }
@@ -201,7 +231,7 @@ func upper(s string) string { return strings.ToUpper(s) }
 
 func customerNode(c *schemas.Customer) *gCustomer {
 	g := &gCustomer{
-		ID: c.AdminGraphQLAPIID, Email: optStr(c.Email), Phone: optStr(c.Phone),
+		ID: c.AdminGraphQLAPIID, Email: email(c.Email), Phone: phone(c.Phone),
 		FirstName: c.FirstName, LastName: c.LastName, State: upper(c.State), Note: optStr(c.Note),
 		Locale: c.Locale, VerifiedEmail: c.VerifiedEmail, TaxExempt: c.TaxExempt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Tags: c.Tags,
@@ -262,7 +292,7 @@ func orderNode(o *schemas.Order) *gOrder {
 		g.CurrentTotalPriceSet = ptr(bag(*o.CurrentTotalPrice, o.Currency))
 	}
 	if o.Customer != nil {
-		g.Customer = &gCustomer{ID: o.Customer.AdminGraphQLAPIID, Email: optStr(o.Customer.Email),
+		g.Customer = &gCustomer{ID: o.Customer.AdminGraphQLAPIID, Email: email(o.Customer.Email),
 			FirstName: o.Customer.FirstName, LastName: o.Customer.LastName}
 	}
 	return g
@@ -281,8 +311,9 @@ func variantNode(v schemas.Variant) gVariant {
 	return g
 }
 
-func imageNode(im schemas.Image) gImage {
-	return gImage{ID: gid("ProductImage", im.ID), URL: im.Src, AltText: im.Alt, Width: im.Width, Height: im.Height}
+func imageNode(im schemas.Image) gMedia {
+	return gMedia{ID: gid("MediaImage", im.ID), MediaContentType: "IMAGE",
+		Image: &gImage{URL: im.Src, AltText: im.Alt, Width: im.Width, Height: im.Height}}
 }
 
 func productNode(p *schemas.Product) *gProduct {
@@ -305,7 +336,7 @@ func checkoutNode(c *schemas.Checkout) *gCheckout {
 		TotalTaxSet: bag(c.TotalTax, c.Currency), TotalDiscountSet: bag(c.TotalDiscounts, c.Currency),
 	}
 	if c.Customer != nil {
-		g.Customer = &gCustomer{ID: c.Customer.AdminGraphQLAPIID, Email: optStr(c.Customer.Email),
+		g.Customer = &gCustomer{ID: c.Customer.AdminGraphQLAPIID, Email: email(c.Customer.Email),
 			FirstName: c.Customer.FirstName, LastName: c.Customer.LastName}
 	}
 	return g
