@@ -37,6 +37,36 @@ type guard struct {
 	// record is dropped in between, the marks are written with the next
 	// record; losing them in a crash only lets a duplicate through.
 	deferCommit bool
+	nextPrune   time.Time
+}
+
+// pruneEvery bounds how often the seen marks are swept; a sweep deletes at
+// most pruneBatch marks older than the dedupe window, so the bucket stays
+// proportional to a window of traffic.
+const (
+	pruneEvery = time.Hour
+	pruneBatch = 100000
+)
+
+func (g *guard) prune(now time.Time) error {
+	if now.Before(g.nextPrune) {
+		return nil
+	}
+	g.nextPrune = now.Add(pruneEvery)
+	cutoff := uint64(now.Add(-g.window).UnixNano())
+	keys, err := g.c.store.expired(bucketSeen, pruneBatch, func(v []byte) bool {
+		return len(v) == 16 && binary.LittleEndian.Uint64(v[8:]) < cutoff
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		g.c.store.del(bucketSeen, k)
+	}
+	if len(keys) == pruneBatch {
+		g.nextPrune = now // more to do: again on the next record
+	}
+	return nil
 }
 
 // family groups event types that carry the same state of an entity; a
@@ -93,6 +123,9 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 		return nil, pipeline.Retry(err)
 	}
 	now := g.c.now()
+	if err := g.prune(now); err != nil {
+		return nil, pipeline.Retry(err)
+	}
 	if len(v) == 16 {
 		first := time.Unix(0, int64(binary.LittleEndian.Uint64(v[8:])))
 		if binary.LittleEndian.Uint64(v[:8]) != fp && now.Sub(first) < g.window {

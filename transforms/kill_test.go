@@ -172,3 +172,39 @@ func killChild(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+func TestGuardPrunesExpiredSeenMarks(t *testing.T) {
+	dir := t.TempDir()
+	st, err := state.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := t0
+	ts, err := BuildWith(parse(t, "transforms: {dedupe_window: 1h}\n"), pipeline.Env{State: st, DataDir: dir}, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ts[0].Transform.(*guard).c
+	for i := 0; i < 10; i++ {
+		runChain(ts, record(t, event(t, schemas.TypeCartUpdated, "cart", strconv.Itoa(i), now, `{"id":"x"}`)))
+	}
+	if err := c.store.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		st.View(func(tx state.Tx) error {
+			return tx.ForEach(bucketSeen, func(k, v []byte) error { n++; return nil })
+		})
+		return n
+	}
+	if count() != 10 {
+		t.Fatalf("%d marks", count())
+	}
+	now = now.Add(2 * time.Hour)
+	runChain(ts, record(t, event(t, schemas.TypeCartUpdated, "cart", "new", now, `{"id":"x"}`)))
+	c.store.checkpoint()
+	if n := count(); n != 1 {
+		t.Fatalf("%d marks after the sweep, want 1", n)
+	}
+}

@@ -215,6 +215,31 @@ func (s *store) checkpointLocked() error {
 	return nil
 }
 
+// expired lists up to limit keys of bucket in bbolt whose value old says
+// are expired. Entries still in the journal are recent by construction.
+func (s *store) expired(bucket string, limit int, old func(v []byte) bool) ([]string, error) {
+	if s.st == nil {
+		return nil, nil
+	}
+	var keys []string
+	stop := errors.New("limit")
+	err := s.st.View(func(tx state.Tx) error {
+		return tx.ForEach(bucket, func(k, v []byte) error {
+			if old(v) {
+				keys = append(keys, string(k))
+				if len(keys) >= limit {
+					return stop
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil && err != stop {
+		return nil, err
+	}
+	return keys, nil
+}
+
 // Close checkpoints and closes the journal.
 func (s *store) Close() error {
 	if s.journal == nil {
