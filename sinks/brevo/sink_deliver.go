@@ -1,0 +1,155 @@
+package brevo
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tajo/tajo/pipeline"
+)
+
+// itemErrs spreads the outcome of a call over n items: nil, one error for
+// all, or a BatchError with one outcome each.
+func itemErrs(err error, n int) []error {
+	out := make([]error, n)
+	var be *pipeline.BatchError
+	if errors.As(err, &be) && len(be.Errs) == n {
+		copy(out, be.Errs)
+		return out
+	}
+	for i := range out {
+		out[i] = err
+	}
+	return out
+}
+
+// writeEvents sends the events of records whose contact part succeeded:
+// one POST /events for a lone event, /events/batch otherwise. An event
+// Brevo already accepted for a record being retried is not sent again.
+func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
+	var evs []Event
+	var recs []int
+	var keys []string
+	for i, p := range plans {
+		if p == nil || p.event == nil || out.failed(i) {
+			continue
+		}
+		key := p.ev.ID + "|" + p.event.Name
+		if s.wasSent(key) {
+			continue
+		}
+		evs, recs, keys = append(evs, *p.event), append(recs, i), append(keys, key)
+	}
+	if len(evs) == 0 {
+		return
+	}
+	done := func(k int, err error) {
+		if err == nil {
+			s.remember(keys[k])
+		}
+		out.set(recs[k], err)
+	}
+	if len(evs) == 1 {
+		done(0, s.client.SendEvent(ctx, evs[0]))
+		return
+	}
+	size := s.cfg.Batch.Events.MaxRecords
+	var chunks [][2]int
+	for lo := 0; lo < len(evs); lo += size {
+		chunks = append(chunks, [2]int{lo, min(lo+size, len(evs))})
+	}
+	parallel(len(chunks), 8, func(c int) {
+		lo, hi := chunks[c][0], chunks[c][1]
+		errs := itemErrs(s.client.SendEvents(ctx, evs[lo:hi]), hi-lo)
+		for k, e := range errs {
+			done(lo+k, e)
+		}
+	})
+}
+
+// writeOrders sends live orders one by one to /orders/status (they may
+// trigger automations) and historical ones through /orders/status/batch
+// with historical: true (they never do).
+func (s *Sink) writeOrders(ctx context.Context, plans []*plan, out *outcomes) {
+	var live, hist []int
+	for i, p := range plans {
+		if p == nil || p.order == nil || out.failed(i) {
+			continue
+		}
+		if p.historical {
+			hist = append(hist, i)
+		} else {
+			live = append(live, i)
+		}
+	}
+	parallel(len(live), 32, func(k int) {
+		i := live[k]
+		out.set(i, s.client.SendOrder(ctx, *plans[i].order))
+	})
+	orders := make([]Order, len(hist))
+	for k, i := range hist {
+		orders[k] = *plans[i].order
+	}
+	errs := isolate(len(orders), s.cfg.Batch.Orders.MaxRecords, func(lo, hi int) error {
+		_, err := s.client.SendOrders(ctx, orders[lo:hi], true)
+		return err
+	})
+	for k, e := range errs {
+		out.set(hist[k], e)
+	}
+}
+
+// isolate sends n items in chunks of at most size. Brevo refuses a whole
+// batch for one bad item, so a chunk refused as a whole is split in halves
+// until the bad items stand alone: one record is rejected, not its
+// neighbours.
+func isolate(n, size int, send func(lo, hi int) error) []error {
+	errs := make([]error, n)
+	var run func(lo, hi int)
+	run = func(lo, hi int) {
+		err := send(lo, hi)
+		var be *pipeline.BatchError
+		if err != nil && hi-lo > 1 && pipeline.ClassOf(err) == pipeline.Rejected && !errors.As(err, &be) {
+			mid := (lo + hi) / 2
+			run(lo, mid)
+			run(mid, hi)
+			return
+		}
+		copy(errs[lo:hi], itemErrs(err, hi-lo))
+	}
+	for lo := 0; lo < n; lo += size {
+		run(lo, min(lo+size, n))
+	}
+	return errs
+}
+
+// writeCatalog upserts categories, then the products that name them.
+func (s *Sink) writeCatalog(ctx context.Context, plans []*plan, out *outcomes) {
+	var cats []Category
+	var catRecs []int
+	seen := map[string]bool{}
+	var prods []Product
+	var prodRecs []int
+	for i, p := range plans {
+		if p == nil || p.product == nil {
+			continue
+		}
+		if p.category != nil && !seen[p.category.ID] {
+			seen[p.category.ID] = true
+			cats, catRecs = append(cats, *p.category), append(catRecs, i)
+		}
+		prods, prodRecs = append(prods, *p.product), append(prodRecs, i)
+	}
+	size := s.cfg.Batch.Products.MaxRecords
+	for k, e := range isolate(len(cats), size, func(lo, hi int) error {
+		_, err := s.client.UpsertCategories(ctx, cats[lo:hi])
+		return err
+	}) {
+		out.set(catRecs[k], e)
+	}
+	for k, e := range isolate(len(prods), size, func(lo, hi int) error {
+		_, err := s.client.UpsertProducts(ctx, prods[lo:hi])
+		return err
+	}) {
+		out.set(prodRecs[k], e)
+	}
+}

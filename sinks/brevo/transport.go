@@ -1,0 +1,350 @@
+package brevo
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Endpoint groups share one rate limit and one concurrency limit, the way
+// Brevo's documented limits are grouped (all /contacts/* together, …).
+const (
+	groupContacts  = "contacts"
+	groupEvents    = "events"
+	groupOrders    = "orders"
+	groupProducts  = "products"
+	groupProcesses = "processes"
+	groupOther     = "other"
+)
+
+// documentedRate is Brevo's General-tier limit per group, in requests per
+// second (api-facts C7); 0 means no client-side rate. A per-second limit
+// announced by x-sib-ratelimit-* replaces it once seen.
+var documentedRate = map[string]int{
+	groupContacts: 10, groupEvents: 10, groupOrders: 5, groupProducts: 2,
+}
+
+func groupOf(path string) string {
+	i := strings.Index(path, "/v3/")
+	if i < 0 {
+		return groupOther
+	}
+	p := path[i+3:]
+	switch {
+	case strings.HasPrefix(p, "/contacts"):
+		return groupContacts
+	case strings.HasPrefix(p, "/events"):
+		return groupEvents
+	case strings.HasPrefix(p, "/orders"):
+		return groupOrders
+	case strings.HasPrefix(p, "/products"), strings.HasPrefix(p, "/categories"):
+		return groupProducts
+	case strings.HasPrefix(p, "/processes"):
+		return groupProcesses
+	}
+	return groupOther
+}
+
+// Discipline is the delivery discipline under the client: an HTTP transport
+// that, per endpoint group, keeps requests under Brevo's rate (a sliding
+// one-second window, so no second ever sees more than the limit), adapts
+// the number of requests in flight (AIMD: +1/limit on a fast success, ×½ on
+// a 429, a 5xx, a timeout or a latency spike) under a ceiling, waits out a
+// 429 until x-sib-ratelimit-reset before anything else is sent to that
+// group, and retries 429s and 5xx a few times with backoff before the
+// engine's own retry takes over.
+type Discipline struct {
+	base      http.RoundTripper
+	timeout   time.Duration
+	initial   int
+	ceiling   int
+	retries   int
+	total     *window // all groups together; nil = none
+	mu        sync.Mutex
+	groups    map[string]*group
+	now       func() time.Time
+	requests  int
+	throttled int
+}
+
+// DisciplineConfig configures a Discipline.
+type DisciplineConfig struct {
+	Timeout time.Duration // per attempt, after a slot is granted
+	Initial int           // concurrency per group at start
+	Max     int           // concurrency ceiling per group
+	// TotalRate caps requests per second over every group (0 = none): for
+	// accounts or proxies whose limit spans endpoints.
+	TotalRate int
+	// Retries of a 429 or 5xx inside the transport (default 2).
+	Retries int
+}
+
+// NewDiscipline wraps base (http.DefaultTransport when nil).
+func NewDiscipline(base http.RoundTripper, cfg DisciplineConfig) *Discipline {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	d := &Discipline{base: base, timeout: cfg.Timeout, initial: max(cfg.Initial, 1), ceiling: max(cfg.Max, 1),
+		retries: cfg.Retries, groups: map[string]*group{}, now: time.Now}
+	if d.initial > d.ceiling {
+		d.initial = d.ceiling
+	}
+	if d.retries < 0 {
+		d.retries = 0
+	}
+	if cfg.TotalRate > 0 {
+		d.total = &window{limit: cfg.TotalRate}
+	}
+	return d
+}
+
+type group struct {
+	name     string
+	limit    float64 // AIMD concurrency limit
+	inFlight int
+	wake     chan struct{}
+	pause    time.Time // no request starts before it (after a 429)
+	rate     *window
+	ewma     time.Duration
+}
+
+// window is a sliding one-second rate limiter.
+type window struct {
+	limit int
+	sent  []time.Time
+}
+
+// span is a little over a second: arrivals jitter, and the limit is counted
+// by the receiver.
+const span = time.Second + 50*time.Millisecond
+
+// wait returns how long until one more request fits, or 0 and records it.
+func (w *window) take(now time.Time) time.Duration {
+	if w == nil || w.limit <= 0 {
+		return 0
+	}
+	cut := now.Add(-span)
+	i := 0
+	for i < len(w.sent) && !w.sent[i].After(cut) {
+		i++
+	}
+	w.sent = w.sent[i:]
+	if len(w.sent) >= w.limit {
+		return w.sent[len(w.sent)-w.limit].Add(span).Sub(now) + time.Millisecond
+	}
+	w.sent = append(w.sent, now)
+	return 0
+}
+
+func (d *Discipline) group(name string) *group {
+	g := d.groups[name]
+	if g == nil {
+		g = &group{name: name, limit: float64(d.initial), wake: make(chan struct{})}
+		if r := documentedRate[name]; r > 0 {
+			g.rate = &window{limit: r}
+		}
+		d.groups[name] = g
+	}
+	return g
+}
+
+// acquire waits for a slot in g: under the concurrency limit, past any
+// pause, and within both rate windows.
+func (d *Discipline) acquire(ctx context.Context, name string) (*group, error) {
+	for {
+		d.mu.Lock()
+		g := d.group(name)
+		now := d.now()
+		var wait time.Duration
+		switch {
+		case g.inFlight >= int(g.limit):
+			wait = -1
+		case now.Before(g.pause):
+			wait = g.pause.Sub(now)
+		default:
+			if wait = g.rate.peek(now); wait == 0 {
+				wait = d.total.peek(now)
+			}
+			if wait == 0 {
+				g.rate.take(now)
+				d.total.take(now)
+				g.inFlight++
+				d.requests++
+				d.mu.Unlock()
+				return g, nil
+			}
+		}
+		wake := g.wake
+		d.mu.Unlock()
+		var timer <-chan time.Time
+		var t *time.Timer
+		if wait > 0 {
+			t = time.NewTimer(wait)
+			timer = t.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-timer:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// peek is take without recording.
+func (w *window) peek(now time.Time) time.Duration {
+	if w == nil || w.limit <= 0 {
+		return 0
+	}
+	cut := now.Add(-span)
+	n := 0
+	for _, t := range w.sent {
+		if t.After(cut) {
+			n++
+		}
+	}
+	if n >= w.limit {
+		return w.sent[len(w.sent)-w.limit].Add(span).Sub(now) + time.Millisecond
+	}
+	return 0
+}
+
+// release returns the slot and adapts the group to what happened.
+func (d *Discipline) release(g *group, status int, took time.Duration, failed bool, h http.Header) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g.inFlight--
+	backoff := failed || status == http.StatusTooManyRequests || status >= 500
+	if !backoff && g.ewma > 0 && took > 2*g.ewma && took > 250*time.Millisecond {
+		backoff = true // latency spike: the server is queueing
+	}
+	if status > 0 && status < 500 && status != http.StatusTooManyRequests {
+		if g.ewma == 0 {
+			g.ewma = took
+		} else {
+			g.ewma = (g.ewma*7 + took) / 8
+		}
+	}
+	if backoff {
+		g.limit = max(1, g.limit/2)
+	} else if g.limit < float64(d.ceiling) {
+		g.limit = min(float64(d.ceiling), g.limit+1/g.limit)
+	}
+	if h != nil {
+		lim, okL := headerInt(h, "x-sib-ratelimit-limit")
+		reset, okR := headerSeconds(h, "x-sib-ratelimit-reset")
+		// A per-second limit is what a client-side window can follow; an
+		// hourly one is left to the 429 handling below.
+		if okL && okR && lim > 0 && reset <= time.Second {
+			if g.rate == nil {
+				g.rate = &window{}
+			}
+			g.rate.limit = lim
+		}
+		if status == http.StatusTooManyRequests {
+			d.throttled++
+			if !okR || reset <= 0 {
+				reset = time.Second
+			}
+			if until := d.now().Add(reset); until.After(g.pause) {
+				g.pause = until
+			}
+		}
+	}
+	close(g.wake)
+	g.wake = make(chan struct{})
+}
+
+// Stats reports requests started and 429s seen since the start.
+func (d *Discipline) Stats() (requests, throttled int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.requests, d.throttled
+}
+
+// Limits returns the current AIMD concurrency limit of each group.
+func (d *Discipline) Limits() map[string]float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]float64{}
+	for k, g := range d.groups {
+		out[k] = g.limit
+	}
+	return out
+}
+
+// RoundTrip implements http.RoundTripper.
+func (d *Discipline) RoundTrip(req *http.Request) (*http.Response, error) {
+	name := groupOf(req.URL.Path)
+	for attempt := 0; ; attempt++ {
+		g, err := d.acquire(req.Context(), name)
+		if err != nil {
+			return nil, err
+		}
+		r := req
+		if attempt > 0 {
+			r = req.Clone(req.Context())
+			if req.GetBody != nil {
+				if r.Body, err = req.GetBody(); err != nil {
+					d.release(g, 0, 0, false, nil)
+					return nil, err
+				}
+			}
+		}
+		ctx, cancel := req.Context(), context.CancelFunc(func() {})
+		if d.timeout > 0 {
+			ctx, cancel = context.WithTimeout(ctx, d.timeout)
+		}
+		start := d.now()
+		resp, err := d.base.RoundTrip(r.WithContext(ctx))
+		took := d.now().Sub(start)
+		if err != nil {
+			cancel()
+			d.release(g, 0, took, true, nil)
+			return nil, err
+		}
+		d.release(g, resp.StatusCode, took, false, resp.Header)
+		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusBadGateway ||
+			resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout ||
+			resp.StatusCode == http.StatusInternalServerError
+		if !retryable || attempt >= d.retries || (req.Body != nil && req.GetBody == nil) || req.Context().Err() != nil {
+			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+			return resp, nil
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != http.StatusTooManyRequests {
+			// A 429 waits in acquire, until the group's pause ends.
+			wait := time.Duration(float64(100*time.Millisecond<<attempt) * (0.8 + 0.4*rand.Float64()))
+			t := time.NewTimer(wait)
+			select {
+			case <-req.Context().Done():
+				t.Stop()
+				return nil, req.Context().Err()
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// cancelBody ends the attempt's timeout context once the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
