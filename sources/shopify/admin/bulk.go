@@ -190,14 +190,22 @@ type transientError struct{ err error }
 func (t *transientError) Error() string { return t.err.Error() }
 func (t *transientError) Unwrap() error { return t.err }
 
+// errIdle ends a download that stopped sending: a result stream may take
+// long, but a stalled one must not hang the backfill.
+var errIdle = errors.New("no data received within the timeout")
+
 func (c *Client) downloadOnce(ctx context.Context, url, kind string, skip int64, emit EmitFunc) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	dctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(c.cfg.Timeout, func() { cancel(errIdle) })
+	defer idle.Stop()
+	req, err := http.NewRequestWithContext(dctx, http.MethodGet, url, nil)
 	if err != nil {
 		return skip, pipeline.Stop(fmt.Errorf("shopify admin: bulk result url: %w", err))
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {
-		return skip, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download: %w", err))}
+		return skip, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download: %w", cause(dctx, err)))}
 	}
 	defer res.Body.Close()
 	switch {
@@ -210,24 +218,44 @@ func (c *Client) downloadOnce(ctx context.Context, url, kind string, skip int64,
 		// Result URLs expire after 7 days: start a new operation.
 		return skip, pipeline.Retry(fmt.Errorf("shopify admin: bulk result download: HTTP %d (the result URL may have expired)", res.StatusCode))
 	}
-	r := &readErrTracker{r: res.Body}
-	n, err := DecodeBulk(r, kind, c.cfg.MaxLineBytes, skip, emit)
+	r := &readErrTracker{r: res.Body, idle: idle, timeout: c.cfg.Timeout}
+	// The caller's own time (a slow sink) is not the stream's idleness.
+	paused := func(kind string, obj any, updatedAt time.Time) error {
+		idle.Stop()
+		defer idle.Reset(c.cfg.Timeout)
+		return emit(kind, obj, updatedAt)
+	}
+	n, err := DecodeBulk(r, kind, c.cfg.MaxLineBytes, skip, paused)
 	if err != nil && r.err != nil && !errors.Is(r.err, io.EOF) {
 		// The decoder saw a read failure (or the cut-off line it caused).
-		return n, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download cut off: %w", r.err))}
+		return n, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download cut off: %w", cause(dctx, r.err)))}
 	}
 	return n, err
 }
 
+// cause prefers the reason the download's context was cancelled (an idle
+// timeout) over the bare "context canceled" the transport reports.
+func cause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return err
+}
+
 // readErrTracker remembers the reader's error, to tell a dropped
-// connection from a malformed file.
+// connection from a malformed file, and re-arms the idle timer on data.
 type readErrTracker struct {
-	r   io.Reader
-	err error
+	r       io.Reader
+	err     error
+	idle    *time.Timer
+	timeout time.Duration
 }
 
 func (t *readErrTracker) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
+	if n > 0 {
+		t.idle.Reset(t.timeout)
+	}
 	if err != nil {
 		t.err = err
 	}

@@ -106,10 +106,11 @@ func TestBackfillEmitErrorStops(t *testing.T) {
 	}
 }
 
-// cutOnce serves a bulk file but drops the connection the first time,
-// after half of it.
+// cutOnce serves a bulk file but, the first time, drops the connection
+// after half of it (or, with stall, stops sending).
 type cutOnce struct {
 	target string
+	stall  bool
 	cuts   atomic.Int32
 }
 
@@ -124,6 +125,10 @@ func (c *cutOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.cuts.Add(1) == 1 {
 		w.Write(body[:len(body)/2])
 		w.(http.Flusher).Flush()
+		if c.stall {
+			<-r.Context().Done()
+			return
+		}
 		panic(http.ErrAbortHandler)
 	}
 	w.Write(body)
@@ -185,5 +190,44 @@ func TestCurrentBulkAfterRestart(t *testing.T) {
 	cur, ok, err := newClient(t, s).CurrentBulk(context.Background())
 	if err != nil || !ok || cur.ID != op.ID || cur.Status != "COMPLETED" || cur.URL == "" {
 		t.Fatalf("%+v %v %v", cur, ok, err)
+	}
+}
+
+func TestDownloadStalledStreamTimesOut(t *testing.T) {
+	s := shopifytest.New(shopifytest.Options{Customers: 200, Products: 1})
+	defer s.Close()
+	c := newClient(t, s, func(cfg *admin.Config) { cfg.Timeout = 300 * time.Millisecond })
+	op, err := c.StartBulk(context.Background(), admin.KindCustomer, time.Time{})
+	if err == nil {
+		op, err = c.WaitBulk(context.Background(), op.ID, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &cutOnce{target: op.URL, stall: true}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	slow := true
+	n, err := c.DownloadBulk(context.Background(), srv.URL, admin.KindCustomer, 0, func(string, any, time.Time) error {
+		if slow {
+			slow = false
+			time.Sleep(500 * time.Millisecond) // a slow sink is not a stalled stream
+		}
+		return nil
+	})
+	if err != nil || n != 200 || proxy.cuts.Load() != 2 {
+		t.Fatalf("n=%d attempts=%d err=%v", n, proxy.cuts.Load(), err)
+	}
+	// A sink slower than the timeout on a healthy stream costs no retry.
+	retries := c.Stats().Retries
+	slowEvery := 0
+	n, err = c.DownloadBulk(context.Background(), op.URL, admin.KindCustomer, 0, func(string, any, time.Time) error {
+		if slowEvery++; slowEvery%100 == 1 {
+			time.Sleep(400 * time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil || n != 200 || c.Stats().Retries != retries {
+		t.Fatalf("slow sink: n=%d retries %d→%d err=%v", n, retries, c.Stats().Retries, err)
 	}
 }

@@ -26,10 +26,17 @@ type Cursor struct {
 	// skips what it already saw at Since.
 	UpdatedAt time.Time  `json:"updated_at,omitzero"`
 	ID        schemas.ID `json:"id,omitempty"`
-	// MaxUpdatedAt is the newest updated_at seen: the next run's Since
-	// when a kind cannot be sorted by updated_at (abandoned checkouts).
+	// MaxUpdatedAt is the newest updated_at seen and RunStart when the
+	// current run began. A kind that cannot be sorted by updated_at
+	// (abandoned checkouts, read in id order) starts its next run at the
+	// earlier of the two, less ClockSkew: an object updated during the run
+	// behind the cursor is then read next time instead of being lost.
 	MaxUpdatedAt time.Time `json:"max_updated_at,omitzero"`
+	RunStart     time.Time `json:"run_start,omitzero"`
 }
+
+// ClockSkew is the margin allowed between our clock and Shopify's.
+const ClockSkew = 5 * time.Minute
 
 // Object is one decoded object.
 type Object struct {
@@ -91,6 +98,9 @@ func (c *Client) FetchPage(ctx context.Context, kind string, cur Cursor, first i
 		return Page{}, pipeline.Stop(fmt.Errorf("shopify admin: answer has no %s", sp.root))
 	}
 	next := cur
+	if cur.After == "" && cur.RunStart.IsZero() {
+		next.RunStart = time.Now().UTC()
+	}
 	p := Page{Objects: make([]Object, 0, len(conn.Nodes))}
 	for i, raw := range conn.Nodes {
 		obj, err := decodeNode(kind, raw)
@@ -113,10 +123,17 @@ func (c *Client) FetchPage(ctx context.Context, kind string, cur Cursor, first i
 	}
 	p.More = conn.PageInfo.HasNextPage
 	if !p.More {
-		next.Since, next.After = next.MaxUpdatedAt, ""
-		if sp.byUpdated {
-			next.Since = next.UpdatedAt
+		// Sorted by updated_at, an object updated during the run moved
+		// behind the cursor and was read in this run: the next one starts
+		// at the last object. In id order it may have been passed.
+		next.Since = next.UpdatedAt
+		if !sp.byUpdated {
+			next.Since = next.MaxUpdatedAt
+			if guard := next.RunStart.Add(-ClockSkew); guard.Before(next.Since) {
+				next.Since = guard
+			}
 		}
+		next.After, next.RunStart = "", time.Time{}
 	}
 	p.Next = next
 	return p, nil
