@@ -33,6 +33,12 @@ type Cursor struct {
 	// behind the cursor is then read next time instead of being lost.
 	MaxUpdatedAt time.Time `json:"max_updated_at,omitzero"`
 	RunStart     time.Time `json:"run_start,omitzero"`
+	// SettledBefore is the previous run's start less ClockSkew: no object
+	// could still be written with an updated_at before it. Only objects
+	// tied with the last one at such a settled time are skipped on the
+	// next run; a tie at a recent second may be an object updated in that
+	// same second after it was read, and is read again.
+	SettledBefore time.Time `json:"settled_before,omitzero"`
 }
 
 // ClockSkew is the margin allowed between our clock and Shopify's.
@@ -110,9 +116,9 @@ func (c *Client) FetchPage(ctx context.Context, kind string, cur Cursor, first i
 		if obj.UpdatedAt.After(next.MaxUpdatedAt) {
 			next.MaxUpdatedAt = obj.UpdatedAt
 		}
-		// A resumed run re-reads the objects at Since; skip the ones the
-		// cursor has already passed.
-		if cur.After == "" && sp.byUpdated && !cur.UpdatedAt.IsZero() && !after(obj, cur) {
+		// A new run re-reads the objects at Since; skip the ones the
+		// cursor has already passed, when that is safe.
+		if cur.After == "" && sp.byUpdated && !cur.UpdatedAt.IsZero() && cur.UpdatedAt.Before(cur.SettledBefore) && !after(obj, cur) {
 			continue
 		}
 		p.Objects = append(p.Objects, obj)
@@ -124,16 +130,17 @@ func (c *Client) FetchPage(ctx context.Context, kind string, cur Cursor, first i
 	p.More = conn.PageInfo.HasNextPage
 	if !p.More {
 		// Sorted by updated_at, an object updated during the run moved
-		// behind the cursor and was read in this run: the next one starts
-		// at the last object. In id order it may have been passed.
+		// ahead of the cursor and was read later in the run: the next run
+		// starts at the last object. In id order it may have been passed.
+		settled := next.RunStart.Add(-ClockSkew)
 		next.Since = next.UpdatedAt
 		if !sp.byUpdated {
 			next.Since = next.MaxUpdatedAt
-			if guard := next.RunStart.Add(-ClockSkew); guard.Before(next.Since) {
-				next.Since = guard
+			if settled.Before(next.Since) {
+				next.Since = settled
 			}
 		}
-		next.After, next.RunStart = "", time.Time{}
+		next.After, next.RunStart, next.SettledBefore = "", time.Time{}, settled
 	}
 	p.Next = next
 	return p, nil

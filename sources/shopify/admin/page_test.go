@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sources/shopify/admin"
@@ -123,10 +124,18 @@ func TestCursorTiesOnUpdatedAt(t *testing.T) {
 	s := shopifytest.New(shopifytest.Options{Customers: 20, Products: 1})
 	defer s.Close()
 	c10 := s.CustomerAt(10)
-	cur := admin.Cursor{Since: c10.UpdatedAt, UpdatedAt: c10.UpdatedAt, ID: c10.ID}
+	cur := admin.Cursor{Since: c10.UpdatedAt, UpdatedAt: c10.UpdatedAt, ID: c10.ID, SettledBefore: time.Now()}
 	got := reconcileFrom(t, newClient(t, s), admin.KindCustomer, cur)
 	if len(got) != 9 || got[0].ID != s.CustomerAt(11).ID {
 		t.Fatalf("resumed with %d objects starting at %d", len(got), got[0].ID)
+	}
+	// At a second that was not settled when the cursor was written,
+	// customer 10 may have been updated again within that second after it
+	// was read: it is read again rather than risk losing the update.
+	cur.SettledBefore = c10.UpdatedAt
+	got = reconcileFrom(t, newClient(t, s), admin.KindCustomer, cur)
+	if len(got) != 10 || got[0].ID != c10.ID {
+		t.Fatalf("unsettled tie: %d objects starting at %d", len(got), got[0].ID)
 	}
 }
 
