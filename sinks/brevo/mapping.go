@@ -45,8 +45,8 @@ var rules = map[string]rule{
 	schemas.TypeCheckoutCreated: {contact: upsert, checkoutLists: true, event: "checkout_created"},
 	schemas.TypeCheckoutUpdated: {contact: upsert, checkoutLists: true, event: "checkout_updated"},
 	// Derived events of an abandonment transform, when one runs.
-	TypeCheckoutAbandoned: {contact: upsert, lists: []listChange{{abandoned, true}}, event: "checkout_abandoned"},
-	TypeCartAbandoned:     {contact: upsert, lists: []listChange{{abandoned, true}}, event: "cart_abandoned"},
+	TypeCheckoutAbandoned:   {contact: upsert, lists: []listChange{{abandoned, true}}, event: "checkout_abandoned"},
+	TypeCartAbandoned:       {contact: upsert, lists: []listChange{{abandoned, true}}, event: "cart_abandoned"},
 	schemas.TypeCartCreated: {event: "cart_updated"},
 	schemas.TypeCartUpdated: {event: "cart_updated"},
 

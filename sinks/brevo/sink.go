@@ -232,8 +232,8 @@ type waitError struct {
 	wait time.Duration
 }
 
-func (e *waitError) Error() string              { return e.err.Error() }
-func (e *waitError) Unwrap() error              { return e.err }
+func (e *waitError) Error() string             { return e.err.Error() }
+func (e *waitError) Unwrap() error             { return e.err }
 func (e *waitError) RetryAfter() time.Duration { return e.wait }
 
 // ensureAttributes creates attributes a record carries that nobody

@@ -109,6 +109,7 @@ type group struct {
 	wake     chan struct{}
 	pause    time.Time // no request starts before it (after a 429)
 	rate     *window
+	learned  int // tightest per-second limit Brevo announced, 0 = none yet
 	ewma     time.Duration
 }
 
@@ -244,7 +245,10 @@ func (d *Discipline) release(g *group, status int, took time.Duration, failed bo
 		reset, okR := headerSeconds(h, "x-sib-ratelimit-reset")
 		// A per-second limit is what a client-side window can follow; an
 		// hourly one is left to the 429 handling below.
-		if okL && okR && lim > 0 && reset <= time.Second {
+		// The tightest one seen wins: a group's routes may be limited
+		// apart (an unlimited GET must not lift a POST's limit).
+		if okL && okR && lim > 0 && reset <= time.Second && (g.learned == 0 || lim < g.learned) {
+			g.learned = lim
 			if g.rate == nil {
 				g.rate = &window{}
 			}
