@@ -18,9 +18,8 @@ import (
 // /webhooks/<connector name> when the host server is enabled, and its last
 // acked position lives in the state store.
 //
-// pipeline.Env does not carry plugins.dir yet, so factories built here
-// launch built-in plugins only; external binaries are reached through
-// NewSource with LaunchConfig.Dir.
+// A binary <plugins.dir>/<plugin> takes precedence over the built-in
+// plugin. Every webhook answered goes to env.Webhooks, when set.
 func ConnectorFactory(plugin string) pipeline.SourceFactory {
 	return func(spec any, env pipeline.Env) (pipeline.Source, error) {
 		cfg, err := json.Marshal(spec)
@@ -31,8 +30,9 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 			Name:   env.Name,
 			Launch: LaunchConfig{Name: plugin, Dir: env.PluginsDir},
 			Config: cfg,
-			State:  env.State,
-			Log:    env.Log,
+			State:    env.State,
+			Log:      env.Log,
+			Webhooks: env.Webhooks,
 		})
 		src.Mount(env.HTTP)
 		return src, nil

@@ -9,6 +9,8 @@ import (
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tajo/tajo/pipeline"
@@ -171,8 +173,20 @@ func (c *grpcClient) HandleWebhook(ctx context.Context, req WebhookRequest) (Web
 	}
 	return WebhookResponse{
 		Status: int(r.Status), Header: fromProtoHeader(r.Headers), Body: r.Body,
-		Records: fromProtoRecords(r.Records),
+		Records: fromProtoRecords(r.Records), Info: fromProtoInfo(r.Info), DoneToken: r.DoneToken,
 	}, nil
+}
+
+var _ WebhookFinisher = (*grpcClient)(nil)
+
+// WebhookDone ignores UNIMPLEMENTED: a plugin built before the call exists
+// has nothing to learn from it.
+func (c *grpcClient) WebhookDone(ctx context.Context, token []byte, status int) error {
+	_, err := c.client.WebhookDone(ctx, &sourcev1.WebhookDoneRequest{Token: token, Status: int32(status)})
+	if st, ok := grpcstatus.FromError(err); ok && st.Code() == codes.Unimplemented {
+		return nil
+	}
+	return fromStatus(ctx, err)
 }
 
 func (c *grpcClient) TestConnection(ctx context.Context) (string, error) {

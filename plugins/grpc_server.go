@@ -98,8 +98,31 @@ func (s *grpcServer) HandleWebhook(ctx context.Context, req *sourcev1.WebhookReq
 	}
 	return &sourcev1.WebhookResponse{
 		Status: int32(resp.Status), Headers: toProtoHeader(resp.Header), Body: resp.Body,
-		Records: toProtoRecords(resp.Records),
+		Records: toProtoRecords(resp.Records), Info: toProtoInfo(resp.Info), DoneToken: resp.DoneToken,
 	}, nil
+}
+
+func (s *grpcServer) WebhookDone(ctx context.Context, req *sourcev1.WebhookDoneRequest) (*sourcev1.WebhookDoneResponse, error) {
+	if f, ok := s.impl.(WebhookFinisher); ok {
+		if err := f.WebhookDone(ctx, req.Token, int(req.Status)); err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	return &sourcev1.WebhookDoneResponse{}, nil
+}
+
+func toProtoInfo(i WebhookInfo) *sourcev1.WebhookInfo {
+	if i == (WebhookInfo{}) {
+		return nil
+	}
+	return &sourcev1.WebhookInfo{Shop: i.Shop, Topic: i.Topic, WebhookId: i.WebhookID, ApiVersion: i.APIVersion, Hmac: i.HMAC}
+}
+
+func fromProtoInfo(i *sourcev1.WebhookInfo) WebhookInfo {
+	if i == nil {
+		return WebhookInfo{}
+	}
+	return WebhookInfo{Shop: i.Shop, Topic: i.Topic, WebhookID: i.WebhookId, APIVersion: i.ApiVersion, HMAC: i.Hmac}
 }
 
 func (s *grpcServer) TestConnection(ctx context.Context, _ *sourcev1.TestConnectionRequest) (*sourcev1.TestConnectionResponse, error) {

@@ -101,6 +101,35 @@ type WebhookResponse struct {
 	Body   []byte
 	// Records are made durable before Status is sent.
 	Records []Record
+	// Info describes the delivery for the host's webhook log.
+	Info WebhookInfo
+	// DoneToken, when set, is handed back to the plugin's WebhookDone
+	// (if it implements WebhookFinisher) with the status the host finally
+	// answered.
+	DoneToken []byte
+}
+
+// WebhookInfo is what a plugin learned about one delivery; the host writes
+// it to the webhook log (pipeline.WebhookLog) with the status it answered.
+type WebhookInfo struct {
+	Shop       string
+	Topic      string
+	WebhookID  string
+	APIVersion string
+	HMAC       string // valid, invalid or missing
+}
+
+// WebhookFinisher is implemented by a plugin that needs to know how a
+// webhook was finally answered, e.g. to commit a delivery id to a dedupe
+// window only once its records are durable: committing earlier would turn
+// the sender's retry of a request answered 503 into a silent loss.
+//
+// The host calls WebhookDone after answering, asynchronously, on whichever
+// process runs at that time (the token must therefore be self-describing),
+// and at most once per token; a call may be lost if the process dies, so
+// a plugin must not wait for it without a deadline.
+type WebhookFinisher interface {
+	WebhookDone(ctx context.Context, token []byte, status int) error
 }
 
 var (

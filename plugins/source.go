@@ -51,6 +51,8 @@ type SourceConfig struct {
 	// MaxQueuedWebhooks bounds the webhooks whose records wait for Read
 	// (64); beyond it new webhooks wait, then time out with 503.
 	MaxQueuedWebhooks int
+	// Webhooks, when set, receives one entry per webhook answered.
+	Webhooks pipeline.WebhookLogger
 }
 
 func (c *SourceConfig) defaults() {
@@ -115,6 +117,7 @@ type Source struct {
 	closed   bool
 
 	hooks chan []*pipeline.Record // webhook records on their way to Read
+	weblog chan pipeline.WebhookLog // webhook log entries on their way to cfg.Webhooks
 	fatal chan struct{}           // closed when fatalErr is set
 	// fatalErr is what stopped the supervisor for good; Read returns it
 	// from then on.
@@ -132,12 +135,17 @@ var _ pipeline.Source = (*Source)(nil)
 func NewSource(cfg SourceConfig) *Source {
 	cfg.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Source{
+	s := &Source{
 		cfg: cfg, log: cfg.Log.WithField("plugin", cfg.Name), bucket: "plugins." + cfg.Name,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		changed: make(chan struct{}), waiters: map[uint64]chan struct{}{},
 		hooks: make(chan []*pipeline.Record, cfg.MaxQueuedWebhooks), fatal: make(chan struct{}),
 	}
+	if cfg.Webhooks != nil {
+		s.weblog = make(chan pipeline.WebhookLog, webhookLogQueue)
+		go s.writeWebhookLog()
+	}
+	return s
 }
 
 // instance is one started plugin process and the goroutines that watch it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/tajo/tajo/pipeline"
 )
@@ -32,20 +33,33 @@ func (s *Source) WebhookPath() string { return "/webhooks/" + s.cfg.Name }
 // that cannot be known in time (plugin crashed or restarting, timeout,
 // shutdown) the answer is 503 and the sender retries; duplicates are
 // harmless downstream.
+//
+// After answering, and without delaying the answer, the request goes to
+// the webhook log (SourceConfig.Webhooks) and its final status to the
+// plugin (WebhookFinisher).
 func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var info WebhookInfo
+	var size int
+	status := http.StatusOK
+	defer func() { s.logWebhook(start, info, status, size) }()
+
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	size = len(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodyBytes), http.StatusRequestEntityTooLarge)
+			status = http.StatusRequestEntityTooLarge
+			http.Error(w, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodyBytes), status)
 			return
 		}
-		http.Error(w, "could not read the request body", http.StatusBadRequest)
+		status = http.StatusBadRequest
+		http.Error(w, "could not read the request body", status)
 		return
 	}
 	inst := s.current()
 	if inst == nil {
-		unavailable(w, "plugin is restarting")
+		status = unavailable(w, "plugin is restarting")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WebhookTimeout)
@@ -56,30 +70,57 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		s.log.WithError(err).WithField("path", r.URL.Path).Warn("webhook not handled: the plugin did not answer")
-		unavailable(w, "plugin did not answer")
+		status = unavailable(w, "plugin did not answer")
 		return
+	}
+	info = resp.Info
+	if len(resp.DoneToken) > 0 {
+		defer func() { s.webhookDone(resp.DoneToken, status) }()
 	}
 	if len(resp.Records) > 0 {
 		if err := s.deliver(ctx, resp.Records); err != nil {
 			s.log.WithError(err).WithFields(map[string]any{"path": r.URL.Path, "records": len(resp.Records)}).Warn("webhook answered 503: its records were not acked in time")
-			unavailable(w, "not yet durable")
+			status = unavailable(w, "not yet durable")
 			return
 		}
 	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
-	status := resp.Status
-	if status == 0 {
-		status = http.StatusOK
+	if resp.Status != 0 {
+		status = resp.Status
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(resp.Body)
 }
 
-func unavailable(w http.ResponseWriter, why string) {
+// webhookDone tells the running plugin, in the background, how a request
+// was answered. The current process may not be the one that judged the
+// request (it crashed meanwhile); tokens are self-describing for that.
+func (s *Source) webhookDone(token []byte, status int) {
+	inst := s.current()
+	if inst == nil {
+		return
+	}
+	f, ok := inst.p.Source().(WebhookFinisher)
+	if !ok {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(s.ctx, doneTimeout)
+		defer cancel()
+		if err := f.WebhookDone(ctx, token, status); err != nil && s.ctx.Err() == nil {
+			s.log.WithError(err).Debug("plugin not told how a webhook was answered")
+		}
+	}()
+}
+
+const doneTimeout = 10 * time.Second
+
+func unavailable(w http.ResponseWriter, why string) int {
 	w.Header().Set("Retry-After", "5")
 	http.Error(w, "service unavailable: "+why+"; retry later", http.StatusServiceUnavailable)
+	return http.StatusServiceUnavailable
 }
 
 // deliver queues a webhook's records for Read and waits until the last of

@@ -7,6 +7,8 @@
 //	X-Echo-Status: 401   answer with that status and no records
 //	X-Echo-Records: 3    produce that many records from the body
 //	X-Echo-Sleep: 2s     wait that long (or until cancelled) first
+//	X-Echo-Id: abc       describe the delivery (webhook log) and ask for
+//	                     WebhookDone, which the plugin records
 //
 // TestConnection reports the names (never the values) of the environment
 // variables the process sees, so a test can prove the host passed none.

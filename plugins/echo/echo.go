@@ -41,6 +41,7 @@ type Plugin struct {
 	next    uint64
 	opened  []byte
 	acked   [][]byte
+	done    []string
 	stopped chan struct{}
 	stop    sync.Once
 }
@@ -148,6 +149,10 @@ func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) 
 	key := p.cfg.Key
 	p.mu.Unlock()
 	resp := plugins.WebhookResponse{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("ok")}
+	if id := req.Header.Get("X-Echo-Id"); id != "" {
+		resp.Info = plugins.WebhookInfo{Shop: key, Topic: "echo", WebhookID: id, APIVersion: "1", HMAC: "valid"}
+		resp.DoneToken = []byte(id)
+	}
 	for i := 0; i < n; i++ {
 		v := req.Body
 		if n > 1 {
@@ -176,6 +181,22 @@ func (p *Plugin) Stop(context.Context) error {
 }
 
 func (p *Plugin) Teardown(context.Context) error { return nil }
+
+// WebhookDone records how the host answered a webhook that carried
+// X-Echo-Id.
+func (p *Plugin) WebhookDone(_ context.Context, token []byte, status int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = append(p.done, fmt.Sprintf("%s=%d", token, status))
+	return nil
+}
+
+// Done lists the WebhookDone calls received, as "<id>=<status>".
+func (p *Plugin) Done() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.done...)
+}
 
 // Opened is the position the host last opened the plugin at.
 func (p *Plugin) Opened() []byte {

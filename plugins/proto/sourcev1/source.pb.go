@@ -618,10 +618,14 @@ func (x *WebhookRequest) GetRemoteAddr() string {
 type WebhookResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// HTTP status; 0 means 200.
-	Status        int32     `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       []*Header `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte    `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
-	Records       []*Record `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"`
+	Status  int32     `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers []*Header `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte    `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Records []*Record `protobuf:"bytes,4,rep,name=records,proto3" json:"records,omitempty"`
+	// What the plugin learned about the request, for the host's webhook log.
+	Info *WebhookInfo `protobuf:"bytes,5,opt,name=info,proto3" json:"info,omitempty"`
+	// Opaque to the host; returned in WebhookDone once the host has answered.
+	DoneToken     []byte `protobuf:"bytes,6,opt,name=done_token,json=doneToken,proto3" json:"done_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -684,6 +688,187 @@ func (x *WebhookResponse) GetRecords() []*Record {
 	return nil
 }
 
+func (x *WebhookResponse) GetInfo() *WebhookInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+func (x *WebhookResponse) GetDoneToken() []byte {
+	if x != nil {
+		return x.DoneToken
+	}
+	return nil
+}
+
+// WebhookInfo describes one delivery as the plugin understood it.
+type WebhookInfo struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Shop       string                 `protobuf:"bytes,1,opt,name=shop,proto3" json:"shop,omitempty"`
+	Topic      string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	WebhookId  string                 `protobuf:"bytes,3,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	ApiVersion string                 `protobuf:"bytes,4,opt,name=api_version,json=apiVersion,proto3" json:"api_version,omitempty"`
+	// The signature verdict: valid, invalid or missing.
+	Hmac          string `protobuf:"bytes,5,opt,name=hmac,proto3" json:"hmac,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookInfo) Reset() {
+	*x = WebhookInfo{}
+	mi := &file_source_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookInfo) ProtoMessage() {}
+
+func (x *WebhookInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookInfo.ProtoReflect.Descriptor instead.
+func (*WebhookInfo) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WebhookInfo) GetShop() string {
+	if x != nil {
+		return x.Shop
+	}
+	return ""
+}
+
+func (x *WebhookInfo) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *WebhookInfo) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *WebhookInfo) GetApiVersion() string {
+	if x != nil {
+		return x.ApiVersion
+	}
+	return ""
+}
+
+func (x *WebhookInfo) GetHmac() string {
+	if x != nil {
+		return x.Hmac
+	}
+	return ""
+}
+
+type WebhookDoneRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Token []byte                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The HTTP status the host answered.
+	Status        int32 `protobuf:"varint,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookDoneRequest) Reset() {
+	*x = WebhookDoneRequest{}
+	mi := &file_source_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookDoneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookDoneRequest) ProtoMessage() {}
+
+func (x *WebhookDoneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookDoneRequest.ProtoReflect.Descriptor instead.
+func (*WebhookDoneRequest) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *WebhookDoneRequest) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *WebhookDoneRequest) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+type WebhookDoneResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookDoneResponse) Reset() {
+	*x = WebhookDoneResponse{}
+	mi := &file_source_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookDoneResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookDoneResponse) ProtoMessage() {}
+
+func (x *WebhookDoneResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookDoneResponse.ProtoReflect.Descriptor instead.
+func (*WebhookDoneResponse) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{14}
+}
+
 type TestConnectionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -692,7 +877,7 @@ type TestConnectionRequest struct {
 
 func (x *TestConnectionRequest) Reset() {
 	*x = TestConnectionRequest{}
-	mi := &file_source_proto_msgTypes[12]
+	mi := &file_source_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +889,7 @@ func (x *TestConnectionRequest) String() string {
 func (*TestConnectionRequest) ProtoMessage() {}
 
 func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[12]
+	mi := &file_source_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +902,7 @@ func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionRequest.ProtoReflect.Descriptor instead.
 func (*TestConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{12}
+	return file_source_proto_rawDescGZIP(), []int{15}
 }
 
 type TestConnectionResponse struct {
@@ -730,7 +915,7 @@ type TestConnectionResponse struct {
 
 func (x *TestConnectionResponse) Reset() {
 	*x = TestConnectionResponse{}
-	mi := &file_source_proto_msgTypes[13]
+	mi := &file_source_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +927,7 @@ func (x *TestConnectionResponse) String() string {
 func (*TestConnectionResponse) ProtoMessage() {}
 
 func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[13]
+	mi := &file_source_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +940,7 @@ func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionResponse.ProtoReflect.Descriptor instead.
 func (*TestConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{13}
+	return file_source_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TestConnectionResponse) GetMessage() string {
@@ -773,7 +958,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_source_proto_msgTypes[14]
+	mi := &file_source_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +970,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[14]
+	mi := &file_source_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +983,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{14}
+	return file_source_proto_rawDescGZIP(), []int{17}
 }
 
 type StopResponse struct {
@@ -809,7 +994,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_source_proto_msgTypes[15]
+	mi := &file_source_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +1006,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[15]
+	mi := &file_source_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +1019,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{15}
+	return file_source_proto_rawDescGZIP(), []int{18}
 }
 
 type TeardownRequest struct {
@@ -845,7 +1030,7 @@ type TeardownRequest struct {
 
 func (x *TeardownRequest) Reset() {
 	*x = TeardownRequest{}
-	mi := &file_source_proto_msgTypes[16]
+	mi := &file_source_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +1042,7 @@ func (x *TeardownRequest) String() string {
 func (*TeardownRequest) ProtoMessage() {}
 
 func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[16]
+	mi := &file_source_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +1055,7 @@ func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownRequest.ProtoReflect.Descriptor instead.
 func (*TeardownRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{16}
+	return file_source_proto_rawDescGZIP(), []int{19}
 }
 
 type TeardownResponse struct {
@@ -881,7 +1066,7 @@ type TeardownResponse struct {
 
 func (x *TeardownResponse) Reset() {
 	*x = TeardownResponse{}
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1078,7 @@ func (x *TeardownResponse) String() string {
 func (*TeardownResponse) ProtoMessage() {}
 
 func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1091,7 @@ func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownResponse.ProtoReflect.Descriptor instead.
 func (*TeardownResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{17}
+	return file_source_proto_rawDescGZIP(), []int{20}
 }
 
 var File_source_proto protoreflect.FileDescriptor
@@ -949,25 +1134,41 @@ const file_source_proto_rawDesc = "" +
 	"\aheaders\x18\x04 \x03(\v2\x1d.tajo.plugin.source.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x05 \x01(\fR\x04body\x12\x1f\n" +
 	"\vremote_addr\x18\x06 \x01(\tR\n" +
-	"remoteAddr\"\xaf\x01\n" +
+	"remoteAddr\"\x86\x02\n" +
 	"\x0fWebhookResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x127\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1d.tajo.plugin.source.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x127\n" +
-	"\arecords\x18\x04 \x03(\v2\x1d.tajo.plugin.source.v1.RecordR\arecords\"\x17\n" +
+	"\arecords\x18\x04 \x03(\v2\x1d.tajo.plugin.source.v1.RecordR\arecords\x126\n" +
+	"\x04info\x18\x05 \x01(\v2\".tajo.plugin.source.v1.WebhookInfoR\x04info\x12\x1d\n" +
+	"\n" +
+	"done_token\x18\x06 \x01(\fR\tdoneToken\"\x8b\x01\n" +
+	"\vWebhookInfo\x12\x12\n" +
+	"\x04shop\x18\x01 \x01(\tR\x04shop\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x03 \x01(\tR\twebhookId\x12\x1f\n" +
+	"\vapi_version\x18\x04 \x01(\tR\n" +
+	"apiVersion\x12\x12\n" +
+	"\x04hmac\x18\x05 \x01(\tR\x04hmac\"B\n" +
+	"\x12WebhookDoneRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\fR\x05token\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\x05R\x06status\"\x15\n" +
+	"\x13WebhookDoneResponse\"\x17\n" +
 	"\x15TestConnectionRequest\"2\n" +
 	"\x16TestConnectionResponse\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\"\r\n" +
 	"\vStopRequest\"\x0e\n" +
 	"\fStopResponse\"\x11\n" +
 	"\x0fTeardownRequest\"\x12\n" +
-	"\x10TeardownResponse2\xe2\x05\n" +
+	"\x10TeardownResponse2\xc8\x06\n" +
 	"\x06Source\x12X\n" +
 	"\aSpecify\x12%.tajo.plugin.source.v1.SpecifyRequest\x1a&.tajo.plugin.source.v1.SpecifyResponse\x12^\n" +
 	"\tConfigure\x12'.tajo.plugin.source.v1.ConfigureRequest\x1a(.tajo.plugin.source.v1.ConfigureResponse\x12O\n" +
 	"\x04Open\x12\".tajo.plugin.source.v1.OpenRequest\x1a#.tajo.plugin.source.v1.OpenResponse\x12P\n" +
 	"\x03Run\x12!.tajo.plugin.source.v1.RunRequest\x1a\".tajo.plugin.source.v1.RunResponse(\x010\x01\x12^\n" +
-	"\rHandleWebhook\x12%.tajo.plugin.source.v1.WebhookRequest\x1a&.tajo.plugin.source.v1.WebhookResponse\x12m\n" +
+	"\rHandleWebhook\x12%.tajo.plugin.source.v1.WebhookRequest\x1a&.tajo.plugin.source.v1.WebhookResponse\x12d\n" +
+	"\vWebhookDone\x12).tajo.plugin.source.v1.WebhookDoneRequest\x1a*.tajo.plugin.source.v1.WebhookDoneResponse\x12m\n" +
 	"\x0eTestConnection\x12,.tajo.plugin.source.v1.TestConnectionRequest\x1a-.tajo.plugin.source.v1.TestConnectionResponse\x12O\n" +
 	"\x04Stop\x12\".tajo.plugin.source.v1.StopRequest\x1a#.tajo.plugin.source.v1.StopResponse\x12[\n" +
 	"\bTeardown\x12&.tajo.plugin.source.v1.TeardownRequest\x1a'.tajo.plugin.source.v1.TeardownResponseB6Z4github.com/tajo/tajo/plugins/proto/sourcev1;sourcev1b\x06proto3"
@@ -984,7 +1185,7 @@ func file_source_proto_rawDescGZIP() []byte {
 	return file_source_proto_rawDescData
 }
 
-var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_source_proto_goTypes = []any{
 	(*Record)(nil),                 // 0: tajo.plugin.source.v1.Record
 	(*SpecifyRequest)(nil),         // 1: tajo.plugin.source.v1.SpecifyRequest
@@ -998,39 +1199,45 @@ var file_source_proto_goTypes = []any{
 	(*Header)(nil),                 // 9: tajo.plugin.source.v1.Header
 	(*WebhookRequest)(nil),         // 10: tajo.plugin.source.v1.WebhookRequest
 	(*WebhookResponse)(nil),        // 11: tajo.plugin.source.v1.WebhookResponse
-	(*TestConnectionRequest)(nil),  // 12: tajo.plugin.source.v1.TestConnectionRequest
-	(*TestConnectionResponse)(nil), // 13: tajo.plugin.source.v1.TestConnectionResponse
-	(*StopRequest)(nil),            // 14: tajo.plugin.source.v1.StopRequest
-	(*StopResponse)(nil),           // 15: tajo.plugin.source.v1.StopResponse
-	(*TeardownRequest)(nil),        // 16: tajo.plugin.source.v1.TeardownRequest
-	(*TeardownResponse)(nil),       // 17: tajo.plugin.source.v1.TeardownResponse
+	(*WebhookInfo)(nil),            // 12: tajo.plugin.source.v1.WebhookInfo
+	(*WebhookDoneRequest)(nil),     // 13: tajo.plugin.source.v1.WebhookDoneRequest
+	(*WebhookDoneResponse)(nil),    // 14: tajo.plugin.source.v1.WebhookDoneResponse
+	(*TestConnectionRequest)(nil),  // 15: tajo.plugin.source.v1.TestConnectionRequest
+	(*TestConnectionResponse)(nil), // 16: tajo.plugin.source.v1.TestConnectionResponse
+	(*StopRequest)(nil),            // 17: tajo.plugin.source.v1.StopRequest
+	(*StopResponse)(nil),           // 18: tajo.plugin.source.v1.StopResponse
+	(*TeardownRequest)(nil),        // 19: tajo.plugin.source.v1.TeardownRequest
+	(*TeardownResponse)(nil),       // 20: tajo.plugin.source.v1.TeardownResponse
 }
 var file_source_proto_depIdxs = []int32{
 	0,  // 0: tajo.plugin.source.v1.RunResponse.records:type_name -> tajo.plugin.source.v1.Record
 	9,  // 1: tajo.plugin.source.v1.WebhookRequest.headers:type_name -> tajo.plugin.source.v1.Header
 	9,  // 2: tajo.plugin.source.v1.WebhookResponse.headers:type_name -> tajo.plugin.source.v1.Header
 	0,  // 3: tajo.plugin.source.v1.WebhookResponse.records:type_name -> tajo.plugin.source.v1.Record
-	1,  // 4: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
-	3,  // 5: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
-	5,  // 6: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
-	7,  // 7: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
-	10, // 8: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
-	12, // 9: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
-	14, // 10: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
-	16, // 11: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
-	2,  // 12: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
-	4,  // 13: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
-	6,  // 14: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
-	8,  // 15: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
-	11, // 16: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
-	13, // 17: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
-	15, // 18: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
-	17, // 19: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
-	12, // [12:20] is the sub-list for method output_type
-	4,  // [4:12] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	12, // 4: tajo.plugin.source.v1.WebhookResponse.info:type_name -> tajo.plugin.source.v1.WebhookInfo
+	1,  // 5: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
+	3,  // 6: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
+	5,  // 7: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
+	7,  // 8: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
+	10, // 9: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
+	13, // 10: tajo.plugin.source.v1.Source.WebhookDone:input_type -> tajo.plugin.source.v1.WebhookDoneRequest
+	15, // 11: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
+	17, // 12: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
+	19, // 13: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
+	2,  // 14: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
+	4,  // 15: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
+	6,  // 16: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
+	8,  // 17: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
+	11, // 18: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
+	14, // 19: tajo.plugin.source.v1.Source.WebhookDone:output_type -> tajo.plugin.source.v1.WebhookDoneResponse
+	16, // 20: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
+	18, // 21: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
+	20, // 22: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
+	14, // [14:23] is the sub-list for method output_type
+	5,  // [5:14] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_source_proto_init() }
@@ -1044,7 +1251,7 @@ func file_source_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_source_proto_rawDesc), len(file_source_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

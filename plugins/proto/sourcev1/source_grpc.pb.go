@@ -38,6 +38,7 @@ const (
 	Source_Open_FullMethodName           = "/tajo.plugin.source.v1.Source/Open"
 	Source_Run_FullMethodName            = "/tajo.plugin.source.v1.Source/Run"
 	Source_HandleWebhook_FullMethodName  = "/tajo.plugin.source.v1.Source/HandleWebhook"
+	Source_WebhookDone_FullMethodName    = "/tajo.plugin.source.v1.Source/WebhookDone"
 	Source_TestConnection_FullMethodName = "/tajo.plugin.source.v1.Source/TestConnection"
 	Source_Stop_FullMethodName           = "/tajo.plugin.source.v1.Source/Stop"
 	Source_Teardown_FullMethodName       = "/tajo.plugin.source.v1.Source/Teardown"
@@ -62,6 +63,13 @@ type SourceClient interface {
 	// HandleWebhook answers one HTTP request received by the host. Records in
 	// the response are made durable by the host before it sends the status.
 	HandleWebhook(ctx context.Context, in *WebhookRequest, opts ...grpc.CallOption) (*WebhookResponse, error)
+	// WebhookDone tells the plugin what the host finally answered to a
+	// request whose response carried a done_token: the plugin's status once
+	// the records were durable, or 503 when they could not be made durable.
+	// A plugin that keeps a dedupe window commits a delivery only on a 2xx.
+	// Plugins built before this call answer UNIMPLEMENTED, which the host
+	// ignores.
+	WebhookDone(ctx context.Context, in *WebhookDoneRequest, opts ...grpc.CallOption) (*WebhookDoneResponse, error)
 	// TestConnection checks the plugin can reach what it reads from.
 	TestConnection(ctx context.Context, in *TestConnectionRequest, opts ...grpc.CallOption) (*TestConnectionResponse, error)
 	// Stop ends record production; acks may still arrive until Teardown.
@@ -145,6 +153,15 @@ func (c *sourceClient) HandleWebhook(ctx context.Context, in *WebhookRequest, op
 	return out, nil
 }
 
+func (c *sourceClient) WebhookDone(ctx context.Context, in *WebhookDoneRequest, opts ...grpc.CallOption) (*WebhookDoneResponse, error) {
+	out := new(WebhookDoneResponse)
+	err := c.cc.Invoke(ctx, Source_WebhookDone_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *sourceClient) TestConnection(ctx context.Context, in *TestConnectionRequest, opts ...grpc.CallOption) (*TestConnectionResponse, error) {
 	out := new(TestConnectionResponse)
 	err := c.cc.Invoke(ctx, Source_TestConnection_FullMethodName, in, out, opts...)
@@ -191,6 +208,13 @@ type SourceServer interface {
 	// HandleWebhook answers one HTTP request received by the host. Records in
 	// the response are made durable by the host before it sends the status.
 	HandleWebhook(context.Context, *WebhookRequest) (*WebhookResponse, error)
+	// WebhookDone tells the plugin what the host finally answered to a
+	// request whose response carried a done_token: the plugin's status once
+	// the records were durable, or 503 when they could not be made durable.
+	// A plugin that keeps a dedupe window commits a delivery only on a 2xx.
+	// Plugins built before this call answer UNIMPLEMENTED, which the host
+	// ignores.
+	WebhookDone(context.Context, *WebhookDoneRequest) (*WebhookDoneResponse, error)
 	// TestConnection checks the plugin can reach what it reads from.
 	TestConnection(context.Context, *TestConnectionRequest) (*TestConnectionResponse, error)
 	// Stop ends record production; acks may still arrive until Teardown.
@@ -218,6 +242,9 @@ func (UnimplementedSourceServer) Run(Source_RunServer) error {
 }
 func (UnimplementedSourceServer) HandleWebhook(context.Context, *WebhookRequest) (*WebhookResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method HandleWebhook not implemented")
+}
+func (UnimplementedSourceServer) WebhookDone(context.Context, *WebhookDoneRequest) (*WebhookDoneResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method WebhookDone not implemented")
 }
 func (UnimplementedSourceServer) TestConnection(context.Context, *TestConnectionRequest) (*TestConnectionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method TestConnection not implemented")
@@ -339,6 +366,24 @@ func _Source_HandleWebhook_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Source_WebhookDone_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WebhookDoneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SourceServer).WebhookDone(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Source_WebhookDone_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SourceServer).WebhookDone(ctx, req.(*WebhookDoneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Source_TestConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(TestConnectionRequest)
 	if err := dec(in); err != nil {
@@ -415,6 +460,10 @@ var Source_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "HandleWebhook",
 			Handler:    _Source_HandleWebhook_Handler,
+		},
+		{
+			MethodName: "WebhookDone",
+			Handler:    _Source_WebhookDone_Handler,
 		},
 		{
 			MethodName: "TestConnection",

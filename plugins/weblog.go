@@ -1,0 +1,73 @@
+package plugins
+
+import (
+	"context"
+	"time"
+
+	"github.com/tajo/tajo/pipeline"
+)
+
+// The webhook log is informational (pipeline.WebhookLogger): entries are
+// queued without blocking the request that produced them, written in
+// batches, and dropped, never waited for, when the logger falls behind.
+const (
+	webhookLogQueue = 4096
+	webhookLogBatch = 512
+	webhookLogEvery = time.Second
+)
+
+// logWebhook queues one entry; it never blocks.
+func (s *Source) logWebhook(start time.Time, info WebhookInfo, status, size int) {
+	if s.weblog == nil {
+		return
+	}
+	e := pipeline.WebhookLog{
+		Time: start.UTC(), Shop: info.Shop, Topic: info.Topic, WebhookID: info.WebhookID,
+		APIVersion: info.APIVersion, HMAC: info.HMAC, Status: status, Bytes: size, Latency: time.Since(start),
+	}
+	select {
+	case s.weblog <- e:
+	default:
+		s.log.Debug("webhook log entry dropped: the logger is behind")
+	}
+}
+
+// writeWebhookLog batches queued entries to cfg.Webhooks until Close,
+// then writes what is left.
+func (s *Source) writeWebhookLog() {
+	t := time.NewTicker(webhookLogEvery)
+	defer t.Stop()
+	batch := make([]pipeline.WebhookLog, 0, webhookLogBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.cfg.Webhooks.LogWebhooks(ctx, batch); err != nil {
+			s.log.WithError(err).WithField("entries", len(batch)).Warn("webhook log not written")
+		}
+		cancel()
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case e := <-s.weblog:
+			batch = append(batch, e)
+			if len(batch) == webhookLogBatch {
+				flush()
+			}
+		case <-t.C:
+			flush()
+		case <-s.done:
+			for {
+				select {
+				case e := <-s.weblog:
+					batch = append(batch, e)
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
