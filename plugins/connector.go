@@ -27,9 +27,9 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 			return nil, pipeline.Stop(fmt.Errorf("plugin %s: encoding its configuration: %w", plugin, err))
 		}
 		src := NewSource(SourceConfig{
-			Name:   env.Name,
-			Launch: LaunchConfig{Name: plugin, Dir: env.PluginsDir},
-			Config: cfg,
+			Name:     env.Name,
+			Launch:   LaunchConfig{Name: plugin, Dir: env.PluginsDir},
+			Config:   cfg,
 			State:    env.State,
 			Log:      env.Log,
 			Webhooks: env.Webhooks,

@@ -116,9 +116,9 @@ type Source struct {
 	nextSeq  uint64
 	closed   bool
 
-	hooks chan []*pipeline.Record // webhook records on their way to Read
+	hooks  chan []*pipeline.Record  // webhook records on their way to Read
 	weblog chan pipeline.WebhookLog // webhook log entries on their way to cfg.Webhooks
-	fatal chan struct{}           // closed when fatalErr is set
+	fatal  chan struct{}            // closed when fatalErr is set
 	// fatalErr is what stopped the supervisor for good; Read returns it
 	// from then on.
 	fatalErr error
