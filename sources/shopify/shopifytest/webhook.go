@@ -208,9 +208,11 @@ func (s *Store) ProductWebhook(k int) []byte { return mustJSON(s.ProductAt(k)) }
 func (s *Store) CheckoutWebhook(i int) []byte { return mustJSON(s.CheckoutAt(i)) }
 
 func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		panic(fmt.Sprintf("shopifytest: %v", err)) // generated objects always marshal
 	}
-	return b
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
