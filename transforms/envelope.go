@@ -16,7 +16,10 @@ import (
 // keys, identifiers already present, odd spacing inside a time) makes it
 // return errSlowPath, and the caller falls back to a full decoder: the fast
 // path only has to be right on what sources write.
-func parseEnvelope(b []byte, e *schemas.Event) error {
+//
+// onData, when not nil, may decode data in place (the type is known by
+// then in what tajo writes) and returns how many bytes it consumed.
+func parseEnvelope(b []byte, e *schemas.Event, onData func(typ string, b []byte) (int, bool)) error {
 	p := scanner{b: b}
 	p.ws()
 	if !p.eat('{') {
@@ -60,6 +63,13 @@ func parseEnvelope(b []byte, e *schemas.Event) error {
 		case "entity":
 			err = p.entity(e)
 		case "data":
+			if onData != nil && e.Type != "" {
+				if n, ok := onData(e.Type, p.b[p.i:]); ok {
+					e.Data = bytes.TrimRight(p.b[p.i:p.i+n], " \t\r\n")
+					p.i += n
+					break
+				}
+			}
 			e.Data, err = p.raw()
 		case "raw":
 			e.Raw, err = p.raw()

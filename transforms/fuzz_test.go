@@ -66,7 +66,7 @@ func FuzzParseEnvelope(f *testing.F) {
 	f.Add([]byte(`{"id":"\u00e9","entity":{"kind":"k","id":"1"},"data":null}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast schemas.Event
-		if parseEnvelope(b, &fast) != nil {
+		if parseEnvelope(b, &fast, nil) != nil {
 			return
 		}
 		var std schemas.Event
