@@ -15,7 +15,7 @@ import (
 // item is a record decoded once, typed, and kept in Record.Cache so that
 // every later stage of the chain reads structs instead of JSON.
 type item struct {
-	ev   schemas.Event
+	ev       schemas.Event
 	data     any // *schemas.Customer, *schemas.Order, … or nil for types no stage reads
 	dataDone bool
 	// customer is who the event is about: the customer itself, an order's or
