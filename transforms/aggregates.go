@@ -335,20 +335,40 @@ func (s *aggregates) update(it *item) error {
 		nw.Deleted = true
 	}
 	key := customerKey(it.customer)
-	if nw != nil {
-		if nw.Customer != "" {
-			key = nw.Customer
+	if nw != nil && nw.Customer != "" {
+		key = nw.Customer
+	}
+	// Everything is read before anything is written, so a failed read
+	// leaves no half-applied order behind for the retry to skip.
+	var agg, prev *customerAgg
+	var err error
+	if key != "" {
+		if agg, err = s.loadCustomer(shop, key); err != nil {
+			return err
 		}
+	}
+	moved := nw != nil && old != nil && old.Customer != "" && old.Customer != key && old.counted()
+	if moved {
+		if prev, err = s.loadCustomer(shop, old.Customer); err != nil {
+			return err
+		}
+	}
+	if nw != nil {
 		if err := s.save(bucketOrders, shop+"\x00"+orderID, nw); err != nil {
 			return err
 		}
 	}
+	if prev != nil {
+		// The order changed hands (a customer merge): it leaves the old
+		// customer's totals.
+		prev.apply(orderID, old, &orderEntry{})
+		if err := s.save(bucketCustomers, shop+"\x00"+old.Customer, prev); err != nil {
+			return err
+		}
+		old = nil
+	}
 	if key == "" {
 		return nil
-	}
-	agg, err := s.loadCustomer(shop, key)
-	if err != nil {
-		return err
 	}
 	fresh := agg == nil
 	if fresh {
@@ -356,9 +376,6 @@ func (s *aggregates) update(it *item) error {
 	}
 	changed := false
 	if nw != nil && nw.Customer != "" {
-		if old != nil && old.Customer != "" && old.Customer != nw.Customer {
-			old = nil // moved between customers: only the new one is adjusted here
-		}
 		agg.apply(orderID, old, nw)
 		changed = true
 	}

@@ -268,7 +268,29 @@ func TestFieldMappingOverrides(t *testing.T) {
 `)
 	o := c.mustRun(record(t, event(t, schemas.TypeCustomerUpdated, "customer", "5", t0,
 		`{"id":5,"first_name":"Zoë","orders_count":3,"total_spent":"100.00","tags":"vip"}`)))
-	if o.Attrs["PRENOM"] != "Zoë" || o.Attrs["FIRSTNAME"] != nil || o.Attrs["VIP_TIER"] != nil || o.Attrs["AOV"] != 33.0 || o.Attrs["SCORE"] != 30.0 {
+	if o.Attrs["PRENOM"] != "Zoë" || o.Attrs["FIRSTNAME"] != nil || o.Attrs["VIP_TIER"] != nil || o.Attrs["AOV"] != 33.0 || o.Attrs["SCORE"] != 30.0 || o.Attrs["ORDER_COUNT"] != 3.0 {
 		t.Fatal(o.Attrs)
+	}
+}
+
+func TestCancelledAndMovedOrdersLeaveTheTotals(t *testing.T) {
+	c := newChain(t, "")
+	at := t0.Add(-48 * time.Hour)
+	c.mustRun(record(t, event(t, schemas.TypeOrderPlaced, "order", "1", at, order(1, "40.00", at))))
+	c.mustRun(record(t, event(t, schemas.TypeOrderPlaced, "order", "2", at, order(2, "60.00", at))))
+	cancelled := strings.Replace(order(1, "40.00", at), `"customer"`, `"cancelled_at":"2026-11-26T10:00:00Z","customer"`, 1)
+	o := c.mustRun(record(t, event(t, schemas.TypeOrderCancelled, "order", "1", at.Add(time.Hour), cancelled)))
+	if o.Attrs["ORDER_COUNT"] != 1.0 || o.Attrs["TOTAL_SPENT"] != 60.0 {
+		t.Fatalf("after cancel: %v", o.Attrs)
+	}
+	// Order 2 moves to customer 43 (a merge): 42 loses it, 43 gains it.
+	moved := strings.Replace(order(2, "60.00", at), `"id":42`, `"id":43`, 1)
+	o = c.mustRun(record(t, event(t, schemas.TypeOrderUpdated, "order", "2", at.Add(2*time.Hour), moved)))
+	if o.Attrs["ORDER_COUNT"] != 1.0 || o.Identifiers.ExtID != "43" {
+		t.Fatalf("new owner: %v %+v", o.Attrs, o.Identifiers)
+	}
+	o = c.mustRun(record(t, event(t, schemas.TypeCustomerUpdated, "customer", "42", t0, `{"id":42,"email":"zoe@example.com"}`)))
+	if o.Attrs["ORDER_COUNT"] != 0.0 || o.Attrs["AOV"] != 0.0 || o.Attrs["CUSTOMER_TYPE"] != "prospect" {
+		t.Fatalf("old owner: %v", o.Attrs)
 	}
 }
