@@ -37,11 +37,12 @@ type store struct {
 	journal  *os.File
 	dirty    map[string][]byte // bucket "\x00" key → value; nil value = deleted
 	pending  []byte
+	size     int64 // bytes of whole records in the journal
 	last     time.Time
 	interval time.Duration
 }
 
-const checkpointEntries = 20000
+const checkpointEntries = 8192
 
 func newMemStore() *store { return &store{dirty: map[string][]byte{}} }
 
@@ -64,6 +65,12 @@ func openStore(st state.Store, path string) (*store, error) {
 	if err := s.checkpoint(); err != nil {
 		f.Close()
 		return nil, err
+	}
+	// Whatever replay could not read (a record torn by a crash) goes too,
+	// or it would hide the records appended after it.
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("transforms journal: %w", err)
 	}
 	return s, nil
 }
@@ -166,8 +173,14 @@ func (s *store) commit() error {
 	binary.LittleEndian.PutUint32(rec[4:], crc32.ChecksumIEEE(s.pending))
 	rec = append(rec, s.pending...)
 	if _, err := s.journal.Write(rec); err != nil {
+		// A torn record would hide every later one from replay: cut the
+		// journal back to its last whole record before the retry.
+		if terr := s.journal.Truncate(s.size); terr != nil {
+			return fmt.Errorf("transforms journal: %w (and truncating it back: %v)", err, terr)
+		}
 		return fmt.Errorf("transforms journal: %w", err)
 	}
+	s.size += int64(len(rec))
 	s.pending = s.pending[:0]
 	if len(s.dirty) >= checkpointEntries || time.Since(s.last) >= s.interval {
 		return s.checkpointLocked()
@@ -220,6 +233,7 @@ func (s *store) checkpointLocked() error {
 	if err := s.journal.Truncate(0); err != nil {
 		return fmt.Errorf("transforms journal: %w", err)
 	}
+	s.size = 0
 	clear(s.dirty)
 	return nil
 }
