@@ -1,8 +1,11 @@
 // Package brevo is a typed client for the parts of the Brevo API v3 that
 // tajo writes to: contacts (upsert, get, update, delete, async import),
 // contact attributes, list membership, custom events, and e-commerce
-// products, categories and orders. It is the transport under the Brevo sink;
-// the sink itself (records → calls) lives elsewhere.
+// products, categories and orders, and the pipeline sink `sinks.brevo` built
+// on it (sink*.go: records → calls, by the rules table of mapping.go; what
+// lands where is in README.md). Under the client, Discipline (transport.go)
+// keeps every endpoint group within Brevo's rate and an adaptive
+// concurrency limit.
 //
 // No Brevo SDK is available, so this is plain net/http. Three things it
 // enforces for the rest of tajo:

@@ -164,12 +164,11 @@ type probe struct {
 // planRecord decodes one record into what it asks of Brevo. An error is
 // classified: a record that can never be delivered is Rejected.
 func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
-	ev, ok := rec.Cache.(*schemas.Event)
-	if !ok {
-		var err error
-		if ev, err = schemas.DecodeEvent(rec.Value); err != nil {
-			return nil, pipeline.Reject("invalid_event", err)
-		}
+	// Value, not Cache: the transforms' cached form may predate the
+	// attributes they wrote into Value.
+	ev, err := schemas.DecodeEvent(rec.Value)
+	if err != nil {
+		return nil, pipeline.Reject("invalid_event", err)
 	}
 	p := &plan{ev: ev, rule: rules[ev.Type]}
 	r := p.rule
@@ -207,6 +206,17 @@ func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
 	p.lists = append(p.lists, r.lists...)
 	if r.checkoutLists {
 		p.lists = append(p.lists, listChange{abandoned, pr.CompletedAt == nil})
+	}
+	if p.historical {
+		// An old abandoned checkout joining the list would start today's
+		// abandoned-cart automation.
+		kept := p.lists[:0]
+		for _, lc := range p.lists {
+			if lc.list != abandoned || !lc.add {
+				kept = append(kept, lc)
+			}
+		}
+		p.lists = kept
 	}
 	if r.contact == upsert && p.id.key() == "" && r.event == "" && !r.order {
 		return nil, pipeline.Reject("missing_parameter", fmt.Errorf("%s %s: no email, ext_id or phone to upsert the contact by", ev.Type, ev.Entity.ID))

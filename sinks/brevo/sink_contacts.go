@@ -34,16 +34,17 @@ func (s *Sink) coalesce(plans []*plan) []*contactWork {
 		if p == nil || (p.rule.contact == none && len(p.lists) == 0) {
 			continue
 		}
+		// The Shopify customer id groups first: a later record with a new
+		// email is the same contact, and must not race the earlier one.
 		key := p.id.key()
-		if p.id.extID != "" {
-			if k, ok := extKey[p.id.extID]; ok && p.id.email == "" {
-				key = k
-			} else if key != "" {
-				extKey[p.id.extID] = key
-			}
+		if k, ok := extKey[p.id.extID]; ok && p.id.extID != "" {
+			key = k
 		}
 		if key == "" {
 			continue
+		}
+		if p.id.extID != "" {
+			extKey[p.id.extID] = key
 		}
 		w := byKey[key]
 		if w == nil {
@@ -67,17 +68,29 @@ func (s *Sink) coalesce(plans []*plan) []*contactWork {
 		for k, v := range p.attrs {
 			w.attrs[strings.ToUpper(k)] = v
 		}
-		if p.emailState != ConsentUnknown {
-			w.emailState = p.emailState
-		}
-		if p.smsState != ConsentUnknown {
-			w.smsState = p.smsState
-		}
+		w.emailState = foldConsent(w.emailState, p.emailState, s.cfg.Consent.Resubscribe)
+		w.smsState = foldConsent(w.smsState, p.smsState, s.cfg.Consent.Resubscribe)
 		for _, lc := range p.lists {
 			w.lists[lc.list] = lc.add
 		}
 	}
 	return order
+}
+
+// foldConsent merges the consent states of successive records into the
+// one whose decision equals applying them in order: an unsubscribe stays
+// unless an explicit resubscribe follows, and states that decide nothing
+// (pending, not subscribed) change nothing.
+func foldConsent(cur, next ConsentState, resubscribe bool) ConsentState {
+	switch next {
+	case ConsentUnsubscribed:
+		return next
+	case ConsentSubscribed:
+		if resubscribe || cur != ConsentUnsubscribed {
+			return next
+		}
+	}
+	return cur
 }
 
 // writeContacts deletes, then upserts: through one import when enough

@@ -374,3 +374,44 @@ func TestProductsAndCategories(t *testing.T) {
 		t.Fatalf("categories = %+v", cats)
 	}
 }
+
+func TestCoalescedConsentActsInOrder(t *testing.T) {
+	srv := newSim(t, brevotest.Options{})
+	s := newSink(t, srv)
+	consent := func(state string) func(*schemas.Event) {
+		return func(e *schemas.Event) { e.Consent = &schemas.Consent{Email: state} }
+	}
+	// Unsubscribed, then subscribed without an explicit resubscribe: applied
+	// one by one the contact ends blocklisted, so coalesced too.
+	batch := []*pipeline.Record{
+		customer(t, 1, "ann@example.com", "Ann", consent("unsubscribed")),
+		customer(t, 1, "ann@example.com", "Ann", consent("subscribed")),
+		customer(t, 2, "bob@example.com", "Bob", nil),
+		customer(t, 2, "bob.new@example.com", "Bobby", nil), // same ext_id, new email: one contact
+	}
+	if err := s.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if c := srv.Contact("ann@example.com"); c == nil || !c.EmailBlacklisted {
+		t.Fatalf("ann = %+v", c)
+	}
+	if c := srv.ContactByExtID("2"); c == nil || c.Email != "bob.new@example.com" || c.Attributes["FIRSTNAME"] != "Bobby" || len(srv.Contacts()) != 2 {
+		t.Fatalf("bob = %+v (%d contacts)", c, len(srv.Contacts()))
+	}
+}
+
+func TestPhoneOnlyContact(t *testing.T) {
+	srv := newSim(t, brevotest.Options{})
+	s := newSink(t, srv)
+	rec := envelope(t, schemas.TypeCustomerCreated, schemas.KindCustomer, "9", map[string]any{"id": 9, "phone": "+33612345678"}, func(e *schemas.Event) {
+		e.Identifiers = &schemas.Identifiers{ExtID: "9", Phone: "+33612345678"}
+		e.Attributes = json.RawMessage(`{"SMS":"+33612345678","FIRSTNAME":"Phoebe"}`)
+	})
+	if err := s.Write(context.Background(), []*pipeline.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.ContactByExtID("9")
+	if c == nil || c.Attributes["SMS"] != "+33612345678" || !strings.HasSuffix(c.Email, "@mailin-sms.com") || fmt.Sprint(c.ListIDs) != "[1]" {
+		t.Fatalf("phone-only contact = %+v", c)
+	}
+}
