@@ -21,7 +21,7 @@ import (
 // API 2026-10 the simulator, like Shopify, writes ungrouped files by
 // default, which the client would refuse.
 func TestBackfillEndToEnd(t *testing.T) {
-	s := shopifytest.New(shopifytest.Options{Customers: 97, Orders: 150, Products: 23, Checkouts: 31, BulkPolls: 3})
+	s := shopifytest.New(shopifytest.Options{Customers: 97, Orders: 150, Products: 23, Checkouts: 31, BulkPolls: 3, BigOrderEvery: 40})
 	defer s.Close()
 	c := newClient(t, s)
 	for _, kind := range admin.Kinds {

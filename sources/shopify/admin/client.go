@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/tajo/tajo/pipeline"
-	"github.com/tajo/tajo/sources/shopify"
 )
 
 // DefaultAPIVersion is the Admin API version tajo pins: the newest stable
@@ -47,6 +47,13 @@ type Config struct {
 	Log        logrus.FieldLogger `yaml:"-"`
 }
 
+// shopRE is the anchored myshopify rule of shopify.ValidShopDomain,
+// repeated here so that the shopify package (whose plugin drives this
+// client) can import admin without an import cycle.
+var shopRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$`)
+
+func validShop(s string) bool { return len(s) <= 253 && shopRE.MatchString(s) }
+
 // Client talks to one shop's Admin GraphQL API. It is safe for concurrent
 // use; concurrent callers share one view of the shop's cost bucket.
 type Client struct {
@@ -74,7 +81,7 @@ type Stats struct {
 
 // New checks cfg and returns a client.
 func New(cfg Config) (*Client, error) {
-	if !shopify.ValidShopDomain(cfg.Shop) {
+	if !validShop(cfg.Shop) {
 		return nil, pipeline.Stop(fmt.Errorf("shopify admin: shop %q is not <name>.myshopify.com", cfg.Shop))
 	}
 	if cfg.AccessToken == "" {

@@ -111,7 +111,22 @@ type lineItemNode struct {
 }
 
 type nodes[T any] struct {
-	Nodes []T `json:"nodes"`
+	Nodes    []T           `json:"nodes"`
+	PageInfo *pageInfoNode `json:"pageInfo"`
+}
+
+type pageInfoNode struct {
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
+}
+
+// truncated reports whether a nested page left children out, and where
+// to continue.
+func (n *nodes[T]) truncated() (string, bool) {
+	if n == nil || n.PageInfo == nil || !n.PageInfo.HasNextPage {
+		return "", false
+	}
+	return n.PageInfo.EndCursor, true
 }
 
 type attrNode struct {

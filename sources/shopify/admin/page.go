@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -109,7 +110,11 @@ func (c *Client) FetchPage(ctx context.Context, kind string, cur Cursor, first i
 	}
 	p := Page{Objects: make([]Object, 0, len(conn.Nodes))}
 	for i, raw := range conn.Nodes {
-		obj, err := decodeNode(kind, raw)
+		obj, err := c.pageNode(ctx, kind, raw)
+		var classified *pipeline.Error
+		if errors.As(err, &classified) {
+			return Page{}, err
+		}
 		if err != nil {
 			return Page{}, pipeline.Stop(fmt.Errorf("shopify admin: %s page node %d: %w", sp.root, i, err))
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 func TestReconcileDecodesEveryKindExactly(t *testing.T) {
-	s := shopifytest.New(shopifytest.Options{Customers: 61, Orders: 77, Products: 13, Checkouts: 17})
+	s := shopifytest.New(shopifytest.Options{Customers: 61, Orders: 77, Products: 13, Checkouts: 17, BigOrderEvery: 25})
 	defer s.Close()
 	c := newClient(t, s)
 	for _, kind := range admin.Kinds {
@@ -151,5 +151,26 @@ func TestPageSizeKeepsQueriesUnderTheCostLimit(t *testing.T) {
 		if len(p.Objects) == 0 || !p.More {
 			t.Fatalf("%s: %d objects", kind, len(p.Objects))
 		}
+	}
+}
+
+func TestPagesCompleteTruncatedNestedConnections(t *testing.T) {
+	// Orders 6, 13, 20 and 27 have 45 line items; a page nests 20.
+	s := shopifytest.New(shopifytest.Options{Customers: 5, Orders: 30, Products: 20, BigOrderEvery: 7})
+	defer s.Close()
+	c := newClient(t, s)
+	all := reconcileAll(t, c, admin.KindOrder, 10)
+	big := 0
+	for j, o := range all {
+		if got, want := jsonOf(t, o.Value), jsonOf(t, s.OrderAt(j)); got != want {
+			t.Fatalf("order %d:\n got %s\nwant %s", j, got, want)
+		}
+		if len(o.Value.(*schemas.Order).LineItems) == 45 {
+			big++
+		}
+	}
+	// 3 pages and one follow-up (the 25 lines after the first 20) per big order.
+	if big != 4 || c.Stats().Requests != 3+4 {
+		t.Fatalf("%d big orders, %d requests", big, c.Stats().Requests)
 	}
 }

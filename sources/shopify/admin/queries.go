@@ -34,9 +34,9 @@ const (
 )
 
 // Page queries: one page of a connection in updated_at order. Nested page
-// sizes are literals because they multiply the query's cost: at most 20
-// line items or variants per object here, the rest would need a follow-up
-// query (none of the generated or typical objects has more).
+// sizes are literals because they multiply the query's cost: 20 line items
+// or variants and 10 media per object; an object with more is completed
+// with the node queries below before it is handed out, never truncated.
 const (
 	QueryCustomersPage = `query CustomersPage($first: Int!, $after: String, $query: String, $sortKey: CustomerSortKeys) {
   customers(first: $first, after: $after, query: $query, sortKey: $sortKey) {
@@ -47,24 +47,40 @@ const (
 	QueryOrdersPage = `query OrdersPage($first: Int!, $after: String, $query: String, $sortKey: OrderSortKeys) {
   orders(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     nodes { ` + orderField + `
-      lineItems(first: 20) { nodes { ` + lineItemFields + ` } } }
+      lineItems(first: 20) { nodes { ` + lineItemFields + ` } ` + pageInfo + ` } }
     ` + pageInfo + `
   }
 }`
 	QueryProductsPage = `query ProductsPage($first: Int!, $after: String, $query: String, $sortKey: ProductSortKeys) {
   products(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     nodes { ` + productFields + `
-      variants(first: 20) { nodes { ` + variantFields + ` } }
-      media(first: 10) { nodes { ` + mediaFields + ` } } }
+      variants(first: 20) { nodes { ` + variantFields + ` } ` + pageInfo + ` }
+      media(first: 10) { nodes { ` + mediaFields + ` } ` + pageInfo + ` } }
     ` + pageInfo + `
   }
 }`
 	QueryAbandonedCheckoutsPage = `query AbandonedCheckoutsPage($first: Int!, $after: String, $query: String, $sortKey: AbandonedCheckoutSortKeys) {
   abandonedCheckouts(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     nodes { ` + checkoutFields + `
-      lineItems(first: 20) { nodes { ` + checkoutLineFields + ` } } }
+      lineItems(first: 20) { nodes { ` + checkoutLineFields + ` } ` + pageInfo + ` } }
     ` + pageInfo + `
   }
+}`
+)
+
+// Node queries page the rest of a nested connection of one object.
+const (
+	QueryOrderLineItems = `query OrderLineItems($id: ID!, $after: String) {
+  node(id: $id) { ... on Order { lineItems(first: 100, after: $after) { nodes { ` + lineItemFields + ` } ` + pageInfo + ` } } }
+}`
+	QueryCheckoutLineItems = `query CheckoutLineItems($id: ID!, $after: String) {
+  node(id: $id) { ... on AbandonedCheckout { lineItems(first: 100, after: $after) { nodes { ` + checkoutLineFields + ` } ` + pageInfo + ` } } }
+}`
+	QueryProductVariants = `query ProductVariants($id: ID!, $after: String) {
+  node(id: $id) { ... on Product { variants(first: 100, after: $after) { nodes { ` + variantFields + ` } ` + pageInfo + ` } } }
+}`
+	QueryProductMedia = `query ProductMedia($id: ID!, $after: String) {
+  node(id: $id) { ... on Product { media(first: 100, after: $after) { nodes { ` + mediaFields + ` } ` + pageInfo + ` } } }
 }`
 )
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tajo/tajo/schemas"
 )
 
 // conn is one top-level connection of the Admin API as the simulator
@@ -19,7 +21,7 @@ type conn struct {
 	updatedAt func(int) time.Time
 	// node is object i as a page node (nested connections inline) and its
 	// actual cost.
-	node func(int) (any, float64)
+	node func(i int, query string) (any, float64)
 	// lines writes object i as bulk JSONL lines: the parent, then its
 	// children each carrying __parentId. It returns the lines written.
 	lines    func(i int, enc *lineWriter) (int, error)
@@ -35,99 +37,181 @@ func (s *Store) connection(root string) (conn, bool) {
 	switch root {
 	case "customers":
 		return conn{root: root, count: s.opts.Customers, updatedAt: customerUpdatedAt, sortKeys: updatedSortKeys,
-			node: func(i int) (any, float64) { return customerNode(s.CustomerAt(i)), 1 },
+			node: func(i int, _ string) (any, float64) { return customerNode(s.CustomerAt(i)), 1 },
 			lines: func(i int, enc *lineWriter) (int, error) {
 				return 1, enc.Encode(customerNode(s.CustomerAt(i)))
 			}}, true
 	case "orders":
 		return conn{root: root, count: s.opts.Orders, updatedAt: orderUpdatedAt, sortKeys: updatedSortKeys,
-			node: func(j int) (any, float64) {
+			node: func(j int, q string) (any, float64) {
 				o := s.OrderAt(j)
 				g := orderNode(o)
-				g.LineItems = &gNodes[gLineItem]{Nodes: []gLineItem{}}
-				for _, l := range o.LineItems {
-					g.LineItems.Nodes = append(g.LineItems.Nodes, lineItemNode("LineItem", l, o.Currency))
-				}
-				return g, 3 + float64(len(o.LineItems))
+				g.LineItems = childPage("lineItems", orderLineNodes(o), nestedFirst(q, "lineItems"), 0)
+				return g, 3 + float64(len(g.LineItems.Nodes))
 			},
 			lines: func(j int, enc *lineWriter) (int, error) {
 				o := s.OrderAt(j)
-				if err := enc.Encode(orderNode(o)); err != nil {
-					return 0, err
-				}
-				for _, l := range o.LineItems {
-					li := lineItemNode("LineItem", l, o.Currency)
-					li.ParentID = o.AdminGraphQLAPIID
-					if err := enc.Child(li); err != nil {
-						return 0, err
-					}
-				}
-				return 1 + len(o.LineItems), nil
+				return writeLines(enc, orderNode(o), o.AdminGraphQLAPIID, orderLineNodes(o))
 			}}, true
 	case "products":
 		return conn{root: root, count: s.opts.Products, updatedAt: productUpdatedAt, sortKeys: updatedSortKeys,
-			node: func(k int) (any, float64) {
+			node: func(k int, q string) (any, float64) {
 				p := s.ProductAt(k)
 				g := productNode(p)
-				g.Variants = &gNodes[gVariant]{}
-				for _, v := range p.Variants {
-					g.Variants.Nodes = append(g.Variants.Nodes, variantNode(v))
-				}
-				g.Media = &gNodes[gMedia]{}
-				for _, im := range p.Images {
-					g.Media.Nodes = append(g.Media.Nodes, imageNode(im))
-				}
-				return g, 5 + float64(len(p.Variants)+len(p.Images))
+				g.Variants = childPage("variants", variantNodes(p), nestedFirst(q, "variants"), 0)
+				g.Media = childPage("media", mediaNodes(p), nestedFirst(q, "media"), 0)
+				return g, 5 + float64(len(g.Variants.Nodes)+len(g.Media.Nodes))
 			},
 			lines: func(k int, enc *lineWriter) (int, error) {
 				p := s.ProductAt(k)
-				if err := enc.Encode(productNode(p)); err != nil {
+				n, err := writeLines(enc, productNode(p), p.AdminGraphQLAPIID, variantNodes(p))
+				if err != nil {
 					return 0, err
 				}
-				for _, v := range p.Variants {
-					g := variantNode(v)
-					g.ParentID = p.AdminGraphQLAPIID
-					if err := enc.Child(g); err != nil {
-						return 0, err
-					}
-				}
-				for _, im := range p.Images {
-					g := imageNode(im)
-					g.ParentID = p.AdminGraphQLAPIID
-					if err := enc.Child(g); err != nil {
-						return 0, err
-					}
-				}
-				return 1 + len(p.Variants) + len(p.Images), nil
+				m, err := writeLines[gMedia](enc, nil, p.AdminGraphQLAPIID, mediaNodes(p))
+				return n + m, err
 			}}, true
 	case "abandonedCheckouts":
 		return conn{root: root, count: s.opts.Checkouts, updatedAt: checkoutUpdatedAt, sortKeys: checkoutSortKeys,
-			node: func(i int) (any, float64) {
+			node: func(i int, q string) (any, float64) {
 				c := s.CheckoutAt(i)
 				g := checkoutNode(c)
-				g.LineItems = &gNodes[gLineItem]{Nodes: []gLineItem{}}
-				for _, l := range c.LineItems {
-					g.LineItems.Nodes = append(g.LineItems.Nodes, lineItemNode("AbandonedCheckoutLineItem", l, c.Currency))
-				}
-				return g, 3 + float64(len(c.LineItems))
+				g.LineItems = childPage("lineItems", checkoutLineNodes(c), nestedFirst(q, "lineItems"), 0)
+				return g, 3 + float64(len(g.LineItems.Nodes))
 			},
 			lines: func(i int, enc *lineWriter) (int, error) {
 				c := s.CheckoutAt(i)
 				g := checkoutNode(c)
-				if err := enc.Encode(g); err != nil {
-					return 0, err
-				}
-				for _, l := range c.LineItems {
-					li := lineItemNode("AbandonedCheckoutLineItem", l, c.Currency)
-					li.ParentID = g.ID
-					if err := enc.Child(li); err != nil {
-						return 0, err
-					}
-				}
-				return 1 + len(c.LineItems), nil
+				return writeLines(enc, g, g.ID, checkoutLineNodes(c))
 			}}, true
 	}
 	return conn{}, false
+}
+
+// writeLines writes a parent line (unless nil) and its children, each
+// with __parentId set.
+func writeLines[T any](enc *lineWriter, parent any, parentID string, children []T) (int, error) {
+	n := 0
+	if parent != nil {
+		if err := enc.Encode(parent); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	for _, c := range children {
+		if err := enc.Child(withParent(c, parentID)); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func withParent(child any, parentID string) any {
+	switch c := child.(type) {
+	case gLineItem:
+		c.ParentID = parentID
+		return c
+	case gVariant:
+		c.ParentID = parentID
+		return c
+	case gMedia:
+		c.ParentID = parentID
+		return c
+	}
+	return child
+}
+
+func orderLineNodes(o *schemas.Order) []gLineItem {
+	out := make([]gLineItem, 0, len(o.LineItems))
+	for _, l := range o.LineItems {
+		out = append(out, lineItemNode("LineItem", l, o.Currency))
+	}
+	return out
+}
+
+func checkoutLineNodes(c *schemas.Checkout) []gLineItem {
+	out := make([]gLineItem, 0, len(c.LineItems))
+	for _, l := range c.LineItems {
+		out = append(out, lineItemNode("AbandonedCheckoutLineItem", l, c.Currency))
+	}
+	return out
+}
+
+func variantNodes(p *schemas.Product) []gVariant {
+	out := make([]gVariant, 0, len(p.Variants))
+	for _, v := range p.Variants {
+		out = append(out, variantNode(v))
+	}
+	return out
+}
+
+func mediaNodes(p *schemas.Product) []gMedia {
+	out := make([]gMedia, 0, len(p.Images))
+	for _, im := range p.Images {
+		out = append(out, imageNode(im))
+	}
+	return out
+}
+
+// nestedFirst is the page size a query gives a nested connection (50 when
+// it gives none, as a bare connection would be refused by Shopify anyway).
+func nestedFirst(q, field string) int {
+	m := regexp.MustCompile(`\b` + field + `\(\s*first:\s*(\d+)`).FindStringSubmatch(q)
+	if m == nil {
+		return 50
+	}
+	n, _ := strconv.Atoi(m[1])
+	return max(1, n)
+}
+
+var nestedFieldRE = regexp.MustCompile(`\b(lineItems|variants|media)\(\s*first:\s*(\d+)`)
+
+// nestedPage answers node(id:) for an order, checkout or product with the
+// next page of one of its nested connections: how a client completes an
+// object whose nested page was truncated.
+func (s *Store) nestedPage(req gqlRequest) (any, float64, []gqlError) {
+	id, _ := strVar(req, "id")
+	m := nestedFieldRE.FindStringSubmatch(req.Query)
+	if m == nil {
+		return nil, 1, []gqlError{{Message: "simulator: node(id:) supports lineItems, variants or media pages", Extensions: map[string]any{"code": "BAD_USER_INPUT"}}}
+	}
+	field := m[1]
+	first, _ := strconv.Atoi(m[2])
+	start := 0
+	if after, _ := strVar(req, "after"); after != "" {
+		i, ok := decodeCursor(field, after)
+		if !ok {
+			return nil, 1, []gqlError{{Message: "Invalid cursor for current pagination sort.", Extensions: map[string]any{"code": "BAD_USER_INPUT"}}}
+		}
+		start = i + 1
+	}
+	typ, n, _ := strings.Cut(strings.TrimPrefix(id, "gid://shopify/"), "/")
+	num, err := strconv.ParseInt(n, 10, 64)
+	var page any
+	var got int
+	switch {
+	case err != nil:
+	case typ == "Order" && field == "lineItems" && num >= orderBase && num < orderBase+int64(s.opts.Orders):
+		p := childPage(field, orderLineNodes(s.OrderAt(int(num-orderBase))), first, start)
+		page, got = p, len(p.Nodes)
+	case typ == "AbandonedCheckout" && field == "lineItems" && num >= checkoutBase && num < checkoutBase+int64(s.opts.Checkouts):
+		p := childPage(field, checkoutLineNodes(s.CheckoutAt(int(num-checkoutBase))), first, start)
+		page, got = p, len(p.Nodes)
+	case typ == "Product" && num >= productBase && num < productBase+int64(s.opts.Products):
+		pr := s.ProductAt(int(num - productBase))
+		if field == "variants" {
+			p := childPage(field, variantNodes(pr), first, start)
+			page, got = p, len(p.Nodes)
+		} else if field == "media" {
+			p := childPage(field, mediaNodes(pr), first, start)
+			page, got = p, len(p.Nodes)
+		}
+	}
+	if page == nil {
+		return map[string]any{"node": nil}, 1, nil
+	}
+	return map[string]any{"node": map[string]any{"id": id, field: page}}, 3 + float64(got), nil
 }
 
 // lineWriter writes bulk result lines. Shopify groups children under

@@ -3,7 +3,8 @@
 // A Store serves the Admin GraphQL API the way tajo's admin client uses it
 // (cursor-paginated customers, orders, products and abandoned checkouts
 // filtered by updated_at; bulk query operations with their JSONL result
-// files; currentBulkOperation and node polling) and enforces what makes the
+// files; currentBulkOperation and node polling; node(id:) pages of an
+// object's nested line items, variants or media) and enforces what makes the
 // real API hard to consume: a cost-based leaky bucket that answers
 // THROTTLED when a client overdraws it, the single-query cost limit, an
 // access-token check (401), and injectable 429/5xx or hostile answers.

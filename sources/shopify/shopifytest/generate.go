@@ -40,6 +40,7 @@ const (
 	hOrder
 	hProduct
 	hCheckout
+	hLine
 )
 
 // hash is splitmix64 over (seed, kind, i): every field of object i is a
@@ -155,14 +156,25 @@ type lineSpec struct {
 	qty              int64
 }
 
+// bigOrderLines is the size of the orders BigOrderEvery asks for: more
+// than a page query's nested lineItems(first: 20) holds.
+const bigOrderLines = 45
+
 func (s *Store) orderLines(j int) []lineSpec {
 	if s.opts.Products == 0 {
 		return nil
 	}
 	h := s.hash(hOrder, j)
-	lines := make([]lineSpec, 1+h%3)
+	n := 1 + int(h%3)
+	if e := s.opts.BigOrderEvery; e > 0 && j%e == e-1 {
+		n = bigOrderLines
+	}
+	lines := make([]lineSpec, n)
 	for l := range lines {
 		x := h >> (8 + 12*l)
+		if l >= 3 {
+			x = s.hash(hLine, j*64+l)
+		}
 		p := int(x % uint64(s.opts.Products))
 		lines[l] = lineSpec{product: p, variant: int((x >> 5) % uint64(s.variantCount(p))), qty: int64(1 + (x>>9)%3)}
 	}
@@ -240,7 +252,7 @@ func (s *Store) OrderAt(j int) *schemas.Order {
 		o.Email = o.Customer.Email
 	}
 	for l, spec := range s.orderLines(j) {
-		o.LineItems = append(o.LineItems, s.lineItem(lineItemBase+int64(j)*4+int64(l), spec))
+		o.LineItems = append(o.LineItems, s.lineItem(lineItemBase+int64(j)*64+int64(l), spec))
 	}
 	return o
 }

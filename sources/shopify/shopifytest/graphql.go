@@ -198,7 +198,12 @@ func (s *Store) plan(root string, req gqlRequest) (float64, runFunc) {
 	switch root {
 	case "bulkOperationRunQuery":
 		return 10, func() (any, float64, []gqlError) { return s.runBulk(req), 10, nil }
-	case "node", "currentBulkOperation":
+	case "node":
+		if id, _ := strVar(req, "id"); !strings.HasPrefix(id, "gid://shopify/BulkOperation/") {
+			return 1 + nestedCost(req.Query), func() (any, float64, []gqlError) { return s.nestedPage(req) }
+		}
+		return 1, func() (any, float64, []gqlError) { return s.pollBulk(root, req), 1, nil }
+	case "currentBulkOperation":
 		return 1, func() (any, float64, []gqlError) { return s.pollBulk(root, req), 1, nil }
 	}
 	return 1, nil
@@ -307,7 +312,7 @@ func (s *Store) page(c conn, req gqlRequest, first int) (any, float64, []gqlErro
 	p := page{Nodes: make([]any, 0, max(0, end-start))}
 	actual := 2.0
 	for i := start; i < end; i++ {
-		node, nodeCost := c.node(i)
+		node, nodeCost := c.node(i, req.Query)
 		p.Nodes = append(p.Nodes, node)
 		actual += nodeCost
 	}

@@ -95,7 +95,21 @@ type gLineItem struct {
 }
 
 type gNodes[T any] struct {
-	Nodes []T `json:"nodes"`
+	Nodes    []T       `json:"nodes"`
+	PageInfo *pageInfo `json:"pageInfo,omitempty"`
+}
+
+// childPage pages a nested connection: first children from start, with
+// a cursor naming the field.
+func childPage[T any](field string, all []T, first, start int) *gNodes[T] {
+	start = min(start, len(all))
+	end := min(len(all), start+first)
+	p := &gNodes[T]{Nodes: append([]T{}, all[start:end]...), PageInfo: &pageInfo{HasNextPage: end < len(all)}}
+	if end > start {
+		c := encodeCursor(field, end-1)
+		p.PageInfo.EndCursor = &c
+	}
+	return p
 }
 
 type gAttr struct {

@@ -22,6 +22,9 @@ type Options struct {
 	// line items).
 	Customers, Orders, Products, Checkouts int
 	Seed                                   uint64
+	// BigOrderEvery gives every Nth order 45 line items, more than one
+	// nested page holds (0: none).
+	BigOrderEvery int
 
 	// Cost throttling, per Shopify's leaky bucket: defaults 2000 points,
 	// restored at 100/s, at most 1000 points per query.

@@ -319,3 +319,64 @@ func TestGenerationIsLazyAndDeterministic(t *testing.T) {
 		t.Fatal("order 49 should be a guest order")
 	}
 }
+
+func TestNestedConnectionPages(t *testing.T) {
+	s := New(Options{Customers: 2, Orders: 10, Products: 5, BigOrderEvery: 5})
+	defer s.Close()
+	q := `query { orders(first: $first) { nodes { id lineItems(first: 20) { nodes { id } pageInfo { hasNextPage endCursor } } } pageInfo { hasNextPage } } }`
+	_, a := post(t, s, "shpat_simulator", q, map[string]any{"first": 5})
+	if c := a.Extensions.Cost.RequestedQueryCost; c != 2+5*(1+22) {
+		t.Fatalf("requested cost %v", c)
+	}
+	var p struct {
+		Nodes []struct {
+			ID        string
+			LineItems struct {
+				Nodes    []struct{ ID string }
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+			}
+		}
+	}
+	_ = json.Unmarshal(a.Data["orders"], &p)
+	big := p.Nodes[4] // order 4 has 45 lines
+	if len(big.LineItems.Nodes) != 20 || !big.LineItems.PageInfo.HasNextPage {
+		t.Fatalf("big order page: %d lines", len(big.LineItems.Nodes))
+	}
+	seen := map[string]bool{}
+	for _, l := range big.LineItems.Nodes {
+		seen[l.ID] = true
+	}
+	after := big.LineItems.PageInfo.EndCursor
+	for more := true; more; {
+		_, a = post(t, s, "shpat_simulator", `query L($id: ID!, $after: String) { node(id: $id) { ... on Order { lineItems(first: 10, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } } } }`,
+			map[string]any{"id": big.ID, "after": after})
+		var n struct {
+			LineItems struct {
+				Nodes    []struct{ ID string }
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+			}
+		}
+		_ = json.Unmarshal(a.Data["node"], &n)
+		for _, l := range n.LineItems.Nodes {
+			if seen[l.ID] {
+				t.Fatalf("line %s twice", l.ID)
+			}
+			seen[l.ID] = true
+		}
+		more, after = n.LineItems.PageInfo.HasNextPage, n.LineItems.PageInfo.EndCursor
+	}
+	if len(seen) != 45 {
+		t.Fatalf("%d lines, want 45", len(seen))
+	}
+	_, a = post(t, s, "shpat_simulator", `query L($id: ID!) { node(id: $id) { ... on Order { lineItems(first: 10) { nodes { id } } } } }`,
+		map[string]any{"id": "gid://shopify/Order/1"})
+	if string(a.Data["node"]) != "null" {
+		t.Fatalf("unknown order: %s", a.Data["node"])
+	}
+}
