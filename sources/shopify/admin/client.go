@@ -146,6 +146,19 @@ func (c *Client) Stats() Stats {
 	return s
 }
 
+// APIVersion is the version Shopify last answered with
+// (X-Shopify-API-Version), which differs from the pinned one after a fall
+// forward; before the first answer, the pinned version. Events built from
+// this client's objects carry it.
+func (c *Client) APIVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != "" {
+		return c.version
+	}
+	return c.cfg.APIVersion
+}
+
 func (c *Client) count(f func(*Stats)) {
 	c.mu.Lock()
 	f(&c.stats)

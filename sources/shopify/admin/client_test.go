@@ -263,8 +263,14 @@ func TestFallForwardIsLogged(t *testing.T) {
 	defer s.Close()
 	log, hook := logtest.NewNullLogger()
 	c := newClient(t, s, func(cfg *admin.Config) { cfg.APIVersion = "2024-01"; cfg.Log = log })
+	if c.APIVersion() != "2024-01" {
+		t.Fatal("before any answer the pinned version is reported")
+	}
 	if _, err := c.FetchPage(context.Background(), admin.KindCustomer, admin.Cursor{}, 1); err != nil {
 		t.Fatal(err)
+	}
+	if c.APIVersion() != "2025-10" {
+		t.Fatalf("served version %q", c.APIVersion())
 	}
 	e := hook.LastEntry()
 	if e == nil || e.Level != logrus.WarnLevel || e.Data["served"] != "2025-10" || e.Data["shop"] != s.Shop() {
