@@ -1,0 +1,315 @@
+package shopify
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tajo/tajo/pipeline/config"
+)
+
+// Config is the `connectors.shopify` section. It reaches the plugin
+// process as JSON (secrets included: through Configure, never through the
+// environment), so every field has a json name, and String masks the
+// secrets for anyone who prints it.
+//
+// One store is written the seed's way (shop_url, access_token, lists at
+// the top level); several go in Stores, each inheriting what it does not
+// set from the top level (api_secret, api_version, admin_url, lists).
+type Config struct {
+	ShopURL    string `yaml:"shop_url" json:"shop_url,omitempty"`
+	APIVersion string `yaml:"api_version" json:"api_version,omitempty"`
+	APIKey     string `yaml:"api_key" json:"api_key,omitempty"`
+	APISecret  string `yaml:"api_secret" json:"api_secret,omitempty"`
+	// PreviousAPISecret is accepted beside APISecret during a rotation:
+	// Shopify may take up to an hour to sign with the new secret.
+	PreviousAPISecret string  `yaml:"previous_api_secret" json:"previous_api_secret,omitempty"`
+	AccessToken       string  `yaml:"access_token" json:"access_token,omitempty"`
+	AdminURL          string  `yaml:"admin_url" json:"admin_url,omitempty"`
+	Lists             Lists   `yaml:"lists" json:"lists"`
+	Stores            []Store `yaml:"stores" json:"stores,omitempty"`
+	Sync              Sync    `yaml:"sync" json:"sync"`
+
+	Debug       bool   `yaml:"debug" json:"debug,omitempty"`
+	LogLevel    string `yaml:"log_level" json:"log_level,omitempty"`
+	LogWebhooks bool   `yaml:"log_webhooks" json:"log_webhooks,omitempty"`
+	// DedupeWindow is how long a delivery's X-Shopify-Webhook-Id is
+	// remembered. Shopify retries for 4 hours; a day covers late
+	// duplicates too.
+	DedupeWindow time.Duration `yaml:"dedupe_window" json:"dedupe_window"`
+
+	// StateDir is set by the host (under data_dir), not by users: where
+	// the plugin keeps its dedupe window.
+	StateDir string `yaml:"-" json:"state_dir,omitempty"`
+}
+
+// Store is one entry of connectors.shopify.stores.
+type Store struct {
+	ShopURL           string `yaml:"shop_url" json:"shop_url"`
+	AccessToken       string `yaml:"access_token" json:"access_token,omitempty"`
+	APIVersion        string `yaml:"api_version" json:"api_version,omitempty"`
+	APISecret         string `yaml:"api_secret" json:"api_secret,omitempty"`
+	PreviousAPISecret string `yaml:"previous_api_secret" json:"previous_api_secret,omitempty"`
+	AdminURL          string `yaml:"admin_url" json:"admin_url,omitempty"`
+	Lists             *Lists `yaml:"lists" json:"lists,omitempty"`
+}
+
+// Lists are the seed's Brevo list ids a store's contacts are put in.
+type Lists struct {
+	AllCustomers  int64 `yaml:"all_customers" json:"all_customers,omitempty"`
+	Buyers        int64 `yaml:"buyers" json:"buyers,omitempty"`
+	AbandonedCart int64 `yaml:"abandoned_cart" json:"abandoned_cart,omitempty"`
+}
+
+// Sync says what is synced. The resources (customers, orders, products,
+// carts, inventory) gate both webhooks (a disabled resource's topics are
+// acknowledged and dropped) and backfill.
+type Sync struct {
+	Customers bool        `yaml:"customers" json:"customers"`
+	Orders    bool        `yaml:"orders" json:"orders"`
+	Products  ProductSync `yaml:"products" json:"products"`
+	// Carts covers carts/*, checkouts/* and the abandoned checkouts
+	// backfill.
+	Carts     bool          `yaml:"carts" json:"carts"`
+	Inventory InventorySync `yaml:"inventory" json:"inventory"`
+	// Backfill reads every enabled resource through bulk operations on
+	// the first start of a store.
+	Backfill bool `yaml:"backfill" json:"backfill"`
+	// ReconcileEvery is how often objects updated since the last cursor
+	// are read back (cursor pagination), so updates whose webhook never
+	// arrived are repaired; 0 turns reconciliation off.
+	ReconcileEvery time.Duration `yaml:"reconcile_every" json:"reconcile_every"`
+	// PageSize is the reconciliation page size (Admin API first:).
+	PageSize int `yaml:"page_size" json:"page_size"`
+	// BulkPollInterval is how often a running bulk operation is polled.
+	BulkPollInterval time.Duration `yaml:"bulk_poll_interval" json:"bulk_poll_interval"`
+}
+
+// ProductSync is the seed's sync.products, which is written either as a
+// boolean or as a mapping. The product_filter transform applies these
+// settings; see Config.ProductSettings.
+type ProductSync struct {
+	Enabled          bool          `yaml:"enabled" json:"enabled"`
+	IncludeVariants  bool          `yaml:"include_variants" json:"include_variants"`
+	IncludeImages    bool          `yaml:"include_images" json:"include_images"`
+	CategoriesAsTags bool          `yaml:"categories_as_tags" json:"categories_as_tags"`
+	Filter           ProductFilter `yaml:"filter" json:"filter"`
+}
+
+// ProductFilter selects the products that sync.
+type ProductFilter struct {
+	Status      StringList `yaml:"status" json:"status,omitempty"`
+	ExcludeTags []string   `yaml:"exclude_tags" json:"exclude_tags,omitempty"`
+}
+
+// StringList accepts a single string (the seed's `status: active`) or a
+// list.
+type StringList []string
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = StringList{n.Value}
+		return nil
+	}
+	var many []string
+	if err := n.Decode(&many); err != nil {
+		return fmt.Errorf("expected a string or a list of strings")
+	}
+	*l = many
+	return nil
+}
+
+// FromScalar accepts `products: true|false`.
+func (p *ProductSync) FromScalar(v string) error {
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("expected true, false or a mapping, got %q", v)
+	}
+	p.Enabled = on
+	return nil
+}
+
+// InventorySync is the seed's sync.inventory, a boolean or a mapping.
+type InventorySync struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// LowStockThreshold and OutOfStockEvents are the seed's keys for
+	// inventory alerts; they are carried for the transforms that raise
+	// them.
+	LowStockThreshold int  `yaml:"low_stock_threshold" json:"low_stock_threshold,omitempty"`
+	OutOfStockEvents  bool `yaml:"out_of_stock_events" json:"out_of_stock_events,omitempty"`
+}
+
+// FromScalar accepts `inventory: true|false`.
+func (i *InventorySync) FromScalar(v string) error {
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("expected true, false or a mapping, got %q", v)
+	}
+	i.Enabled = on
+	return nil
+}
+
+// NewConfig returns the defaults: every resource of the seed synced except
+// inventory, a backfill on first start, reconciliation every 15 minutes.
+func NewConfig() any {
+	return &Config{
+		Sync: Sync{
+			Customers: true, Orders: true, Carts: true,
+			Products: ProductSync{Enabled: true, IncludeVariants: true, IncludeImages: true},
+			Backfill: true, ReconcileEvery: 15 * time.Minute, PageSize: 100, BulkPollInterval: 2 * time.Second,
+		},
+		LogLevel:     "info",
+		DedupeWindow: 24 * time.Hour,
+	}
+}
+
+var logLevels = []string{"trace", "verbose", "debug", "info", "warn", "error"}
+
+// Validate implements config.Validatable.
+func (c *Config) Validate(p *config.Problems, path string) {
+	stores := c.StoreList()
+	if len(stores) == 0 {
+		p.Add(config.Join(path, "shop_url"), "is required", `write shop_url: your-store.myshopify.com, or list stores: [{shop_url: …, access_token: …}]`)
+	}
+	if c.ShopURL != "" && len(c.Stores) > 0 {
+		p.Add(config.Join(path, "shop_url"), "set both at the top level and in stores", "move the single store into stores:")
+	}
+	seen := map[string]string{}
+	for i, s := range stores {
+		sp := path
+		if len(c.Stores) > 0 {
+			sp = config.Join(path, "stores", i)
+		}
+		if !ValidShopDomain(s.ShopURL) {
+			p.Add(config.Join(sp, "shop_url"), fmt.Sprintf("%q is not <name>.myshopify.com", clip(s.ShopURL)),
+				"use the store's permanent myshopify domain, not a custom domain or a URL")
+		} else if prev, dup := seen[s.ShopURL]; dup {
+			p.Add(config.Join(sp, "shop_url"), "listed twice", "also at "+prev)
+		} else {
+			seen[s.ShopURL] = config.Join(sp, "shop_url")
+		}
+		if s.APISecret == "" {
+			p.Add(config.Join(sp, "api_secret"), "is required to verify webhooks", "write api_secret: ${SHOPIFY_API_SECRET} (the app's client secret)")
+		}
+		needToken := c.Sync.Backfill || c.Sync.ReconcileEvery > 0
+		if s.AccessToken == "" && needToken {
+			p.Add(config.Join(sp, "access_token"), "is required for backfill and reconciliation",
+				"write access_token: ${SHOPIFY_ACCESS_TOKEN}, or set sync.backfill: false and sync.reconcile_every: 0")
+		}
+		if s.APIVersion != "" && !validAPIVersion(s.APIVersion) {
+			p.Add(config.Join(sp, "api_version"), fmt.Sprintf("%q is not a Shopify API version", s.APIVersion), `e.g. "2026-10" (YYYY-MM), or "unstable"`)
+		}
+		if s.AdminURL != "" && !strings.HasPrefix(s.AdminURL, "http://") && !strings.HasPrefix(s.AdminURL, "https://") {
+			p.Add(config.Join(sp, "admin_url"), "must be an http(s) URL", "e.g. http://127.0.0.1:8090 for the store simulator")
+		}
+		lp := config.Join(sp, "lists")
+		if len(c.Stores) > 0 && c.Stores[i].Lists == nil {
+			lp = config.Join(path, "lists")
+		}
+		s.Lists.validate(p, lp)
+	}
+	p.OneOf(config.Join(path, "log_level"), c.LogLevel, logLevels...)
+	if c.DedupeWindow < time.Minute {
+		p.Add(config.Join(path, "dedupe_window"), "must be at least 1m", "Shopify retries a delivery for 4 hours; 24h is the default")
+	}
+	sp := config.Join(path, "sync")
+	if c.Sync.ReconcileEvery < 0 || (c.Sync.ReconcileEvery > 0 && c.Sync.ReconcileEvery < time.Minute) {
+		p.Add(config.Join(sp, "reconcile_every"), "must be 0 (off) or at least 1m", `e.g. "15m"`)
+	}
+	if c.Sync.BulkPollInterval < 10*time.Millisecond {
+		p.Add(config.Join(sp, "bulk_poll_interval"), "must be at least 10ms", `e.g. "2s"`)
+	}
+	if c.Sync.PageSize < 1 || c.Sync.PageSize > 250 {
+		p.Add(config.Join(sp, "page_size"), "must be between 1 and 250", "Shopify pages hold at most 250 objects")
+	}
+	for i, st := range c.Sync.Products.Filter.Status {
+		p.OneOf(config.Join(sp, "products", "filter", "status", i), st, "active", "draft", "archived", "unlisted")
+	}
+	if c.Sync.Inventory.LowStockThreshold < 0 {
+		p.Add(config.Join(sp, "inventory", "low_stock_threshold"), "must not be negative", "")
+	}
+}
+
+func (l Lists) validate(p *config.Problems, path string) {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"all_customers", l.AllCustomers}, {"buyers", l.Buyers}, {"abandoned_cart", l.AbandonedCart}} {
+		if f.v < 0 {
+			p.Add(config.Join(path, f.name), "must be a Brevo list id (a positive number), or 0 for none", "")
+		}
+	}
+}
+
+// validAPIVersion accepts YYYY-MM release names and "unstable".
+func validAPIVersion(v string) bool {
+	if v == "unstable" {
+		return true
+	}
+	t, err := time.Parse("2006-01", v)
+	return err == nil && t.Format("2006-01") == v
+}
+
+// StoreList returns the configured stores with the top-level settings
+// filled in where a store leaves them out; shop domains are lower case.
+func (c *Config) StoreList() []Store {
+	var out []Store
+	if len(c.Stores) == 0 {
+		if c.ShopURL == "" {
+			return nil
+		}
+		out = []Store{{ShopURL: c.ShopURL, AccessToken: c.AccessToken}}
+	} else {
+		out = append(out, c.Stores...)
+	}
+	for i := range out {
+		s := &out[i]
+		s.ShopURL = strings.ToLower(strings.TrimSpace(s.ShopURL))
+		if s.APIVersion == "" {
+			s.APIVersion = c.APIVersion
+		}
+		if s.APISecret == "" {
+			s.APISecret, s.PreviousAPISecret = c.APISecret, c.PreviousAPISecret
+		}
+		if s.AdminURL == "" {
+			s.AdminURL = c.AdminURL
+		}
+		if s.Lists == nil {
+			l := c.Lists
+			s.Lists = &l
+		}
+	}
+	return out
+}
+
+// ProductSettings returns sync.products, the settings the product_filter
+// transform applies (the transforms package reads the same keys from its
+// stage's `products:`).
+func (c *Config) ProductSettings() ProductSync { return c.Sync.Products }
+
+// String masks every secret, so a Config can be logged or printed.
+func (c Config) String() string {
+	c.APISecret, c.PreviousAPISecret, c.AccessToken = mask(c.APISecret), mask(c.PreviousAPISecret), mask(c.AccessToken)
+	stores := make([]Store, len(c.Stores))
+	for i, s := range c.Stores {
+		s.APISecret, s.PreviousAPISecret, s.AccessToken = mask(s.APISecret), mask(s.PreviousAPISecret), mask(s.AccessToken)
+		stores[i] = s
+	}
+	c.Stores = stores
+	type plain Config // drops String, so %+v does not recurse
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+// GoString masks secrets under %#v too.
+func (c Config) GoString() string { return c.String() }
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}

@@ -1,0 +1,22 @@
+package shopify
+
+import (
+	"path/filepath"
+
+	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/plugins"
+)
+
+func init() {
+	plugins.RegisterBuiltin("shopify", func() plugins.SourcePlugin { return New() })
+	pipeline.RegisterConnector("shopify", NewConfig, factory)
+}
+
+// factory runs the connector as the shopify plugin. The plugin process has
+// no pipeline.Env: the one thing it needs from it, a directory for its
+// dedupe window, travels in the configuration.
+func factory(spec any, env pipeline.Env) (pipeline.Source, error) {
+	cfg := *spec.(*Config)
+	cfg.StateDir = filepath.Join(env.DataDir, "plugins", env.Name)
+	return plugins.ConnectorFactory("shopify")(&cfg, env)
+}
