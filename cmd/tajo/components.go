@@ -8,5 +8,6 @@ import (
 	_ "github.com/tajo/tajo/sinks/file"
 	_ "github.com/tajo/tajo/sources/file"
 	_ "github.com/tajo/tajo/sources/generator"
+	_ "github.com/tajo/tajo/sources/shopify"
 	_ "github.com/tajo/tajo/transforms"
 )

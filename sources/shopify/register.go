@@ -17,6 +17,8 @@ func init() {
 // dedupe window, travels in the configuration.
 func factory(spec any, env pipeline.Env) (pipeline.Source, error) {
 	cfg := *spec.(*Config)
-	cfg.StateDir = filepath.Join(env.DataDir, "plugins", env.Name)
+	// Not under plugins.dir (data_dir/plugins by default), where a
+	// directory named like the plugin would shadow the built-in one.
+	cfg.StateDir = filepath.Join(env.DataDir, "connectors", env.Name)
 	return plugins.ConnectorFactory("shopify")(&cfg, env)
 }
