@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -27,22 +28,41 @@ func benchEvent(b testing.TB) []byte {
 		c.Addresses = append(c.Addresses, a)
 	}
 	c.Note = "Prefers weekend delivery; gift wrapping on every order since 2024."
+	c.ID = benchCustomer0
 	c.Phone = "+61 411 111 111"
 	c.Locale = "en-AU"
 	data, _ := json.Marshal(&c)
-	e := event(b, schemas.TypeCustomerUpdated, "customer", "1", t0, json.RawMessage(data))
+	e := event(b, schemas.TypeCustomerUpdated, "customer", strconv.Itoa(benchCustomer0), t0, json.RawMessage(data))
 	e.Topic, e.APIVersion = "customers/update", "2026-04"
 	v, _ := json.Marshal(e)
 	return v
 }
 
+// benchCustomer0 is the first of benchCustomers customer ids, all of the
+// same width so an event can be patched in place.
+const (
+	benchCustomer0 = 1_000_000_000
+	benchCustomers = 10_000
+)
+
 // benchChain runs decode → guard → aggregates → default mapping → encode
-// for distinct events (each a new id and a later occurred_at, so the guard
-// writes its marks every time, as in production).
+// for distinct events: each a new id, a later occurred_at and one of
+// 10,000 customers, so the guard and the aggregates read and write their
+// state for many keys, as in production.
 func benchChain(b *testing.B, env pipeline.Env, memory bool) {
 	tmpl := benchEvent(b)
 	ev, _ := schemas.DecodeEvent(tmpl)
 	idAt := indexOf(tmpl, []byte(ev.ID))
+	cust := []byte(strconv.Itoa(benchCustomer0))
+	var custAt []int
+	for i := 0; i+len(cust) <= len(tmpl); i++ {
+		if string(tmpl[i:i+len(cust)]) == string(cust) {
+			custAt = append(custAt, i)
+		}
+	}
+	if len(custAt) < 2 {
+		b.Fatal("customer id not found in the event")
+	}
 	occ := []byte(`"occurred_at":"` + ev.OccurredAt.Format(time.RFC3339Nano))
 	occAt := indexOf(tmpl, occ) + len(`"occurred_at":"`)
 	ts, err := BuildWith(parse(b, ""), env, Options{Memory: memory, Now: func() time.Time { return t0 }})
@@ -66,6 +86,10 @@ func benchChain(b *testing.B, env pipeline.Env, memory bool) {
 		hex.Encode(buf[idAt:idAt+32], idb[:])
 		at := ev.OccurredAt.Add(time.Duration(i+1) * time.Second).Format(time.RFC3339Nano)
 		copy(buf[occAt:], at)
+		c := strconv.AppendInt(nil, int64(benchCustomer0+i%benchCustomers), 10)
+		for _, at := range custAt {
+			copy(buf[at:], c)
+		}
 		rec := &pipeline.Record{Value: buf}
 		outs, err := runChain(ts, rec)
 		if err != nil || len(outs) != 1 {

@@ -13,7 +13,7 @@ import (
 
 const (
 	bucketSeen = "transforms.guard.seen" // shop \x00 event id → fingerprint, first seen (unix ns)
-	bucketLast = "transforms.guard.last" // shop \x00 family \x00 entity id → occurred_at applied (unix ns)
+	bucketLast = "transforms.guard.last" // shop \x00 family \x00 entity id → occurred_at (unix ns), fingerprint, event id hash
 )
 
 // guard drops events already seen and stale entity updates.
@@ -28,7 +28,9 @@ const (
 // A stale update is an event older (by occurred_at, which sources set to
 // the object's updated_at or X-Shopify-Triggered-At) than the last one
 // applied to the same entity and family of event; equal times pass, so
-// redeliveries do.
+// redeliveries do. Events with an entity state are deduplicated by that
+// same per-entity mark; the others (refunds, tag changes, unknown types)
+// by a mark per event id kept for the dedupe window.
 type guard struct {
 	c      *chain
 	window time.Duration
@@ -129,61 +131,99 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 		return nil, err
 	}
 	ev := &it.ev
-	st := g.c.store
-	fp := fingerprint(rec, ev)
-	seenKey := ev.Shop + "\x00" + ev.ID
 	now := g.c.now()
 	if err := g.prune(now); err != nil {
 		return nil, pipeline.Retry(err)
 	}
-	var v []byte
-	if g.seen == nil || g.seen.has(seenKey) {
-		var err error
-		if v, err = st.get(bucketSeen, seenKey); err != nil {
-			return nil, pipeline.Retry(err)
-		}
-	}
-	if len(v) == 16 {
-		first := time.Unix(0, int64(binary.LittleEndian.Uint64(v[8:])))
-		if binary.LittleEndian.Uint64(v[:8]) != fp && now.Sub(first) < g.window {
-			return nil, g.c.skip(it, "guard", SkipDuplicate, fmt.Sprintf("event %s already handled at %s", ev.ID, first.UTC().Format(time.RFC3339)))
-		}
-	}
+	fp := fingerprint(rec, ev)
 	if fam := family(ev.Type); fam != "" && ev.Entity.ID != "" && !ev.OccurredAt.IsZero() {
-		lastKey := ev.Shop + "\x00" + fam + "\x00" + ev.Entity.ID
-		lv, err := st.get(bucketLast, lastKey)
-		if err != nil {
-			return nil, pipeline.Retry(err)
-		}
-		at := ev.OccurredAt.UnixNano()
-		if len(lv) == 8 {
-			applied := int64(binary.LittleEndian.Uint64(lv))
-			if at < applied {
-				return nil, g.c.skip(it, "guard", SkipStale, fmt.Sprintf("%s %s at %s is older than the update applied at %s",
-					ev.Entity.Kind, ev.Entity.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, applied).UTC().Format(time.RFC3339Nano)))
-			}
-		}
-		if len(lv) != 8 || at > int64(binary.LittleEndian.Uint64(lv)) {
-			var b [8]byte
-			binary.LittleEndian.PutUint64(b[:], uint64(at))
-			st.put(bucketLast, lastKey, b[:])
-		}
+		err = g.entity(it, fam, fp)
+	} else {
+		err = g.once(it, fp, now)
 	}
-	if len(v) != 16 || now.Sub(time.Unix(0, int64(binary.LittleEndian.Uint64(v[8:])))) >= g.window {
-		var b [16]byte
-		binary.LittleEndian.PutUint64(b[:8], fp)
-		binary.LittleEndian.PutUint64(b[8:], uint64(now.UnixNano()))
-		st.put(bucketSeen, seenKey, b[:])
-		if g.seen != nil {
-			g.seen.add(seenKey)
-		}
+	if err != nil {
+		return nil, err
 	}
 	if !g.deferCommit {
-		if err := st.commit(); err != nil {
+		if err := g.c.store.commit(); err != nil {
 			return nil, pipeline.Retry(err)
 		}
 	}
 	return []*pipeline.Record{rec}, nil
+}
+
+// entity guards an event that carries an entity's state with one mark
+// per entity: the occurred_at, message fingerprint and event id last
+// applied. Older is stale; the same time and id from another message is a
+// duplicate; the same message is a redelivery and passes. One mark per
+// entity instead of one per event keeps the store small.
+func (g *guard) entity(it *item, fam string, fp uint64) error {
+	ev := &it.ev
+	st := g.c.store
+	key := ev.Shop + "\x00" + fam + "\x00" + ev.Entity.ID
+	lv, err := st.get(bucketLast, key)
+	if err != nil {
+		return pipeline.Retry(err)
+	}
+	at := ev.OccurredAt.UnixNano()
+	idh := idHash(ev.ID)
+	if len(lv) >= 8 {
+		applied := int64(binary.LittleEndian.Uint64(lv))
+		if at < applied {
+			return g.c.skip(it, "guard", SkipStale, fmt.Sprintf("%s %s at %s is older than the update applied at %s",
+				ev.Entity.Kind, ev.Entity.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, applied).UTC().Format(time.RFC3339Nano)))
+		}
+		if at == applied && len(lv) == 24 && binary.LittleEndian.Uint64(lv[16:]) == idh {
+			if binary.LittleEndian.Uint64(lv[8:]) != fp {
+				return g.c.skip(it, "guard", SkipDuplicate, fmt.Sprintf("event %s was already applied to %s %s", ev.ID, ev.Entity.Kind, ev.Entity.ID))
+			}
+			return nil // a redelivery of the message applied last
+		}
+	}
+	var b [24]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(at))
+	binary.LittleEndian.PutUint64(b[8:], fp)
+	binary.LittleEndian.PutUint64(b[16:], idh)
+	st.put(bucketLast, key, b[:])
+	return nil
+}
+
+func idHash(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// once guards an event without an entity state (a refund, a tag change, a
+// type the chain does not know) by its id, remembered for the window.
+func (g *guard) once(it *item, fp uint64, now time.Time) error {
+	ev := &it.ev
+	st := g.c.store
+	key := ev.Shop + "\x00" + ev.ID
+	var v []byte
+	if g.seen == nil || g.seen.has(key) {
+		var err error
+		if v, err = st.get(bucketSeen, key); err != nil {
+			return pipeline.Retry(err)
+		}
+	}
+	if len(v) == 16 {
+		first := time.Unix(0, int64(binary.LittleEndian.Uint64(v[8:])))
+		if now.Sub(first) < g.window {
+			if binary.LittleEndian.Uint64(v[:8]) != fp {
+				return g.c.skip(it, "guard", SkipDuplicate, fmt.Sprintf("event %s already handled at %s", ev.ID, first.UTC().Format(time.RFC3339)))
+			}
+			return nil
+		}
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], fp)
+	binary.LittleEndian.PutUint64(b[8:], uint64(now.UnixNano()))
+	st.put(bucketSeen, key, b[:])
+	if g.seen != nil {
+		g.seen.add(key)
+	}
+	return nil
 }
 
 // bloom is a fixed-size Bloom filter: 8 Mbit, 3 probes, about 3% false

@@ -187,7 +187,7 @@ func TestGuardPrunesExpiredSeenMarks(t *testing.T) {
 	}
 	c := ts[0].Transform.(*guard).c
 	for i := 0; i < 10; i++ {
-		runChain(ts, record(t, event(t, schemas.TypeCartUpdated, "cart", strconv.Itoa(i), now, `{"id":"x"}`)))
+		runChain(ts, record(t, event(t, "custom_signal", "thing", strconv.Itoa(i), now, `{"id":"x"}`)))
 	}
 	if err := c.store.checkpoint(); err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestGuardPrunesExpiredSeenMarks(t *testing.T) {
 		t.Fatalf("%d marks", count())
 	}
 	now = now.Add(2 * time.Hour)
-	runChain(ts, record(t, event(t, schemas.TypeCartUpdated, "cart", "new", now, `{"id":"x"}`)))
+	runChain(ts, record(t, event(t, "custom_signal", "thing", "new", now, `{"id":"x"}`)))
 	c.store.checkpoint()
 	if n := count(); n != 1 {
 		t.Fatalf("%d marks after the sweep, want 1", n)

@@ -36,13 +36,20 @@ type store struct {
 	st       state.Store // nil: memory only (tajo test)
 	journal  *os.File
 	dirty    map[string][]byte // bucket "\x00" key → value; nil value = deleted
+	// clean keeps what the last checkpoints wrote, so the keys of the
+	// current traffic are read without a bbolt transaction. Bounded: it is
+	// dropped when it reaches cleanEntries.
+	clean map[string][]byte
 	pending  []byte
 	size     int64 // bytes of whole records in the journal
 	last     time.Time
 	interval time.Duration
 }
 
-const checkpointEntries = 8192
+const (
+	checkpointEntries = 8192
+	cleanEntries      = 1 << 16
+)
 
 func newMemStore() *store { return &store{dirty: map[string][]byte{}} }
 
@@ -124,8 +131,12 @@ func dkey(bucket, key string) string { return bucket + "\x00" + key }
 
 // get returns the value of key; the slice must not be modified.
 func (s *store) get(bucket, key string) ([]byte, error) {
+	k := dkey(bucket, key)
 	s.mu.Lock()
-	v, ok := s.dirty[dkey(bucket, key)]
+	v, ok := s.dirty[k]
+	if !ok {
+		v, ok = s.clean[k]
+	}
 	s.mu.Unlock()
 	if ok || s.st == nil {
 		return v, nil
@@ -234,6 +245,12 @@ func (s *store) checkpointLocked() error {
 		return fmt.Errorf("transforms journal: %w", err)
 	}
 	s.size = 0
+	if s.clean == nil || len(s.clean)+len(s.dirty) > cleanEntries {
+		s.clean = make(map[string][]byte, len(s.dirty))
+	}
+	for k, v := range s.dirty {
+		s.clean[k] = v
+	}
 	clear(s.dirty)
 	return nil
 }
