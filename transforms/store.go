@@ -32,14 +32,14 @@ import (
 // A power loss (not a process crash) can lose what was journaled since the
 // last checkpoint, the same trade-off as broker.embedded.fsync: false.
 type store struct {
-	mu       sync.Mutex
-	st       state.Store // nil: memory only (tajo test)
-	journal  *os.File
-	dirty    map[string][]byte // bucket "\x00" key → value; nil value = deleted
+	mu      sync.Mutex
+	st      state.Store // nil: memory only (tajo test)
+	journal *os.File
+	dirty   map[string][]byte // bucket "\x00" key → value; nil value = deleted
 	// clean keeps what the last checkpoints wrote, so the keys of the
 	// current traffic are read without a bbolt transaction. Bounded: it is
 	// dropped when it reaches cleanEntries.
-	clean map[string][]byte
+	clean    map[string][]byte
 	pending  []byte
 	size     int64 // bytes of whole records in the journal
 	last     time.Time
