@@ -81,12 +81,17 @@ func (s *Sink) writeOrders(ctx context.Context, plans []*plan, out *outcomes) {
 			live = append(live, i)
 		}
 	}
-	parallel(len(live), 32, func(k int) {
-		i := live[k]
-		out.set(i, s.client.SendOrder(ctx, *plans[i].order))
+	// An order's statuses in one batch collapse to the last, which every
+	// record of that order shares: sent side by side, an earlier status
+	// could land after a later one.
+	lastLive, liveRecs := lastPerOrder(plans, live)
+	parallel(len(lastLive), 32, func(k int) {
+		err := s.client.SendOrder(ctx, *plans[lastLive[k]].order)
+		out.setAll(liveRecs[k], err)
 	})
-	orders := make([]Order, len(hist))
-	for k, i := range hist {
+	lastHist, histRecs := lastPerOrder(plans, hist)
+	orders := make([]Order, len(lastHist))
+	for k, i := range lastHist {
 		orders[k] = *plans[i].order
 	}
 	errs := isolate(len(orders), s.cfg.Batch.Orders.MaxRecords, func(lo, hi int) error {
@@ -94,8 +99,26 @@ func (s *Sink) writeOrders(ctx context.Context, plans []*plan, out *outcomes) {
 		return err
 	})
 	for k, e := range errs {
-		out.set(hist[k], e)
+		out.setAll(histRecs[k], e)
 	}
+}
+
+// lastPerOrder returns, per order id in first-seen order, the index of its
+// last record and the indexes of all its records.
+func lastPerOrder(plans []*plan, idx []int) (last []int, recs [][]int) {
+	pos := map[string]int{}
+	for _, i := range idx {
+		id := plans[i].order.ID
+		k, ok := pos[id]
+		if !ok {
+			k = len(last)
+			pos[id] = k
+			last, recs = append(last, i), append(recs, nil)
+		}
+		last[k] = i
+		recs[k] = append(recs[k], i)
+	}
+	return last, recs
 }
 
 // isolate sends n items in chunks of at most size. Brevo refuses a whole

@@ -415,3 +415,21 @@ func TestPhoneOnlyContact(t *testing.T) {
 		t.Fatalf("phone-only contact = %+v", c)
 	}
 }
+
+func TestOrderStatusesOfOneBatchKeepTheLast(t *testing.T) {
+	srv := newSim(t, brevotest.Options{})
+	s := newSink(t, srv)
+	paid := order(10, "ann@example.com", 1)
+	refunded := order(10, "ann@example.com", 1)
+	refunded["financial_status"] = "refunded"
+	batch := []*pipeline.Record{
+		envelope(t, schemas.TypeOrderPlaced, schemas.KindOrder, "10", paid, nil),
+		envelope(t, schemas.TypeOrderUpdated, schemas.KindOrder, "10", refunded, nil),
+	}
+	if err := s.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if o := srv.Orders(); len(o) != 1 || o[0].Status != "refunded" {
+		t.Fatalf("orders = %+v", o)
+	}
+}
