@@ -153,40 +153,61 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 }
 
 // entity guards an event that carries an entity's state with one mark
-// per entity: the occurred_at, message fingerprint and event id last
-// applied. Older is stale; the same time and id from another message is a
-// duplicate; the same message is a redelivery and passes. One mark per
-// entity instead of one per event keeps the store small.
+// per entity: the last markDepth messages applied to it (occurred_at,
+// fingerprint, event id), newest first.
+//
+//   - A message in the mark is a redelivery and passes again: after a crash
+//     the uncommitted records come back in order, and an update that was
+//     applied here but never reached a sink must not be taken for stale.
+//   - Its event id from another message is a duplicate.
+//   - Older than the newest applied is stale.
+//
+// One mark per entity instead of one per event keeps the store small.
 func (g *guard) entity(it *item, fam string, fp uint64) error {
 	ev := &it.ev
 	st := g.c.store
 	key := ev.Shop + "\x00" + fam + "\x00" + ev.Entity.ID
-	lv, err := st.get(bucketLast, key)
+	mark, err := st.get(bucketLast, key)
 	if err != nil {
 		return pipeline.Retry(err)
 	}
+	if len(mark)%markEntry != 0 {
+		mark = nil // an older layout: start afresh rather than misread it
+	}
 	at := ev.OccurredAt.UnixNano()
 	idh := idHash(ev.ID)
-	if len(lv) >= 8 {
-		applied := int64(binary.LittleEndian.Uint64(lv))
-		if at < applied {
-			return g.c.skip(it, "guard", SkipStale, fmt.Sprintf("%s %s at %s is older than the update applied at %s",
-				ev.Entity.Kind, ev.Entity.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, applied).UTC().Format(time.RFC3339Nano)))
+	for i := 0; i < len(mark); i += markEntry {
+		e := mark[i : i+markEntry]
+		if binary.LittleEndian.Uint64(e[16:]) != idh {
+			continue
 		}
-		if at == applied && len(lv) == 24 && binary.LittleEndian.Uint64(lv[16:]) == idh {
-			if binary.LittleEndian.Uint64(lv[8:]) != fp {
-				return g.c.skip(it, "guard", SkipDuplicate, fmt.Sprintf("event %s was already applied to %s %s", ev.ID, ev.Entity.Kind, ev.Entity.ID))
-			}
-			return nil // a redelivery of the message applied last
+		if binary.LittleEndian.Uint64(e[8:]) == fp {
+			return nil
+		}
+		return g.c.skip(it, "guard", SkipDuplicate, fmt.Sprintf("event %s was already applied to %s %s", ev.ID, ev.Entity.Kind, ev.Entity.ID))
+	}
+	if len(mark) > 0 {
+		if newest := int64(binary.LittleEndian.Uint64(mark)); at < newest {
+			return g.c.skip(it, "guard", SkipStale, fmt.Sprintf("%s %s at %s is older than the update applied at %s",
+				ev.Entity.Kind, ev.Entity.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, newest).UTC().Format(time.RFC3339Nano)))
 		}
 	}
-	var b [24]byte
+	var b [markEntry * markDepth]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(at))
 	binary.LittleEndian.PutUint64(b[8:], fp)
 	binary.LittleEndian.PutUint64(b[16:], idh)
-	st.put(bucketLast, key, b[:])
+	n := markEntry + copy(b[markEntry:], mark)
+	st.put(bucketLast, key, b[:n])
 	return nil
 }
+
+// A mark entry is occurred_at, fingerprint and event id hash, 8 bytes
+// each; markDepth of them cover the updates of one entity that can be in
+// flight together.
+const (
+	markEntry = 24
+	markDepth = 8
+)
 
 func idHash(id string) uint64 {
 	h := fnv.New64a()
