@@ -228,6 +228,15 @@ func (s *Sink) upsertOne(ctx context.Context, w *contactWork) error {
 	var err error
 	emailDiffers := in.Existing != nil && w.id.email != "" && !strings.EqualFold(in.Existing.Email, w.id.email)
 	switch {
+	case w.id.email == "" && w.id.phone == "":
+		// Only the Shopify id (a purchasing summary, a tags change): the
+		// contact can be updated but not created.
+		err = s.client.UpdateContact(ctx, w.id.extID, ByExtID, ContactUpdate{Attributes: attrs,
+			EmailBlacklisted: d.EmailBlacklisted, SMSBlacklisted: d.SMSBlacklisted, ListIDs: lists})
+		if IsNotFound(err) {
+			return pipeline.Reject("document_not_found", fmt.Errorf(
+				"no Brevo contact has ext_id %s yet, and this event carries no email or phone to create it", w.id.extID))
+		}
 	case emailDiffers && w.id.extID != "":
 		// The email change goes through PUT by ext_id, so that withholding
 		// it (a blocklisted contact) and ordering it before a blocklisting
@@ -340,14 +349,24 @@ func (s *Sink) importContacts(ctx context.Context, work []*contactWork, out *out
 		for _, e := range res.ReportErrs {
 			s.log.WithError(e).Warn("brevo sink: an import report could not be read; its contacts count as delivered")
 		}
+		var refused []*contactWork
 		for i, w := range chunk {
-			if e := res.Errs[i]; e != nil {
-				w.failed = true
-				out.setAll(w.recs, e)
+			if res.Errs[i] != nil {
+				refused = append(refused, w)
 				continue
 			}
 			s.learn(w, nil, ConsentDecision{})
 		}
+		// An import report says only which list a contact landed in; one
+		// POST /contacts each gets Brevo's own code and message for the
+		// error history (or succeeds, if the import's refusal was spurious).
+		parallel(len(refused), 16, func(i int) {
+			w := refused[i]
+			if err := s.upsertOne(ctx, w); err != nil {
+				w.failed = true
+				out.setAll(w.recs, err)
+			}
+		})
 	})
 }
 

@@ -167,7 +167,7 @@ func TestInvalidEmailIsRejectedOthersDelivered(t *testing.T) {
 					if pipeline.ClassOf(e) != pipeline.Rejected || pipeline.CodeOf(e) != "invalid_parameter" {
 						t.Fatalf("bad record: %v (class %s, code %q)", e, pipeline.ClassOf(e), pipeline.CodeOf(e))
 					}
-					if threshold == 0 && !strings.Contains(e.Error(), "Invalid email address") {
+					if !strings.Contains(e.Error(), "Invalid email address") {
 						t.Fatalf("want Brevo's message, got %v", e)
 					}
 					continue
@@ -431,5 +431,29 @@ func TestOrderStatusesOfOneBatchKeepTheLast(t *testing.T) {
 	}
 	if o := srv.Orders(); len(o) != 1 || o[0].Status != "refunded" {
 		t.Fatalf("orders = %+v", o)
+	}
+}
+
+func TestExtIDOnlyUpdatesOrRejects(t *testing.T) {
+	srv := newSim(t, brevotest.Options{})
+	srv.PutContact(brevotest.Contact{Email: "ann@example.com", ExtID: "1"})
+	s := newSink(t, srv)
+	summary := func(id int) *pipeline.Record {
+		return envelope(t, schemas.TypeCustomerPurchasingSummary, schemas.KindCustomer, fmt.Sprint(id),
+			map[string]any{"customer_id": id, "number_of_orders": 3}, func(e *schemas.Event) {
+				e.Identifiers = &schemas.Identifiers{ExtID: fmt.Sprint(id)}
+				e.Attributes = json.RawMessage(`{"ORDER_COUNT":3}`)
+			})
+	}
+	err := s.Write(context.Background(), []*pipeline.Record{summary(1), summary(2)})
+	errs := batchErrs(t, err, 2)
+	if errs[0] != nil {
+		t.Fatalf("known contact: %v", errs[0])
+	}
+	if pipeline.ClassOf(errs[1]) != pipeline.Rejected || !strings.Contains(errs[1].Error(), "ext_id 2") {
+		t.Fatalf("unknown contact: %v", errs[1])
+	}
+	if c := srv.Contact("ann@example.com"); fmt.Sprint(c.Attributes["ORDER_COUNT"]) != "3" {
+		t.Fatalf("ann = %+v", c)
 	}
 }
