@@ -117,6 +117,13 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 	}
 	var out []pipeline.NamedTransform
 	for i, s := range tc.stages() {
+		if s.Type == StageRoute && !o.Memory && cfg.Components != nil {
+			for _, name := range sortedKeys(s.Sinks) {
+				if cfg.Component("sinks", name) == nil {
+					return nil, fmt.Errorf("transforms.stages[%d].sinks.%s: no enabled sink of that name", i, name)
+				}
+			}
+		}
 		p := &config.Problems{}
 		t, _ := buildStage(c, s, config.Join("transforms.stages", i), p)
 		if err := p.Err(); err != nil || t == nil {

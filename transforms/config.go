@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -78,6 +79,15 @@ const (
 	StageProductFilter = "product_filter"
 )
 
+// stageKeys lists the keys each stage type reads (besides name and type).
+var stageKeys = map[string]map[string]bool{
+	StageMap:           {"when": true, "fields": true},
+	StageFieldMapping:  {"when": true},
+	StageFilter:        {"condition": true},
+	StageRoute:         {"when": true, "sinks": true},
+	StageProductFilter: {"products": true},
+}
+
 var stageTypes = []string{StageMap, StageFilter, StageRoute, StageGuard, StageAggregates, StageFieldMapping, StageProductFilter}
 
 // NewConfig returns the defaults.
@@ -131,6 +141,17 @@ func (c *Config) Validate(p *config.Problems, path string) {
 		names[s.Name] = true
 		if !p.OneOf(config.Join(sp, "type"), s.Type, stageTypes...) {
 			continue
+		}
+		for key, set := range map[string]bool{
+			"when":      s.When != "",
+			"fields":    s.Fields.Kind != 0,
+			"condition": s.Condition != "",
+			"sinks":     len(s.Sinks) > 0,
+			"products":  !reflect.DeepEqual(s.Products, ProductSync{}),
+		} {
+			if set && !stageKeys[s.Type][key] {
+				p.Add(config.Join(sp, key), "does not apply to a "+s.Type+" stage", "remove it, or change the type")
+			}
 		}
 		if _, err := buildStage(nil, s, sp, p); err != nil {
 			p.Add(sp, err.Error(), "")

@@ -320,3 +320,19 @@ func TestRedeliveryAfterACrashIsNotStale(t *testing.T) {
 		t.Fatal("a stale update passed")
 	}
 }
+
+func TestStageKeysThatDoNotApplyAreReported(t *testing.T) {
+	_, err := config.Parse([]byte("version: 1\ntransforms:\n  stages:\n    - {name: a, type: filter, condition: 'true', fields: {X: '1'}}\n    - {name: a, type: gaurd}\n"), func(string) (string, bool) { return "", false })
+	for _, want := range []string{"transforms.stages[0].fields: does not apply to a filter stage", `transforms.stages[1].name: "a" is used by another stage`, `transforms.stages[1].type: must be one of`, `did you mean "guard"?`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+}
+
+func TestRouteToAnUnknownSinkFailsTheStart(t *testing.T) {
+	cfg := parse(t, "transforms: {stages: [{name: r, type: route, sinks: {brevoo: 'true'}}]}\n")
+	if _, err := Build(cfg, pipeline.Env{}); err == nil || !strings.Contains(err.Error(), "sinks.brevoo: no enabled sink") {
+		t.Fatalf("got %v", err)
+	}
+}
