@@ -2,6 +2,8 @@ package transforms
 
 import (
 	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/tajo/tajo/schemas"
@@ -69,5 +71,35 @@ func TestDefaultChainOverEveryWebhookFixture(t *testing.T) {
 				t.Fatalf("changed an event no mapping applies to:\n%s", outs[0].Value)
 			}
 		})
+	}
+}
+
+// TestLeanCustomerDecodeMatchesSchemas: the chain's customer decoder
+// leaves out only the address book, and the views it builds are those of
+// a full schemas.Customer decode.
+func TestLeanCustomerDecodeMatchesSchemas(t *testing.T) {
+	var rest struct{ Customer json.RawMessage }
+	json.Unmarshal(fixture(t, "customer.go-shopify.json"), &rest)
+	noDefault := []byte(`{"id":5,"tags":["a"," b "],"addresses":[{"id":1,"city":"X"},{"id":2,"city":"Lyon","default":true}]}`)
+	for name, body := range map[string][]byte{
+		"rest":               rest.Customer,
+		"update":             fixture(t, "customers-update.json"),
+		"create":             fixture(t, "customers-create.json"),
+		"no default_address": noDefault,
+	} {
+		var full schemas.Customer
+		if err := json.Unmarshal(body, &full); err != nil {
+			t.Fatal(err)
+		}
+		it := &item{}
+		if _, ok := it.parseData(schemas.TypeCustomerUpdated, body); !ok {
+			t.Fatalf("%s: lean decode failed", name)
+		}
+		var want, got CustomerView
+		customerView(&full, &want)
+		customerView(it.customer, &got)
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
 	}
 }

@@ -115,3 +115,22 @@ func FuzzMapExpression(f *testing.F) {
 		_ = it.assign("X", v, &buf)
 	})
 }
+
+// FuzzFastTags holds the chain's tag decoder to schemas.Tags.
+func FuzzFastTags(f *testing.F) {
+	for _, s := range []string{`"a, b,,c "`, `["x"," y"]`, `null`, `"\u00e9, b"`, `"a\"b"`, "\"\xff\"", `""`, `3`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast fastTags
+		var want schemas.Tags
+		errFast := fast.UnmarshalJSON(b)
+		errWant := want.UnmarshalJSON(b)
+		if (errFast == nil) != (errWant == nil) {
+			t.Fatalf("%q: errors differ: %v / %v", b, errFast, errWant)
+		}
+		if errWant == nil && !reflect.DeepEqual(schemas.Tags(fast), want) && !(len(fast) == 0 && len(want) == 0) {
+			t.Fatalf("%q: %q, want %q", b, fast, want)
+		}
+	})
+}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	sjson "github.com/segmentio/encoding/json"
 
@@ -153,7 +155,7 @@ func lastBrace(b []byte) int {
 func newData(typ string) any {
 	switch typ {
 	case schemas.TypeCustomerCreated, schemas.TypeCustomerUpdated, schemas.TypeCustomerEnabled, schemas.TypeCustomerDisabled:
-		return new(schemas.Customer)
+		return new(customerData)
 	case schemas.TypeCustomerEmailConsentUpdated:
 		return new(schemas.EmailConsentUpdate)
 	case schemas.TypeCustomerSMSConsentUpdated:
@@ -177,12 +179,66 @@ func newData(typ string) any {
 	return nil
 }
 
+// customerData is a customer decoded without what no stage reads: its
+// address book (expressions see default_address), which is most of a
+// customer's bytes; tags get a decoder without the standard library's
+// reflection. Everything else is schemas.Customer as is.
+type customerData struct {
+	schemas.Customer
+	Addresses rawJSON  `json:"addresses"`
+	Tags      fastTags `json:"tags"`
+}
+
+// rawJSON keeps a value's bytes, pointing into the record (see parseData).
+type rawJSON []byte
+
+func (r *rawJSON) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
+}
+
+// fastTags decodes Shopify's comma-separated tag string exactly as
+// schemas.Tags does, and hands anything else (arrays, escapes) to it.
+type fastTags schemas.Tags
+
+func (t *fastTags) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && plainJSONText(b[1:len(b)-1]) {
+		parts := strings.Split(string(b[1:len(b)-1]), ",")
+		out := make(fastTags, 0, len(parts))
+		for _, p := range parts {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		*t = out
+		return nil
+	}
+	return (*schemas.Tags)(t).UnmarshalJSON(b)
+}
+
+// plainJSONText reports whether b is the inside of a JSON string that
+// needs no unescaping: no quote, backslash or control byte, valid UTF-8.
+func plainJSONText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
+}
+
 // setData keeps a decoded object and finds the customer it is about.
 func (it *item) setData(v any) {
 	it.data, it.dataDone = v, true
 	switch d := v.(type) {
-	case *schemas.Customer:
-		it.customer = d
+	case *customerData:
+		c := &d.Customer
+		c.Tags = schemas.Tags(d.Tags)
+		if c.DefaultAddress == nil && len(d.Addresses) > 0 {
+			// Only then is the address book needed: to find the default.
+			_ = unmarshal(d.Addresses, &c.Addresses)
+		}
+		it.data, it.customer = c, c
 	case *schemas.EmailConsentUpdate:
 		it.customer = &schemas.Customer{ID: d.CustomerID, Email: d.EmailAddress, EmailMarketingConsent: d.EmailMarketingConsent}
 	case *schemas.SMSConsentUpdate:
