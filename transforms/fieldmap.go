@@ -52,13 +52,13 @@ var DefaultFieldMapping = []DefaultField{
 	{"email_marketing_consent", "email_consent", "customer.email_consent"},
 	{"sms_marketing_consent", "sms_consent", "customer.sms_consent"},
 	{"orders_count", "ORDER_COUNT", "customer.aggregates_known ? customer.orders_count : nil"},
-	{"total_spent", "TOTAL_SPENT", "customer.aggregates_known ? money(customer.total_spent) : nil"},
+	{"total_spent", "TOTAL_SPENT", "customer.aggregates_known ? customer.total_spent : nil"},
 	{"last_order_date", "LAST_ORDER_DATE", "customer.last_order_at"},
 	{"tags", "TAGS", `len(customer.tags) == 0 ? nil : join(customer.tags, ", ")`},
 	{"customer_type", "CUSTOMER_TYPE", `!customer.aggregates_known ? nil : customer.orders_count == 0 ? "prospect" : customer.orders_count == 1 ? "new" : "returning"`},
 	{"preferred_language", "LANGUAGE", "coalesce(customer.locale, order.customer_locale, checkout.customer_locale)"},
 	{"loyalty_tier", "VIP_TIER", `hasTag(customer.tags, "vip") ? "vip" : !customer.aggregates_known ? nil : money(customer.total_spent) >= 1000 ? "gold" : money(customer.total_spent) >= 500 ? "silver" : customer.orders_count >= 1 ? "bronze" : nil`},
-	{"average_order_value", "AOV", "customer.aggregates_known ? round(safeDiv(money(customer.total_spent), customer.orders_count), 2) : nil"},
+	{"average_order_value", "AOV", "customer.aggregates_known ? customer.average_order_value : nil"},
 	{"days_since_last_order", "RECENCY", "daysSince(customer.last_order_at)"},
 }
 
