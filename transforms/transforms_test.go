@@ -68,6 +68,16 @@ func TestWebhookCustomerWithoutCountersHasNoInventedTotals(t *testing.T) {
 
 func TestAOVIsZeroForACustomerWithNoOrders(t *testing.T) {
 	c := newChain(t, "")
+	var search struct{ Customers []json.RawMessage }
+	json.Unmarshal(fixture(t, "customers-search.shopify_python_api.json"), &search)
+	data := canonical(t, search.Customers[0], new(schemas.Customer))
+	fx := c.mustRun(record(t, event(t, schemas.TypeCustomerUpdated, "customer", "207119551", t0, data)))
+	if fx.Attrs["AOV"] != 0.0 || fx.Attrs["ORDER_COUNT"] != 0.0 || fx.Attrs["TOTAL_SPENT"] != 0.0 || fx.Attrs["FIRSTNAME"] != "Bob" {
+		t.Fatalf("fixture customer without orders: %v", fx.Attrs)
+	}
+	if !bytes.Contains(fx.raw, []byte(`"AOV":0`)) {
+		t.Fatalf("AOV not a plain 0: %s", fx.raw)
+	}
 	o := c.mustRun(record(t, event(t, schemas.TypeCustomerUpdated, "customer", "5", t0,
 		`{"id":5,"email":"a@example.com","orders_count":0,"total_spent":"0.00","updated_at":"2026-11-27T10:00:00Z"}`)))
 	if o.Attrs["AOV"] != 0.0 || o.Attrs["ORDER_COUNT"] != 0.0 || o.Attrs["CUSTOMER_TYPE"] != "prospect" {
