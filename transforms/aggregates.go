@@ -222,7 +222,7 @@ type aggregates struct {
 	cache map[string]*customerAgg
 }
 
-const aggCacheSize = 50000
+const aggCacheSize = 10000
 
 func customerKey(c *schemas.Customer) string {
 	if c == nil {

@@ -38,17 +38,18 @@ type store struct {
 	dirty   map[string][]byte // bucket "\x00" key → value; nil value = deleted
 	// clean keeps what the last checkpoints wrote, so the keys of the
 	// current traffic are read without a bbolt transaction. Bounded: it is
-	// dropped when it reaches cleanEntries.
-	clean    map[string][]byte
-	pending  []byte
-	size     int64 // bytes of whole records in the journal
-	last     time.Time
-	interval time.Duration
+	// dropped when it reaches cleanBytes.
+	clean     map[string][]byte
+	cleanSize int
+	pending   []byte
+	size      int64 // bytes of whole records in the journal
+	last      time.Time
+	interval  time.Duration
 }
 
 const (
 	checkpointEntries = 8192
-	cleanEntries      = 1 << 16
+	cleanBytes        = 16 << 20
 )
 
 func newMemStore() *store { return &store{dirty: map[string][]byte{}} }
@@ -245,11 +246,12 @@ func (s *store) checkpointLocked() error {
 		return fmt.Errorf("transforms journal: %w", err)
 	}
 	s.size = 0
-	if s.clean == nil || len(s.clean)+len(s.dirty) > cleanEntries {
-		s.clean = make(map[string][]byte, len(s.dirty))
+	if s.clean == nil || s.cleanSize > cleanBytes {
+		s.clean, s.cleanSize = make(map[string][]byte, len(s.dirty)), 0
 	}
 	for k, v := range s.dirty {
 		s.clean[k] = v
+		s.cleanSize += len(k) + len(v)
 	}
 	clear(s.dirty)
 	return nil
