@@ -41,6 +41,7 @@ type store struct {
 	// dropped when it reaches cleanBytes.
 	clean     map[string][]byte
 	cleanSize int
+	dirtySize int
 	pending   []byte
 	size      int64 // bytes of whole records in the journal
 	last      time.Time
@@ -49,6 +50,7 @@ type store struct {
 
 const (
 	checkpointEntries = 8192
+	checkpointBytes   = 8 << 20
 	cleanBytes        = 16 << 20
 )
 
@@ -153,6 +155,7 @@ func (s *store) set(bucket, key string, val []byte, del bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := dkey(bucket, key)
+	s.dirtySize += len(k) + len(val)
 	if del {
 		s.dirty[k] = nil
 	} else {
@@ -194,7 +197,7 @@ func (s *store) commit() error {
 	}
 	s.size += int64(len(rec))
 	s.pending = s.pending[:0]
-	if len(s.dirty) >= checkpointEntries || time.Since(s.last) >= s.interval {
+	if len(s.dirty) >= checkpointEntries || s.dirtySize >= checkpointBytes || time.Since(s.last) >= s.interval {
 		return s.checkpointLocked()
 	}
 	return nil
@@ -254,6 +257,7 @@ func (s *store) checkpointLocked() error {
 		s.cleanSize += len(k) + len(v)
 	}
 	clear(s.dirty)
+	s.dirtySize = 0
 	return nil
 }
 
