@@ -12,7 +12,8 @@
 // # Output
 //
 // The record stays a tajo.event.v1 envelope, byte for byte as the source
-// wrote it, with up to three fields added by map stages:
+// wrote it (only product_filter may trim a product's variants and images),
+// with up to three fields added by map stages:
 //
 //	"attributes":  {"FIRSTNAME":"Zoë","ORDER_COUNT":2,"TOTAL_SPENT":150.5,"LAST_ORDER_DATE":"2026-11-20"}
 //	"identifiers": {"email":"zoe@example.com","ext_id":"706405506930370084","phone":"+33612345678"}
