@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -261,4 +262,76 @@ func postWebhook(url string, body []byte, hdr http.Header) (int, error) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// kafkaScan calls fn with every message of the events topic, partition by
+// partition in offset order, fetching in large batches: reading 300,000
+// messages one by one takes longer than producing them.
+func (r *shopifyRun) kafkaScan(fn func(partition int, key, value []byte)) {
+	t := r.t
+	for p := 0; p < 4; p++ {
+		conn, err := kafka.DialLeader(context.Background(), "tcp", r.kafka, "tajo.events.v1", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last, err := conn.ReadOffsets()
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := first
+		for off < last {
+			if _, err := conn.Seek(off, kafka.SeekAbsolute); err != nil {
+				t.Fatal(err)
+			}
+			conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			b := conn.ReadBatch(1, 64<<20)
+			for {
+				m, err := b.ReadMessage()
+				if err != nil {
+					break
+				}
+				fn(p, m.Key, m.Value)
+				off = m.Offset + 1
+			}
+			b.Close()
+		}
+		conn.Close()
+	}
+}
+
+// startSimulator runs the Shopify store simulator as its own process (the
+// test binary is race-instrumented; a simulator inside it would be the
+// bottleneck of what is measured) and returns its admin_url.
+func startSimulator(t *testing.T, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte("package main\n\nimport (\n\t\"os\"\n\n\t\"github.com/tajo/tajo/sources/shopify/shopifytest\"\n)\n\nfunc main() { os.Exit(shopifytest.Main(os.Args[1:])) }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "shopify-sim")
+	if out, err := exec.Command("go", "build", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("building the simulator: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"-listen", addr}, args...)...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if c, err := (&net.Dialer{}).Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the simulator did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
