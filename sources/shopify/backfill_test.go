@@ -2,11 +2,14 @@ package shopify_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sources/shopify"
 	"github.com/tajo/tajo/sources/shopify/shopifytest"
@@ -158,5 +161,65 @@ func TestBackfillResumes(t *testing.T) {
 			t.Fatalf("%d of 3000 customers delivered", len(seen))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReconcileFromCursor: a store whose backfill is done is read back
+// page by page from its cursor; the events carry the same ids a backfill
+// of the same object versions would, so the guard drops the repeats.
+func TestReconcileFromCursor(t *testing.T) {
+	s := simStore(t, shopifytest.Options{Shop: "rec.myshopify.com", Customers: 120, Seed: 4})
+	cfg := backfillConfig(s)
+	cfg.Sync.Orders, cfg.Sync.Products.Enabled, cfg.Sync.Carts = false, false, false
+	cfg.Sync.PageSize = 50
+	st := openStateStore(t)
+	pos := `{"v":1,"stores":{"rec.myshopify.com":{"backfill_done":true,"cursors":{"customer":{}}}}}`
+	if err := st.Put("plugins.shopify", "position", []byte(pos)); err != nil {
+		t.Fatal(err)
+	}
+	h := newHost(t, cfg, hostOpts{state: st})
+	evs := h.waitEvents(120, 30*time.Second)
+	ids := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Source != shopify.SourceReconcile || ev.Topic != "customers/reconcile" || ev.Type != schemas.TypeCustomerUpdated {
+			t.Fatalf("event %+v", ev)
+		}
+		ids[ev.ID] = true
+	}
+	if len(ids) != 120 {
+		t.Fatalf("%d distinct customers reconciled, want 120", len(ids))
+	}
+	c := s.CustomerAt(5)
+	want, err := shopify.ObjectEvent("rec.myshopify.com", schemas.KindCustomer, c, c.UpdatedAt, shopify.SourceBackfill, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ids[want.ID] {
+		t.Fatalf("customer 5's reconcile event id differs from its backfill id %s", want.ID)
+	}
+	// The cursor moved to the newest object: the next run starts there.
+	eventually(t, func() bool {
+		b, _ := st.Get("plugins.shopify", "position")
+		return strings.Contains(string(b), `"since":"`) && !strings.Contains(string(b), `"after"`)
+	})
+}
+
+func openStateStore(t *testing.T) state.Store {
+	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
