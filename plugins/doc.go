@@ -52,6 +52,13 @@
 // lose; it may get a 503 for one tajo kept, which the event's
 // deterministic id makes harmless downstream.
 //
+// A response's Info (shop, topic, delivery id, API version, signature
+// verdict) goes to the webhook log (pipeline.Env.Webhooks) with the status
+// answered, after the answer and never delaying it. A plugin that keeps a
+// dedupe window implements WebhookFinisher: the host tells it, through
+// WebhookDone and the response's DoneToken, the status it finally
+// answered, so a delivery counts as seen only once it was answered 2xx.
+//
 // # Host side
 //
 // Launch starts either this very binary as `tajo plugin <name>` (a built-in

@@ -223,3 +223,23 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestFailingStoreDoesNotStallOthers: a store whose token is refused keeps
+// failing (and retrying, much later) on its own; the other store's
+// backfill completes.
+func TestFailingStoreDoesNotStallOthers(t *testing.T) {
+	bad := simStore(t, shopifytest.Options{Shop: "revoked.myshopify.com", Customers: 50, Seed: 5})
+	good := simStore(t, shopifytest.Options{Shop: "fine.myshopify.com", Customers: 400, Seed: 6})
+	cfg := backfillConfig(bad, good)
+	cfg.Stores[0].AccessToken = "shpat_revoked"
+	cfg.Sync.Orders, cfg.Sync.Products.Enabled, cfg.Sync.Carts = false, false, false
+	h := newHost(t, cfg, hostOpts{})
+	for _, ev := range h.waitEvents(400, 30*time.Second) {
+		if ev.Shop != "fine.myshopify.com" {
+			t.Fatalf("event from %s", ev.Shop)
+		}
+	}
+	if bad.Stats().Unauthorized == 0 {
+		t.Fatal("the revoked store was never asked")
+	}
+}

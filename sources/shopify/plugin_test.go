@@ -128,6 +128,7 @@ func TestWebhookAnswers(t *testing.T) {
 	cfg := webhookConfig(map[string]string{shop: secret})
 	cfg.APISecret = "app-secret" // the app-level secret judges unknown shops
 	cfg.Stores[0].APISecret = secret
+	cfg.Stores[0].PreviousAPISecret = "rotated-out"
 	cfg.Sync.Inventory.Enabled = false
 	h := newHost(t, cfg, hostOpts{})
 	order, err := os.ReadFile("testdata/webhooks/orders-create.json")
@@ -148,6 +149,7 @@ func TestWebhookAnswers(t *testing.T) {
 		status int
 	}{
 		{"valid", order, signed(shop, "orders/create", "w-ok", secret, order), 200},
+		{"signed with the previous secret", order, signed(shop, "orders/create", "w-prev", "rotated-out", order), 200},
 		{"bad signature", order, bad, 401},
 		{"missing signature", order, noSig, 401},
 		{"unknown shop, app-signed", order, signed("other.myshopify.com", "orders/create", "w-other", "app-secret", order), 404},
@@ -193,10 +195,10 @@ func TestWebhookAnswers(t *testing.T) {
 	if status, _ := post(t, h.url, big, signed(shop, "orders/create", "w-big", secret, big)); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized body answered %d, want 413", status)
 	}
-	evs := h.waitEvents(4, 10*time.Second)
+	evs := h.waitEvents(5, 10*time.Second)
 	time.Sleep(200 * time.Millisecond)
-	if evs = h.events(); len(evs) != 4 {
-		t.Fatalf("%d events, want 4 (the order and the 3 compliance requests)", len(evs))
+	if evs = h.events(); len(evs) != 5 {
+		t.Fatalf("%d events, want 5 (two orders and the 3 compliance requests)", len(evs))
 	}
 	if evs[0].Topic != "orders/create" || evs[0].Shop != shop {
 		t.Fatalf("event %+v", evs[0])
