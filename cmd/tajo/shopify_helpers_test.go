@@ -33,6 +33,8 @@ type shopifyRun struct {
 	http    string // host:port of server.listen
 	kafka   string // host:port of the embedded broker
 	logPath string
+	// lastCount is the topic's size at the last successful count.
+	lastCount int64
 }
 
 // startShopify writes a pipeline with connectors.shopify set to
@@ -236,6 +238,9 @@ func (r *shopifyRun) waitKafka(n int64, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for {
 		got := r.kafkaCount()
+		if got >= 0 {
+			r.lastCount = got
+		}
 		if got >= n {
 			return
 		}
