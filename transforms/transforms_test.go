@@ -346,3 +346,27 @@ func TestRouteToAnUnknownSinkFailsTheStart(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Shopify's purchasing summary replaces the totals as of its time; orders
+// after it add to it, orders before it are not counted twice.
+func TestPurchasingSummarySeedsTheTotals(t *testing.T) {
+	c := newChain(t, "")
+	at := t0.Add(-96 * time.Hour)
+	c.mustRun(record(t, event(t, schemas.TypeOrderPlaced, "order", "1", at, order(1, "40.00", at))))
+	o := c.mustRun(record(t, event(t, schemas.TypeCustomerPurchasingSummary, "customer", "42", at.Add(time.Hour),
+		`{"customer_id":42,"number_of_orders":"5","amount_spent":"500.00","occurred_at":"2026-11-23T11:00:00Z"}`)))
+	if o.Attrs["ORDER_COUNT"] != 5.0 || o.Attrs["TOTAL_SPENT"] != 500.0 || o.Attrs["AOV"] != 100.0 {
+		t.Fatalf("after the summary: %v", o.Attrs)
+	}
+	at2 := t0.Add(-time.Hour)
+	o = c.mustRun(record(t, event(t, schemas.TypeOrderPlaced, "order", "2", at2, order(2, "100.00", at2))))
+	if o.Attrs["ORDER_COUNT"] != 6.0 || o.Attrs["TOTAL_SPENT"] != 600.0 || o.Attrs["RECENCY"] != 0.0 {
+		t.Fatalf("after a later order: %v", o.Attrs)
+	}
+	// An older summary arriving late changes nothing.
+	o = c.mustRun(record(t, event(t, schemas.TypeCustomerPurchasingSummary, "customer", "42", at.Add(-time.Hour),
+		`{"customer_id":42,"number_of_orders":"1","amount_spent":"10.00","occurred_at":"2026-11-23T09:00:00Z"}`)))
+	if o != nil && o.Attrs["ORDER_COUNT"] != 6.0 {
+		t.Fatalf("a stale summary changed the totals: %v", o.Attrs)
+	}
+}
