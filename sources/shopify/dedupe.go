@@ -205,12 +205,26 @@ func (d *dedupe) pruneLoop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			d.expireClaims()
 			for {
 				n, err := d.prune(10000)
 				if err != nil || n < 10000 || ctx.Err() != nil {
 					break
 				}
 			}
+		}
+	}
+}
+
+// expireClaims drops claims whose outcome never arrived, so the map does
+// not grow with lost WebhookDone calls; their waiters retry the claim.
+func (d *dedupe) expireClaims() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, c := range d.claims {
+		if d.now().Sub(c.at) >= claimTTL {
+			delete(d.claims, k)
+			close(c.done)
 		}
 	}
 }
