@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	sjson "github.com/segmentio/encoding/json"
@@ -215,7 +216,8 @@ func (a *customerAgg) seed(n int64, spent decimal.Decimal, at time.Time) bool {
 }
 
 type aggregates struct {
-	c *chain
+	mu sync.Mutex // see guard.mu
+	c  *chain
 	// cache holds decoded customers, so the common case (a customer event
 	// reading unchanged totals) decodes nothing. Only this stage writes the
 	// customer bucket, so the cache cannot go stale.
@@ -283,6 +285,8 @@ func (s *aggregates) save(bucket, key string, v any) error {
 }
 
 func (s *aggregates) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	it, err := s.c.load(rec)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"sync"
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
@@ -32,6 +33,9 @@ const (
 // same per-entity mark; the others (refunds, tag changes, unknown types)
 // by a mark per event id kept for the dedupe window.
 type guard struct {
+	// mu serializes records: the engine runs a chain from one goroutine per
+	// flow today, and the marks must stay consistent if that changes.
+	mu     sync.Mutex
 	c      *chain
 	window time.Duration
 	// deferCommit is set when a later stage of the chain commits the
@@ -126,6 +130,8 @@ func fingerprint(rec *pipeline.Record, ev *schemas.Event) uint64 {
 }
 
 func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.Record, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	it, err := g.c.load(rec)
 	if err != nil {
 		return nil, err
