@@ -44,9 +44,16 @@ lint:
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s).
 FUZZTIME ?= 20s
+FUZZ_TARGETS := \
+	./pipeline/config/:FuzzParse ./schemas/:FuzzDecodeEvent \
+	./sources/shopify/:FuzzNormalize ./sources/shopify/:FuzzVerifyHMAC \
+	./transforms/:FuzzE164 ./transforms/:FuzzToDate ./transforms/:FuzzParseEnvelope \
+	./transforms/:FuzzMapExpression ./transforms/:FuzzFastTags
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./pipeline/config/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime $(FUZZTIME) ./schemas/
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 clean:
 	rm -rf bin data

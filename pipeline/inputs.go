@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -91,7 +92,12 @@ func (k *kafkaInput) run(ctx context.Context, emit func(int32, any, *Record) boo
 			continue
 		}
 		attempt = 0
-		rec := &Record{Key: m.Key, Value: m.Value, Time: m.Time}
+		// The position of a Kafka record is its partition and offset, so
+		// stages can tell a redelivery of one message from a duplicate.
+		pos := make(Position, 12)
+		binary.BigEndian.PutUint32(pos, uint32(m.Partition))
+		binary.BigEndian.PutUint64(pos[4:], uint64(m.Offset))
+		rec := &Record{Key: m.Key, Value: m.Value, Time: m.Time, Position: pos}
 		// Only what a commit needs is kept in the tracker.
 		if !emit(int32(m.Partition), kafkago.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, rec) {
 			return nil

@@ -127,6 +127,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		}
 		transforms = append(transforms, ts...)
 	}
+	for _, t := range transforms {
+		if c, ok := t.Transform.(Closer); ok {
+			closers = append(closers, closer{"transform " + t.Name, func() error { return c.Close(context.Background()) }})
+		}
+	}
 
 	recorder, recorderName := findRecorder(sinks)
 	withHistory := func(f *flow) *flow {

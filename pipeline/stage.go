@@ -12,12 +12,15 @@ import (
 
 // Record is one message moving through a pipeline. Key and Value are what
 // goes on Kafka (key = shop domain, value = a tajo.event.v1 envelope).
+// Value is never modified once a record exists: a stage that changes it
+// makes a new slice, so decoded values may point into the old one.
 type Record struct {
 	Key   []byte
 	Value []byte
 	Time  time.Time
 	// Position is the source's opaque position of this record; the source
-	// receives it back in Ack, in order.
+	// receives it back in Ack, in order. Records read from Kafka carry their
+	// partition (4 bytes) and offset (8 bytes), big-endian.
 	Position Position
 	// Sinks, when non-nil, restricts delivery to the named sinks (set by a
 	// route transform). Nil means every sink.
@@ -51,6 +54,12 @@ type Source interface {
 // error sends the input record to the dead-letter path.
 type Transform interface {
 	Process(ctx context.Context, rec *Record) ([]*Record, error)
+}
+
+// Closer is implemented by stages that hold resources (a journal, a state
+// handle); the runner closes them after every flow has stopped.
+type Closer interface {
+	Close(ctx context.Context) error
 }
 
 // Sink delivers records. Write returns nil when every record of the batch is

@@ -231,6 +231,11 @@ func Parse(b []byte, lookup LookupEnv) (*Config, error) {
 			cfg.Sections[name] = s()
 		}
 	}
+	if len(p.list) == 0 {
+		for _, fix := range registeredFixups() {
+			fix(cfg)
+		}
+	}
 	cfg.validate(p)
 	p.firstPerPath()
 	return cfg, p.Err()

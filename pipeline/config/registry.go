@@ -28,7 +28,23 @@ var (
 	regMu      sync.RWMutex
 	components = map[string]map[string]func() any{} // section → type → new default
 	sections   = map[string]func() any{}
+	fixups     []func(*Config)
 )
+
+// RegisterFixup adds a step that runs after decoding and before validation,
+// for settings that fill in others (the dev section's simulators supply
+// the credentials a first run lacks).
+func RegisterFixup(fn func(*Config)) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	fixups = append(fixups, fn)
+}
+
+func registeredFixups() []func(*Config) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return append([]func(*Config){}, fixups...)
+}
 
 // Register makes a component type known in a section ("sources",
 // "connectors" or "sinks"). newDefault returns a pointer to its config with
