@@ -137,7 +137,7 @@ func TestShopifyTwoStores(t *testing.T) {
 	}
 	r.waitKafka(int64(wantBackfill["north.myshopify.com"]+wantBackfill["south.myshopify.com"]+2*hooks), 100*time.Second)
 
-	backfill := map[string]int{}
+	backfill := map[string]map[string]bool{"north.myshopify.com": {}, "south.myshopify.com": {}}
 	lastKind := map[string]int{}
 	nextHook := map[string]int{}
 	rank := map[string]int{schemas.KindProduct: 0, schemas.KindCustomer: 1, schemas.KindOrder: 2, schemas.KindCheckout: 3}
@@ -148,8 +148,11 @@ func TestShopifyTwoStores(t *testing.T) {
 		}
 		switch ev.Source {
 		case shopify.SourceBackfill:
-			backfill[ev.Shop]++
-			if rank[ev.Entity.Kind] < lastKind[ev.Shop] {
+			// An object read again (a bulk file re-read after a failed
+			// download) may come after a later kind; a new one may not.
+			again := backfill[ev.Shop][ev.ID]
+			backfill[ev.Shop][ev.ID] = true
+			if rank[ev.Entity.Kind] < lastKind[ev.Shop] && !again {
 				t.Fatalf("%s: a %s backfilled after a later kind", ev.Shop, ev.Entity.Kind)
 			}
 			lastKind[ev.Shop] = rank[ev.Entity.Kind]
@@ -162,8 +165,8 @@ func TestShopifyTwoStores(t *testing.T) {
 		}
 	}
 	for shop, n := range wantBackfill {
-		if backfill[shop] != n {
-			t.Errorf("%s: %d backfill events, want %d", shop, backfill[shop], n)
+		if len(backfill[shop]) != n {
+			t.Errorf("%s: %d distinct backfill events, want %d", shop, len(backfill[shop]), n)
 		}
 		if nextHook[shop] != hooks {
 			t.Errorf("%s: %d webhook events, want %d", shop, nextHook[shop], hooks)

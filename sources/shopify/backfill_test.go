@@ -44,40 +44,55 @@ func TestBackfillTwoStores(t *testing.T) {
 	b := simStore(t, shopifytest.Options{Shop: "beta.myshopify.com", Customers: 200, Orders: 100, Products: 10, Checkouts: 10, Seed: 2})
 	h := newHost(t, backfillConfig(a, b), hostOpts{})
 	want := map[string]int{"alpha.myshopify.com": 750, "beta.myshopify.com": 320}
-	evs := h.waitEvents(750+320, 60*time.Second)
-
-	h.mu.Lock()
-	keys := slices.Clone(h.keys)
-	h.mu.Unlock()
-	got := map[string]map[string]bool{}
-	last := map[string]int{}
-	for i, ev := range evs {
-		if ev.Source != shopify.SourceBackfill {
-			continue // a reconciliation that found recent updates
+	var evs []*schemas.Event
+	var got map[string]map[string]bool
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		evs = h.events()
+		h.mu.Lock()
+		keys := slices.Clone(h.keys)
+		h.mu.Unlock()
+		got = map[string]map[string]bool{}
+		last := map[string]int{}
+		for i, ev := range evs {
+			if ev.Source != shopify.SourceBackfill {
+				continue // a reconciliation that found recent updates
+			}
+			if keys[i] != ev.Shop {
+				t.Fatalf("event of %s keyed %s", ev.Shop, keys[i])
+			}
+			if got[ev.Shop] == nil {
+				got[ev.Shop] = map[string]bool{}
+			}
+			// A bulk file read again after a failed download repeats
+			// objects (same ids, harmless downstream), and restarts
+			// that kind's order.
+			again := got[ev.Shop][ev.ID]
+			got[ev.Shop][ev.ID] = true
+			if r := kindRank[ev.Entity.Kind]; r < last[ev.Shop] && !again {
+				t.Fatalf("%s: a new %s after a later kind: store order not kept", ev.Shop, ev.Entity.Kind)
+			} else {
+				last[ev.Shop] = r
+			}
+			if ev.Topic != resource(ev.Entity.Kind)+"/backfill" || ev.Schema != schemas.EventSchema || ev.OccurredAt.IsZero() {
+				t.Fatalf("event %+v", ev)
+			}
 		}
-		if keys[i] != ev.Shop {
-			t.Fatalf("event of %s keyed %s", ev.Shop, keys[i])
+		if len(got["alpha.myshopify.com"]) >= want["alpha.myshopify.com"] && len(got["beta.myshopify.com"]) >= want["beta.myshopify.com"] {
+			break
 		}
-		if got[ev.Shop] == nil {
-			got[ev.Shop] = map[string]bool{}
+		if time.Now().After(deadline) {
+			break
 		}
-		if got[ev.Shop][ev.ID] {
-			t.Fatalf("event %s twice", ev.ID)
-		}
-		got[ev.Shop][ev.ID] = true
-		if r := kindRank[ev.Entity.Kind]; r < last[ev.Shop] {
-			t.Fatalf("%s: a %s after a later kind: store order not kept", ev.Shop, ev.Entity.Kind)
-		} else {
-			last[ev.Shop] = r
-		}
-		if ev.Topic != resource(ev.Entity.Kind)+"/backfill" || ev.Schema != schemas.EventSchema || ev.OccurredAt.IsZero() {
-			t.Fatalf("event %+v", ev)
-		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	for shop, n := range want {
 		if len(got[shop]) != n {
 			t.Errorf("%s: %d distinct backfill events, want %d", shop, len(got[shop]), n)
 		}
+	}
+	if len(evs) > 750+320 {
+		t.Logf("%d events for %d objects: some read again after a retry", len(evs), 750+320)
 	}
 	// Spot-check one object against what the store holds, exact id and
 	// decimal total included.
