@@ -294,6 +294,9 @@ func (f *flow) process(ctx context.Context, batch []inMsg) {
 			}
 		}
 	}
+	if !f.flushTransforms(ctx) || !f.record(ctx, "transforms", history) {
+		return
+	}
 	for i, s := range f.sinks {
 		if len(per[i].recs) == 0 {
 			continue
@@ -304,15 +307,37 @@ func (f *flow) process(ctx context.Context, batch []inMsg) {
 			return
 		}
 	}
-	if !f.record(ctx, "transforms", history) {
-		return
-	}
 	// Drop the guard reference each record was born with: a record with no
 	// copies (filtered, or routed nowhere) is handled right here.
 	for _, m := range batch {
 		m.ref.release()
 	}
 	f.stats.InFlight.Store(int64(f.tr.inFlight()))
+}
+
+// flushTransforms makes the batch's state changes durable before any of
+// its records is handed to a sink.
+func (f *flow) flushTransforms(ctx context.Context) bool {
+	for _, t := range f.transforms {
+		fl, ok := t.Transform.(BatchFlusher)
+		if !ok {
+			continue
+		}
+		for attempt := 1; ; attempt++ {
+			err := fl.FlushBatch(ctx)
+			if err == nil {
+				break
+			}
+			if ClassOf(err) == Fatal {
+				f.fail(fmt.Errorf("transform %s: %w", t.Name, err))
+				return false
+			}
+			if !f.retryWait(ctx, "transform:"+t.Name, attempt, err) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func wants(r *Record, sink string) bool {

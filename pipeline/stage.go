@@ -56,6 +56,15 @@ type Transform interface {
 	Process(ctx context.Context, rec *Record) ([]*Record, error)
 }
 
+// BatchFlusher is implemented by stateful transforms that make their state
+// changes durable once per batch instead of once per record. The engine
+// calls FlushBatch after the transforms of a batch have run and before any
+// of its records reaches a sink, so no record is acked before the state it
+// changed is durable. A failure is retried like a retryable error.
+type BatchFlusher interface {
+	FlushBatch(ctx context.Context) error
+}
+
 // Closer is implemented by stages that hold resources (a journal, a state
 // handle); the runner closes them after every flow has stopped.
 type Closer interface {

@@ -297,11 +297,17 @@ func (s *aggregates) Process(ctx context.Context, rec *pipeline.Record) ([]*pipe
 		s.cache = nil
 		return nil, pipeline.Retry(err)
 	}
-	if err := s.c.store.commit(); err != nil {
+	if err := s.c.commitRecord(); err != nil {
 		return nil, pipeline.Retry(err)
 	}
 	return []*pipeline.Record{rec}, nil
 }
+
+// FlushBatch implements pipeline.BatchFlusher.
+func (s *aggregates) FlushBatch(context.Context) error { return s.c.store.commit() }
+
+// Close implements pipeline.Closer: the last checkpoint, at shutdown.
+func (s *aggregates) Close(context.Context) error { return s.c.store.Close() }
 
 func (s *aggregates) update(it *item) error {
 	shop := it.ev.Shop

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
@@ -49,7 +50,10 @@ const (
 // for distinct events: each a new id, a later occurred_at and one of
 // 10,000 customers, so the guard and the aggregates read and write their
 // state for many keys, as in production.
-func benchChain(b *testing.B, env pipeline.Env, memory bool) {
+//
+// batch > 0 runs the chain the way the engine does: state committed once
+// per batch of that many records (FlushBatch), not once per record.
+func benchChain(b *testing.B, env pipeline.Env, memory bool, batch int) {
 	tmpl := benchEvent(b)
 	ev, _ := schemas.DecodeEvent(tmpl)
 	idAt := indexOf(tmpl, []byte(ev.ID))
@@ -65,7 +69,7 @@ func benchChain(b *testing.B, env pipeline.Env, memory bool) {
 	}
 	occ := []byte(`"occurred_at":"` + ev.OccurredAt.Format(time.RFC3339Nano))
 	occAt := indexOf(tmpl, occ) + len(`"occurred_at":"`)
-	ts, err := BuildWith(parse(b, ""), env, Options{Memory: memory, Now: func() time.Time { return t0 }})
+	ts, err := BuildWith(parse(b, ""), env, Options{Memory: memory, BatchCommit: batch > 0, Now: func() time.Time { return t0 }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,9 +99,25 @@ func benchChain(b *testing.B, env pipeline.Env, memory bool) {
 		if err != nil || len(outs) != 1 {
 			b.Fatalf("event %d: %v (%d outputs)", i, err, len(outs))
 		}
+		if batch > 0 && (i+1)%batch == 0 {
+			flushBatch(b, ts)
+		}
+	}
+	if batch > 0 {
+		flushBatch(b, ts)
 	}
 	b.StopTimer()
 	cpu.report(b)
+}
+
+func flushBatch(b *testing.B, ts []pipeline.NamedTransform) {
+	for _, t := range ts {
+		if f, ok := t.Transform.(pipeline.BatchFlusher); ok {
+			if err := f.FlushBatch(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
 
 // cpuClock measures the CPU time of the whole process (every thread,
@@ -135,13 +155,25 @@ func BenchmarkDefaultChain(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	benchChain(b, pipeline.Env{State: st, DataDir: dir}, false)
+	benchChain(b, pipeline.Env{State: st, DataDir: dir}, false, 0)
+}
+
+// BenchmarkDefaultChainBatched is the default chain as the engine runs it:
+// state on disk, committed once per batch of 500 (pipeline.batch_size).
+func BenchmarkDefaultChainBatched(b *testing.B) {
+	dir := b.TempDir()
+	st, err := state.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchChain(b, pipeline.Env{State: st, DataDir: dir}, false, 500)
 }
 
 // BenchmarkDefaultChainMemoryState is the same with state in memory: the
 // CPU of the transforms alone.
 func BenchmarkDefaultChainMemoryState(b *testing.B) {
-	benchChain(b, pipeline.Env{}, true)
+	benchChain(b, pipeline.Env{}, true, 0)
 }
 
 // BenchmarkBaselineDecodeToMap is the reference the issue compares with:

@@ -51,6 +51,18 @@ type chain struct {
 	log          *logrus.Entry
 	now          func() time.Time
 	bufs         sync.Pool
+	// batchCommit: the engine calls FlushBatch once per batch, so stages
+	// do not commit the journal per record.
+	batchCommit bool
+}
+
+// commitRecord makes one record's state changes durable unless the engine
+// commits the whole batch (FlushBatch).
+func (c *chain) commitRecord() error {
+	if c.batchCommit {
+		return nil
+	}
+	return c.store.commit()
 }
 
 func (c *chain) scratch() *[]byte {
@@ -81,13 +93,17 @@ type Options struct {
 	Now func() time.Time
 	// Memory keeps state in memory only, as tajo test does.
 	Memory bool
+	// BatchCommit leaves the journal write to FlushBatch, which the engine
+	// calls once per batch before any record of it reaches a sink; without
+	// it every Process call commits (tests that call Process directly).
+	BatchCommit bool
 }
 
 // Build is the pipeline.TransformBuilder: the configured chain, or guard →
 // aggregates → the default contact mapping when transforms.stages is
 // empty.
 func Build(cfg *config.Config, env pipeline.Env) ([]pipeline.NamedTransform, error) {
-	return BuildWith(cfg, env, Options{})
+	return BuildWith(cfg, env, Options{BatchCommit: true})
 }
 
 // BuildWith is Build with options.
@@ -100,7 +116,7 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 	if fm == nil {
 		fm = NewFieldMapping().(*FieldMapping)
 	}
-	c := &chain{settings: newSettings(tc), fieldMapping: fm, log: env.Log, now: o.Now}
+	c := &chain{settings: newSettings(tc), fieldMapping: fm, log: env.Log, now: o.Now, batchCommit: o.BatchCommit}
 	if c.now == nil {
 		c.now = time.Now
 	}

@@ -151,12 +151,18 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 		return nil, err
 	}
 	if !g.deferCommit {
-		if err := g.c.store.commit(); err != nil {
+		if err := g.c.commitRecord(); err != nil {
 			return nil, pipeline.Retry(err)
 		}
 	}
 	return []*pipeline.Record{rec}, nil
 }
+
+// FlushBatch implements pipeline.BatchFlusher.
+func (g *guard) FlushBatch(context.Context) error { return g.c.store.commit() }
+
+// Close implements pipeline.Closer: the last checkpoint, at shutdown.
+func (g *guard) Close(context.Context) error { return g.c.store.Close() }
 
 // entity guards an event that carries an entity's state with one mark
 // per entity: the last markDepth messages applied to it (occurred_at,

@@ -296,12 +296,15 @@ func (s *store) durable() bool { return s.st != nil }
 
 // Close checkpoints and closes the journal.
 func (s *store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.journal == nil {
 		return nil
 	}
-	err := s.checkpoint()
+	err := s.checkpointLocked()
 	if cerr := s.journal.Close(); err == nil {
 		err = cerr
 	}
+	s.journal = nil
 	return err
 }
