@@ -182,7 +182,15 @@ func cmdRun(args []string, stderr io.Writer) int {
 		log.Warn("second signal: exiting without draining")
 		os.Exit(1)
 	}()
-	err := pipeline.NewRunner(cfg, log).Run(ctx)
+	sims, err := startSimulators(cfg, log)
+	if err != nil {
+		log.WithError(err).Error("starting the simulators")
+		return 1
+	}
+	defer sims.Close()
+	r := pipeline.NewRunner(cfg, log)
+	go sims.sendWebhooks(ctx, r.Addr)
+	err = r.Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.WithError(err).Error("pipeline stopped")
 		return 1

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tajo/tajo/pipeline/config"
+	"github.com/tajo/tajo/sinks/brevo"
+	"github.com/tajo/tajo/sinks/brevo/brevotest"
+	"github.com/tajo/tajo/sources/shopify"
+	"github.com/tajo/tajo/sources/shopify/shopifytest"
+)
+
+// devConfig is the `dev` section: the simulators `tajo run` starts for a
+// first run without credentials.
+type devConfig struct {
+	// Simulate is auto (simulate whatever has no credentials), always or
+	// never.
+	Simulate string          `yaml:"simulate"`
+	Shopify  devShopifyConfig `yaml:"shopify"`
+	Brevo    devBrevoConfig   `yaml:"brevo"`
+
+	// What the fixup decided to simulate; startSimulators starts those.
+	simShopify, simBrevo bool
+}
+
+type devShopifyConfig struct {
+	Listen    string `yaml:"listen"`
+	Customers int    `yaml:"customers"`
+	Orders    int    `yaml:"orders"`
+	Products  int    `yaml:"products"`
+	Checkouts int    `yaml:"checkouts"`
+	// WebhookRate is how many signed webhooks per second the simulated
+	// store sends to tajo (new orders, customer and checkout updates).
+	WebhookRate float64 `yaml:"webhook_rate"`
+}
+
+type devBrevoConfig struct {
+	Listen string `yaml:"listen"`
+	// RateLimit caps the simulated account's requests per second (0: none).
+	RateLimit int `yaml:"rate_limit"`
+}
+
+func init() {
+	config.RegisterFixup(chooseSimulators)
+	config.RegisterSection("dev", func() any {
+		return &devConfig{
+			Simulate: "auto",
+			Shopify:  devShopifyConfig{Listen: "127.0.0.1:0", Customers: 200, Orders: 400, Products: 20, Checkouts: 30, WebhookRate: 2},
+			Brevo:    devBrevoConfig{Listen: "127.0.0.1:0", RateLimit: 10},
+		}
+	})
+}
+
+// Validate implements config.Validatable.
+func (d *devConfig) Validate(p *config.Problems, path string) {
+	p.OneOf(config.Join(path, "simulate"), d.Simulate, "auto", "always", "never")
+	for _, l := range []struct{ key, addr string }{{"shopify.listen", d.Shopify.Listen}, {"brevo.listen", d.Brevo.Listen}} {
+		if host, _, err := net.SplitHostPort(l.addr); err != nil || !isLoopback(host) {
+			p.Add(config.Join(path, l.key), "must be a loopback host:port", `e.g. "127.0.0.1:0" for any free port`)
+		}
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"shopify.customers", d.Shopify.Customers}, {"shopify.orders", d.Shopify.Orders}, {"shopify.products", d.Shopify.Products}, {"shopify.checkouts", d.Shopify.Checkouts}, {"brevo.rate_limit", d.Brevo.RateLimit}} {
+		if n.v < 0 {
+			p.Add(config.Join(path, n.key), "must not be negative", "")
+		}
+	}
+	if d.Shopify.WebhookRate < 0 || d.Shopify.WebhookRate > 1000 {
+		p.Add(config.Join(path, "shopify.webhook_rate"), "must be between 0 and 1000", "0 sends no webhooks")
+	}
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// simulatedURL stands in for a simulator's address until it listens.
+const simulatedURL = "http://simulator.invalid"
+
+// chooseSimulators decides, before validation, which of connectors.shopify
+// and sinks.brevo a first run simulates (those without credentials, under
+// simulate: auto), and gives them the simulators' credentials so that the
+// configuration is complete.
+func chooseSimulators(cfg *config.Config) {
+	dev, _ := cfg.Sections["dev"].(*devConfig)
+	if dev == nil || dev.Simulate == "never" {
+		return
+	}
+	always := dev.Simulate == "always"
+	if comp := cfg.Component("connectors", "shopify"); comp != nil {
+		sc, ok := comp.Spec.(*shopify.Config)
+		if ok && (always || (sc.AccessToken == "" && sc.APISecret == "" && len(sc.Stores) == 0)) {
+			o := shopifytest.NewStore(shopifytest.Options{}).Options()
+			sc.ShopURL, sc.AccessToken, sc.APISecret, sc.PreviousAPISecret, sc.AdminURL = o.Shop, o.AccessToken, o.Secret, "", simulatedURL
+			dev.simShopify = true
+		}
+	}
+	if comp := cfg.Component("sinks", "brevo"); comp != nil {
+		bc, ok := comp.Spec.(*brevo.SinkConfig)
+		if ok && (always || bc.APIKey == "") {
+			bc.APIKey, bc.BaseURL = brevotest.DefaultAPIKey, simulatedURL+"/v3"
+			// The simulated account has lists 1, 2 and 3; using them shows
+			// the list rules and lets large batches go through imports.
+			if bc.Lists.AllCustomers == 0 && bc.Lists.Buyers == 0 && bc.Lists.AbandonedCart == 0 {
+				bc.Lists.AllCustomers, bc.Lists.Buyers, bc.Lists.AbandonedCart = 1, 2, 3
+			}
+			dev.simBrevo = true
+		}
+	}
+}
+
+// simulators are the simulated store and Brevo account of a first run.
+type simulators struct {
+	store   *shopifytest.Store
+	brevo   *brevotest.Server
+	servers []*http.Server
+	rate    float64
+	log     *logrus.Logger
+}
+
+// startSimulators starts what the configuration needs simulated and points
+// connectors.shopify and sinks.brevo at it. It returns nil when nothing is
+// simulated.
+func startSimulators(cfg *config.Config, log *logrus.Logger) (*simulators, error) {
+	dev, _ := cfg.Sections["dev"].(*devConfig)
+	if dev == nil || (!dev.simShopify && !dev.simBrevo) {
+		return nil, nil
+	}
+	s := &simulators{log: log, rate: dev.Shopify.WebhookRate}
+	if dev.simShopify {
+		sc := cfg.Component("connectors", "shopify").Spec.(*shopify.Config)
+		ln, err := net.Listen("tcp", dev.Shopify.Listen)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("dev.shopify.listen: %w", err)
+		}
+		sc.AdminURL = "http://" + ln.Addr().String()
+		st := shopifytest.NewStore(shopifytest.Options{
+			Customers: dev.Shopify.Customers, Orders: dev.Shopify.Orders,
+			Products: dev.Shopify.Products, Checkouts: dev.Shopify.Checkouts,
+			BaseURL: sc.AdminURL, // where bulk results are downloaded from
+		})
+		s.serve(ln, st)
+		s.store = st
+		log.WithFields(logrus.Fields{"shop": st.Shop(), "admin_url": sc.AdminURL}).
+			Infof("no Shopify credentials: simulating a store (%d customers, %d orders, %d products) that tajo backfills and that sends %.1f webhooks/s",
+				dev.Shopify.Customers, dev.Shopify.Orders, dev.Shopify.Products, dev.Shopify.WebhookRate)
+	}
+	if dev.simBrevo {
+		bc := cfg.Component("sinks", "brevo").Spec.(*brevo.SinkConfig)
+		opts := brevotest.Options{APIKey: bc.APIKey, Lenient: true,
+			Lists: map[int64]string{1: "All customers", 2: "Buyers", 3: "Abandoned cart"}}
+		if dev.Brevo.RateLimit > 0 {
+			opts.RateLimit = brevotest.Limit{Requests: dev.Brevo.RateLimit, Per: time.Second}
+		}
+		ln, err := net.Listen("tcp", dev.Brevo.Listen)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("dev.brevo.listen: %w", err)
+		}
+		srv := brevotest.NewHandler(opts)
+		s.serve(ln, srv)
+		bc.BaseURL = "http://" + ln.Addr().String() + "/v3"
+		s.brevo = srv
+		log.WithField("base_url", bc.BaseURL).Infof("no Brevo API key: simulating a Brevo account; look at it with: curl -H 'api-key: %s' %s/contacts", opts.APIKey, bc.BaseURL)
+	}
+	return s, nil
+}
+
+func (s *simulators) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go srv.Serve(ln)
+}
+
+// sendWebhooks plays the store's live traffic: signed webhooks to tajo's
+// /webhooks/shopify at the configured rate, until ctx ends. addr returns
+// tajo's HTTP address once it listens.
+func (s *simulators) sendWebhooks(ctx context.Context, addr func() string) {
+	if s == nil || s.store == nil || s.rate <= 0 {
+		return
+	}
+	var url string
+	for url == "" {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if a := addr(); a != "" {
+			url = "http://" + a + "/webhooks/shopify"
+		}
+	}
+	o := s.store.Options()
+	tick := time.NewTicker(time.Duration(float64(time.Second) / s.rate))
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var topic string
+		var body []byte
+		switch n % 4 {
+		case 0, 2:
+			topic, body = "orders/create", s.store.OrderWebhook(o.Orders+n)
+		case 1:
+			topic, body = "customers/update", s.store.CustomerWebhook(n%max(1, o.Customers))
+		default:
+			topic, body = "checkouts/update", s.store.CheckoutWebhook(n%max(1, o.Checkouts))
+		}
+		res, err := s.store.SendWebhook(ctx, url, topic, body)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.log.WithError(err).WithField("topic", topic).Debug("simulated webhook not delivered")
+		} else if err == nil && !res.OK() {
+			s.log.WithField("topic", topic).Debugf("simulated webhook answered %v", res)
+		}
+	}
+}
+
+// Close stops the simulators, saying what the simulated Brevo account
+// received.
+func (s *simulators) Close() {
+	if s == nil {
+		return
+	}
+	if s.brevo != nil {
+		reqs := 0
+		counts := s.brevo.RequestCounts()
+		for _, n := range counts {
+			reqs += n
+		}
+		s.log.WithField("requests", counts).Infof("simulated Brevo account: %d contacts, %d events, %d orders, %d products after %d requests",
+			len(s.brevo.Contacts()), len(s.brevo.Events()), len(s.brevo.Orders()), len(s.brevo.Products()), reqs)
+	}
+	for _, srv := range s.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		srv.Shutdown(ctx)
+		cancel()
+	}
+}
