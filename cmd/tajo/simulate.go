@@ -22,7 +22,7 @@ import (
 type devConfig struct {
 	// Simulate is auto (simulate whatever has no credentials), always or
 	// never.
-	Simulate string          `yaml:"simulate"`
+	Simulate string           `yaml:"simulate"`
 	Shopify  devShopifyConfig `yaml:"shopify"`
 	Brevo    devBrevoConfig   `yaml:"brevo"`
 
