@@ -12,12 +12,13 @@ import (
 
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/sinks/clickhouse"
+	"github.com/tajo/tajo/sources/shopify"
 )
 
 func init() {
 	register("connectors", command{
-		args:    "status|logs|history <connector> [flags]",
-		summary: "connector status, webhook/error/sync logs and sync history from ClickHouse",
+		args:    "status|logs|history|test <connector> [flags]",
+		summary: "connector status, webhook/error/sync logs, sync history; test a connection",
 		run:     cmdConnectors, order: 40,
 	})
 	register("query", command{
@@ -31,9 +32,11 @@ const connectorsUsage = `Usage:
   tajo connectors status  <connector> [-c pipeline.yaml] [--shop S] [--json]
   tajo connectors logs    <connector> [-c pipeline.yaml] [--type webhook|error|sync] [--last 24h] [--shop S] [--limit N] [--json]
   tajo connectors history <connector> [-c pipeline.yaml] [--shop S] [--limit 10] [--json]
+  tajo connectors test    shopify     [-c pipeline.yaml]
 
-They read the history kept by sinks.clickhouse (embedded chDB or a server),
-whether or not tajo run is running.
+status, logs and history read the history kept by sinks.clickhouse
+(embedded chDB or a server), whether or not tajo run is running. test
+checks that each configured store answers with the configured credentials.
 `
 
 // parseInterspersed parses flags that may come before or after positional
@@ -90,6 +93,8 @@ func cmdConnectors(args []string, stdout, stderr io.Writer) int {
 	}
 	req := clickhouse.ReportRequest{Shop: h.shop, JSON: h.json, Limit: *limit}
 	switch sub {
+	case "test":
+		return testConnector(h.config, pos[0], stdout, stderr)
 	case "status":
 		req.Kind = "status"
 	case "logs":
@@ -136,6 +141,38 @@ func cmdQuery(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return report(cfg, clickhouse.ReportRequest{Kind: "query", SQL: pos[0], JSON: h.json}, stdout, stderr)
+}
+
+// testConnector runs a connector's connection test, one ✓/✗ line per check.
+func testConnector(cfgPath, name string, stdout, stderr io.Writer) int {
+	if name != "shopify" {
+		fmt.Fprintf(stderr, "tajo connectors test: only shopify has a connection test, not %q\n", name)
+		return 2
+	}
+	cfg, ok := loadConfig(cfgPath, stderr)
+	if !ok {
+		return 1
+	}
+	comp := cfg.Component("connectors", "shopify")
+	if comp == nil {
+		fmt.Fprintf(stderr, "connectors.shopify is not enabled in %s\n", cfgPath)
+		return 1
+	}
+	if dev, _ := cfg.Sections["dev"].(*devConfig); dev != nil && dev.simShopify {
+		fmt.Fprintln(stderr, "connectors.shopify has no credentials (tajo run would simulate the store): set SHOPIFY_ACCESS_TOKEN and SHOPIFY_API_SECRET to test a real one")
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	checks, err := shopify.TestConnection(ctx, comp.Spec.(*shopify.Config))
+	for _, c := range checks {
+		fmt.Fprintln(stdout, c.String())
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
 }
 
 // report opens the history store the pipeline writes to and renders a
