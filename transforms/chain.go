@@ -131,8 +131,14 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 			return nil, err
 		}
 	}
+	stages := tc.stages()
+	if comp := cfg.Component("connectors", "shopify"); comp != nil {
+		if ps, ok := comp.Spec.(ProductSettings); ok {
+			stages = withConnectorProducts(stages, len(tc.Stages) == 0, ps)
+		}
+	}
 	var out []pipeline.NamedTransform
-	for i, s := range tc.stages() {
+	for i, s := range stages {
 		if s.Type == StageRoute && !o.Memory && cfg.Components != nil {
 			for _, name := range sortedKeys(s.Sinks) {
 				if cfg.Component("sinks", name) == nil {
@@ -147,7 +153,7 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 		}
 		if g, ok := t.(*guard); ok {
 			g.window = tc.DedupeWindow
-			for _, later := range tc.stages()[i+1:] {
+			for _, later := range stages[i+1:] {
 				if later.Type == StageAggregates {
 					g.deferCommit = true
 				}

@@ -111,6 +111,35 @@ func (c *Config) stages() []Stage {
 	return c.Stages
 }
 
+// ProductSettings is implemented by a connector configuration that holds
+// the seed's sync.products settings (connectors.shopify.sync.products), so
+// users set them where the seed puts them and the chain applies them.
+type ProductSettings interface {
+	ProductSyncSettings() (enabled, includeVariants, includeImages, categoriesAsTags bool, status, excludeTags []string)
+}
+
+// withConnectorProducts fills the product_filter stages that do not set
+// products: from the connector's settings, and puts a product_filter first
+// in the default chain.
+func withConnectorProducts(stages []Stage, defaulted bool, ps ProductSettings) []Stage {
+	enabled, variants, images, cats, status, exclude := ps.ProductSyncSettings()
+	from := ProductSync{
+		Enabled: &enabled, IncludeVariants: &variants, IncludeImages: &images, CategoriesAsTags: cats,
+		Filter: ProductFilter{Status: status, ExcludeTags: exclude},
+	}
+	out := make([]Stage, 0, len(stages)+1)
+	if defaulted {
+		out = append(out, Stage{Name: "products", Type: StageProductFilter, Products: from})
+	}
+	for _, s := range stages {
+		if s.Type == StageProductFilter && reflect.DeepEqual(s.Products, ProductSync{}) {
+			s.Products = from
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // Validate compiles every expression, so a mistake fails tajo validate
 // with its path and position.
 func (c *Config) Validate(p *config.Problems, path string) {

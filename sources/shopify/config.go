@@ -291,6 +291,13 @@ func (c *Config) StoreList() []Store {
 // stage's `products:`).
 func (c *Config) ProductSettings() ProductSync { return c.Sync.Products }
 
+// ProductSyncSettings hands sync.products to the transform chain's product
+// filter (transforms.ProductSettings).
+func (c *Config) ProductSyncSettings() (enabled, includeVariants, includeImages, categoriesAsTags bool, status, excludeTags []string) {
+	p := c.Sync.Products
+	return p.Enabled, p.IncludeVariants, p.IncludeImages, p.CategoriesAsTags, []string(p.Filter.Status), p.Filter.ExcludeTags
+}
+
 // String masks every secret, so a Config can be logged or printed.
 func (c Config) String() string {
 	c.APISecret, c.PreviousAPISecret, c.AccessToken = mask(c.APISecret), mask(c.PreviousAPISecret), mask(c.AccessToken)
