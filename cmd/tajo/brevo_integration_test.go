@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,10 +184,88 @@ func TestBrevoEndToEndFixtures(t *testing.T) {
 	appendFile(t, events, feed)
 	cmd := startTajo(t, cfgPath, logPath)
 
+	assertBrevoPhase1(t, srv, dir, logPath)
+
+	// Deletions: customers/delete and customers/redact remove the contacts,
+	// products/delete marks the product deleted.
+	appendFile(t, events, fixtureLines(t, brevoPhase2...))
+	assertBrevoPhase2(t, srv, logPath)
+	stopTajo(t, cmd, cmd.Process.Signal)
+}
+
+// TestBrevoEndToEndSignedWebhooks is the same journey through the real
+// ingress: every fixture posted to /webhooks/shopify with a valid
+// signature, answered 200 only once on Kafka, then through the transforms
+// into the simulated Brevo account.
+func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
+	const secret = "e2e-secret"
+	srv := newBrevoSim(t, brevotest.Options{})
+	t.Setenv("BREVO_API_KEY", srv.APIKey())
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfgPath := brevoConfig(t, dir, srv.URL(), fmt.Sprintf(`connectors:
+  shopify:
+    api_secret: %s
+    stores: [{shop_url: %s}]
+    sync: {backfill: false, reconcile_every: 0}
+`, secret, brevoShop))
+	// The webhook source replaces the file source and needs the server.
+	b, _ := os.ReadFile(cfgPath)
+	cfg := strings.Replace(string(b), "server: {listen: \"\"}", fmt.Sprintf("server: {listen: %q}", addr), 1)
+	cfg = strings.Replace(cfg, "  file: {path: events.jsonl, follow: true}", "  file: {enabled: false, path: events.jsonl}", 1)
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	logPath := filepath.Join(dir, "tajo.log")
+	cmd := startTajo(t, cfgPath, logPath)
+	url := "http://" + addr + "/webhooks/shopify"
+
+	post := func(topics ...string) {
+		for i, topic := range topics {
+			name := strings.NewReplacer("/", "-", "_", "-", ".", "-").Replace(topic) + ".json"
+			body, err := os.ReadFile(filepath.Join("..", "..", "sources", "shopify", "testdata", "webhooks", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			postSigned(t, url, topic, fmt.Sprintf("wh-%d-%s", i, topic), secret, body)
+		}
+	}
+	waitFor(t, "the webhook endpoint", logPath, 60*time.Second, func() bool {
+		code, err := postWebhook(url, []byte("{}"), http.Header{})
+		return err == nil && code == http.StatusUnauthorized
+	})
+	post(brevoPhase1...)
+	// A customer whose email Brevo refuses.
+	broken := []byte(`{"id":42,"email":"not-an-email","first_name":"Broken","updated_at":"2026-11-01T00:00:00Z","created_at":"2026-11-01T00:00:00Z"}`)
+	postSigned(t, url, "customers/update", "wh-broken", secret, broken)
+
+	assertBrevoPhase1(t, srv, dir, logPath)
+	post(brevoPhase2...)
+	assertBrevoPhase2(t, srv, logPath)
+	stopTajo(t, cmd, cmd.Process.Signal)
+}
+
+// postSigned posts one delivery as Shopify signs it and requires a 200,
+// which tajo answers only once the event is on Kafka.
+func postSigned(t *testing.T, url, topic, id, secret string, body []byte) {
+	t.Helper()
+	h := http.Header{}
+	h.Set(shopify.HeaderShopDomain, brevoShop)
+	h.Set(shopify.HeaderTopic, topic)
+	h.Set(shopify.HeaderWebhookID, id)
+	h.Set(shopify.HeaderAPIVersion, "2026-04")
+	h.Set(shopify.HeaderHMAC, shopify.Sign(body, secret))
+	code, err := postWebhook(url, body, h)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("%s: answered %d, %v", topic, code, err)
+	}
+}
+
+// assertBrevoPhase1 checks, field by field, what the first fixtures made of
+// the simulated Brevo account.
+func assertBrevoPhase1(t *testing.T, srv *brevotest.Server, dir, logPath string) {
+	t.Helper()
 	waitFor(t, "the fixtures to reach the simulator", logPath, 60*time.Second, func() bool {
 		return len(srv.Events()) >= 6 && len(srv.Orders()) >= 1 && len(deadLetters(t, dir)) >= 1 && len(srv.Products()) >= 1
 	})
-
 	// Contacts, field by field.
 	if n := len(srv.Contacts()); n != 2 {
 		t.Fatalf("%d contacts, want bob and john", n)
@@ -243,14 +322,17 @@ func TestBrevoEndToEndFixtures(t *testing.T) {
 		t.Errorf("dead letters = %v", dl)
 	}
 
-	// Deletions: customers/delete and customers/redact remove the contacts,
-	// products/delete marks the product deleted.
-	appendFile(t, events, fixtureLines(t, brevoPhase2...))
+}
+
+// assertBrevoPhase2 waits for the deletions: customers/delete and
+// customers/redact remove the contacts, products/delete marks the product
+// deleted.
+func assertBrevoPhase2(t *testing.T, srv *brevotest.Server, logPath string) {
+	t.Helper()
 	waitFor(t, "the deletions", logPath, 30*time.Second, func() bool {
 		ps := srv.Products()
 		return len(srv.Contacts()) == 0 && len(ps) == 1 && ps[0].IsDeleted
 	})
-	stopTajo(t, cmd, cmd.Process.Signal)
 }
 
 // TestBrevoRevokedKeyStopsAndResumes: a key revoked mid-stream stops the
