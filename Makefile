@@ -45,7 +45,7 @@ lint:
 ## fuzz: run each fuzz target for FUZZTIME (default 20s).
 FUZZTIME ?= 20s
 FUZZ_TARGETS := \
-	./pipeline/config/:FuzzParse ./schemas/:FuzzDecodeEvent \
+	./pipeline/config/:FuzzParse ./schemas/:FuzzDecodeEvent ./schemas/:FuzzUnquoteAgreesWithJSON \
 	./sources/shopify/:FuzzNormalize ./sources/shopify/:FuzzVerifyHMAC \
 	./transforms/:FuzzE164 ./transforms/:FuzzToDate ./transforms/:FuzzParseEnvelope \
 	./transforms/:FuzzMapExpression ./transforms/:FuzzFastTags

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -255,6 +256,10 @@ func (t *Tags) UnmarshalJSON(b []byte) error {
 		}
 		parts = strings.Split(s, ",")
 	case len(b) > 0 && b[0] == '[':
+		var ok bool
+		if parts, ok = plainStringArray(b); ok {
+			break
+		}
 		if err := json.Unmarshal(b, &parts); err != nil {
 			return fmt.Errorf("tags: want a string or an array of strings: %w", err)
 		}
@@ -269,6 +274,52 @@ func (t *Tags) UnmarshalJSON(b []byte) error {
 	}
 	*t = out
 	return nil
+}
+
+// plainStringArray splits ["a", "b"] when every element is a plain string
+// (see plainJSONString); ok is false for anything else.
+func plainStringArray(b []byte) (out []string, ok bool) {
+	if len(b) == 0 || b[0] != '[' {
+		return nil, false
+	}
+	i := 1
+	skip := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+			i++
+		}
+	}
+	skip()
+	if i < len(b) && b[i] == ']' {
+		i++
+		skip()
+		return []string{}, i == len(b)
+	}
+	for {
+		skip()
+		if i >= len(b) || b[i] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(b[i+1:], '"')
+		if end < 0 || !plainJSONString(b[i+1:i+1+end]) {
+			return nil, false
+		}
+		out = append(out, string(b[i+1:i+1+end]))
+		i += end + 2
+		skip()
+		if i >= len(b) {
+			return nil, false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case ']':
+			i++
+			skip()
+			return out, i == len(b)
+		default:
+			return nil, false
+		}
+	}
 }
 
 // Text is a string that Shopify sometimes sends as another JSON value (note
@@ -300,11 +351,28 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 }
 
 func unquote(b []byte) (string, error) {
+	// Most values are plain quoted text: no escapes, no control bytes, valid
+	// UTF-8. Those are cut out directly; anything else goes through the
+	// JSON decoder, which knows every escape and rejects what is invalid.
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' && plainJSONString(b[1:n-1]) {
+		return string(b[1 : n-1]), nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return "", fmt.Errorf("want a string: %w", err)
 	}
 	return s, nil
+}
+
+// plainJSONString reports whether b, the inside of a JSON string, holds no
+// escape, quote or control byte and is valid UTF-8, so it is its own value.
+func plainJSONString(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // truncate keeps hostile values from flooding error messages and logs.
