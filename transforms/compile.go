@@ -11,6 +11,8 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/tajo/tajo/pipeline/config"
 )
 
 // program is one compiled expression with the source it came from.
@@ -64,7 +66,7 @@ func explain(err error) error {
 				continue
 			}
 			fields := exprFields(t)
-			hint := closest(m[2], fields)
+			hint := config.Closest(m[2], fields)
 			if hint != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", hint)
 			} else {
@@ -91,39 +93,6 @@ func exprFields(t reflect.Type) []string {
 		}
 	}
 	return out
-}
-
-func closest(got string, names []string) string {
-	best, bestD := "", 1<<30
-	for _, n := range names {
-		if d := levenshtein(got, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if bestD > max(2, len(got)/3) {
-		return ""
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // vms holds one VM per worker: a VM keeps its stack between runs, so a

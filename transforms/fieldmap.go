@@ -106,7 +106,7 @@ func (f *FieldMapping) UnmarshalYAML(n *yaml.Node) error {
 			continue
 		}
 		if strings.ToLower(key) == key && !isSpecialTarget(key) {
-			hint := closest(key, append(defaultFields(), customerFields...))
+			hint := config.Closest(key, append(defaultFields(), customerFields...))
 			if hint != "" {
 				hint = fmt.Sprintf("did you mean %s?", hint)
 			} else {

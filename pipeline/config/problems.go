@@ -117,6 +117,15 @@ func (p *Problems) OneOf(path, v string, allowed ...string) bool {
 
 // suggest returns `did you mean "x"?` for the closest candidate, or "".
 func suggest(got string, candidates []string) string {
+	if best := Closest(got, candidates); best != "" {
+		return fmt.Sprintf("did you mean %q?", best)
+	}
+	return ""
+}
+
+// Closest returns the candidate nearest to got (edit distance, ignoring
+// case) when it is near enough to be a typo of it, else "".
+func Closest(got string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		d := levenshtein(strings.ToLower(got), strings.ToLower(c))
@@ -127,7 +136,7 @@ func suggest(got string, candidates []string) string {
 	if best == "" || got == "" || bestD > max(2, len(got)/3) {
 		return ""
 	}
-	return fmt.Sprintf("did you mean %q?", best)
+	return best
 }
 
 func levenshtein(a, b string) int {
