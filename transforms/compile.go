@@ -19,6 +19,9 @@ import (
 type program struct {
 	src  string
 	prog *vm.Program
+	// native, when set, computes the same result without the VM (see
+	// natives); prog is the reference and runs whenever native declines.
+	native native
 }
 
 // compile checks src against Env and the function library. The error is
@@ -36,7 +39,11 @@ func compile(src string, asBool bool) (*program, error) {
 	if err != nil {
 		return nil, explain(err)
 	}
-	return &program{src: src, prog: p}, nil
+	pr := &program{src: src, prog: p}
+	if !asBool {
+		pr.native = natives[src]
+	}
+	return pr, nil
 }
 
 var viewNames = map[string]reflect.Type{
@@ -100,6 +107,26 @@ func exprFields(t reflect.Type) []string {
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 func (p *program) run(env *Env) (v any, err error) {
+	if p.native != nil {
+		if v, ok := p.runNative(env); ok {
+			return v, nil
+		}
+	}
+	return p.runVM(env)
+}
+
+// runNative runs the native; a panic (a bug) declines, and the program
+// runs instead.
+func (p *program) runNative(env *Env) (v any, ok bool) {
+	defer func() {
+		if recover() != nil {
+			v, ok = nil, false
+		}
+	}()
+	return p.native(env)
+}
+
+func (p *program) runVM(env *Env) (v any, err error) {
 	m := vms.Get().(*vm.VM)
 	defer func() {
 		// expr turns most run-time faults into errors; a panic from a
