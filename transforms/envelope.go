@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -43,19 +45,19 @@ func parseEnvelope(b []byte, e *schemas.Event, onData func(typ string, b []byte)
 		var err error
 		switch string(key) {
 		case "schema":
-			e.Schema, err = p.str()
+			e.Schema, err = p.shared()
 		case "id":
 			e.ID, err = p.str()
 		case "source":
-			e.Source, err = p.str()
+			e.Source, err = p.shared()
 		case "shop":
-			e.Shop, err = p.str()
+			e.Shop, err = p.shared()
 		case "topic":
-			e.Topic, err = p.str()
+			e.Topic, err = p.shared()
 		case "type":
-			e.Type, err = p.str()
+			e.Type, err = p.shared()
 		case "api_version":
-			e.APIVersion, err = p.str()
+			e.APIVersion, err = p.shared()
 		case "occurred_at":
 			e.OccurredAt, err = p.time()
 		case "received_at":
@@ -156,6 +158,62 @@ func (p *scanner) str() (string, error) {
 	return s, nil
 }
 
+// shared is str for the envelope's few-valued fields (schema, source,
+// shop, topic, type, api version, entity kind): a value seen before is
+// returned as the same string instead of a new copy.
+func (p *scanner) shared() (string, error) {
+	start := p.i
+	if b, ok := p.plainBytes(); ok && utf8.Valid(b) {
+		return intern(b), nil
+	}
+	p.i = start
+	return p.str()
+}
+
+// The interned values: an immutable map replaced on each addition, so a
+// lookup takes no lock. Bounded in count and length; beyond that values
+// are copied as usual.
+var (
+	interned atomic.Pointer[map[string]string]
+	internMu sync.Mutex
+)
+
+const (
+	maxIntern  = 4096 // values
+	maxInternN = 128  // bytes of one value
+)
+
+func intern(b []byte) string {
+	if m := interned.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	s := string(b)
+	if len(s) > maxInternN {
+		return s
+	}
+	internMu.Lock()
+	defer internMu.Unlock()
+	old := interned.Load()
+	if old == nil {
+		old = &map[string]string{}
+	}
+	if len(*old) >= maxIntern {
+		return s
+	}
+	if v, ok := (*old)[s]; ok {
+		return v
+	}
+	m := make(map[string]string, len(*old)+1)
+	for k, v := range *old {
+		m[k] = v
+	}
+	m[s] = s
+	interned.Store(&m)
+	return s
+}
+
 func (p *scanner) time() (time.Time, error) {
 	s, ok := p.plainBytes()
 	if !ok {
@@ -186,17 +244,17 @@ func (p *scanner) entity(e *schemas.Event) error {
 			return errSlowPath
 		}
 		p.ws()
-		v, err := p.str()
-		if err != nil {
-			return err
-		}
+		var err error
 		switch string(key) {
 		case "kind":
-			e.Entity.Kind = v
+			e.Entity.Kind, err = p.shared()
 		case "id":
-			e.Entity.ID = v
+			e.Entity.ID, err = p.str()
 		default:
 			return errSlowPath
+		}
+		if err != nil {
+			return err
 		}
 		p.ws()
 		p.eat(',')

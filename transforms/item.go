@@ -213,7 +213,62 @@ func (t *fastTags) UnmarshalJSON(b []byte) error {
 		*t = out
 		return nil
 	}
+	if out, ok := plainTagArray(b); ok {
+		*t = out
+		return nil
+	}
 	return (*schemas.Tags)(t).UnmarshalJSON(b)
+}
+
+// plainTagArray decodes ["a", "b"] when every element is a plain string
+// (as schemas' plainStringArray does), in two allocations: one string of
+// the whole array, which the tags are cut from, and the list.
+func plainTagArray(b []byte) (fastTags, bool) {
+	if len(b) < 2 || b[0] != '[' {
+		return nil, false
+	}
+	s := string(b)
+	out := make(fastTags, 0, strings.Count(s, `"`)/2)
+	i := 1
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+			i++
+		}
+	}
+	skip()
+	if i < len(s) && s[i] == ']' {
+		i++
+		skip()
+		return out, i == len(s)
+	}
+	for {
+		skip()
+		if i >= len(s) || s[i] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(s[i+1:], '"')
+		if end < 0 || !plainJSONText(b[i+1:i+1+end]) {
+			return nil, false
+		}
+		if p := strings.TrimSpace(s[i+1 : i+1+end]); p != "" {
+			out = append(out, p)
+		}
+		i += end + 2
+		skip()
+		if i >= len(s) {
+			return nil, false
+		}
+		switch s[i] {
+		case ',':
+			i++
+		case ']':
+			i++
+			skip()
+			return out, i == len(s)
+		default:
+			return nil, false
+		}
+	}
 }
 
 // plainJSONText reports whether b is the inside of a JSON string that
