@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 
@@ -121,13 +120,25 @@ func family(typ string) string {
 }
 
 func fingerprint(rec *pipeline.Record, ev *schemas.Event) uint64 {
-	h := fnv.New64a()
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(ev.ReceivedAt.UnixNano()))
-	h.Write(b[:])
-	h.Write(rec.Position)
-	return h.Sum64()
+	return fnv64a(fnv64a(fnvOffset, b[:]), []byte(rec.Position))
 }
+
+// fnv64a is hash/fnv's FNV-1a, 64 bits, continued from h over b, without
+// the allocation of a hash.Hash.
+func fnv64a[T string | []byte](h uint64, b T) uint64 {
+	for i := 0; i < len(b); i++ {
+		h ^= uint64(b[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
 
 func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.Record, error) {
 	g.mu.Lock()
@@ -221,11 +232,7 @@ const (
 	markDepth = 8
 )
 
-func idHash(id string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	return h.Sum64()
-}
+func idHash(id string) uint64 { return fnv64a(fnvOffset, id) }
 
 // once guards an event without an entity state (a refund, a tag change, a
 // type the chain does not know) by its id, remembered for the window.
@@ -268,9 +275,7 @@ const bloomBits = 1 << 23
 func newBloom() *bloom { return &bloom{bits: make([]uint64, bloomBits/64)} }
 
 func bloomHashes(k string) (uint64, uint64) {
-	h := fnv.New64a()
-	h.Write([]byte(k))
-	a := h.Sum64()
+	a := fnv64a(fnvOffset, k)
 	return a, a>>33 | a<<31 | 1
 }
 

@@ -58,6 +58,10 @@ type output struct {
 	consent schemas.Consent
 	touched bool
 	buf     []byte
+	// The first attributes and values live in the item itself: one
+	// allocation per record instead of three.
+	attrArr [16]attr
+	bufArr  [384]byte
 }
 
 type attr struct {
@@ -68,6 +72,9 @@ type attr struct {
 // set stores an encoded value; values share one buffer per record, and a
 // value is copied into it, so val may be reused by the caller.
 func (o *output) set(key string, val []byte) {
+	if o.buf == nil {
+		o.buf = o.bufArr[:0]
+	}
 	if cap(o.buf)-len(o.buf) < len(val) {
 		o.buf = make([]byte, 0, max(512, 2*len(val)))
 	}
@@ -81,7 +88,7 @@ func (o *output) set(key string, val []byte) {
 		}
 	}
 	if o.attrs == nil {
-		o.attrs = make([]attr, 0, 16)
+		o.attrs = o.attrArr[:0]
 	}
 	o.attrs = append(o.attrs, attr{key: key, val: v})
 }

@@ -43,7 +43,8 @@ type store struct {
 	cleanSize int
 	dirtySize int
 	pending   []byte
-	size      int64 // bytes of whole records in the journal
+	kbuf      []byte // get's key, under mu
+	size      int64  // bytes of whole records in the journal
 	last      time.Time
 	interval  time.Duration
 }
@@ -134,11 +135,13 @@ func dkey(bucket, key string) string { return bucket + "\x00" + key }
 
 // get returns the value of key; the slice must not be modified.
 func (s *store) get(bucket, key string) ([]byte, error) {
-	k := dkey(bucket, key)
 	s.mu.Lock()
-	v, ok := s.dirty[k]
+	// The key is built in a reused buffer: a map lookup by string(kbuf)
+	// does not allocate.
+	s.kbuf = append(append(append(s.kbuf[:0], bucket...), 0), key...)
+	v, ok := s.dirty[string(s.kbuf)]
 	if !ok {
-		v, ok = s.clean[k]
+		v, ok = s.clean[string(s.kbuf)]
 	}
 	s.mu.Unlock()
 	if ok || s.st == nil {
