@@ -24,6 +24,10 @@ type ID int64
 // anything else (fractions, exponents, negatives, overflow, other types)
 // rather than guess.
 func (id *ID) UnmarshalJSON(b []byte) error {
+	if n, ok := plainDigits(b); ok {
+		*id = ID(n)
+		return nil
+	}
 	if string(b) == "null" {
 		*id = 0
 		return nil
@@ -74,6 +78,23 @@ func ParseGID(gid string) (ID, error) {
 	return parseID(rest[i+1:])
 }
 
+// plainDigits is parseID's result for a bare JSON integer of 1 to 18
+// digits (which cannot overflow), without converting b to a string; ok is
+// false for anything else, which takes the general path.
+func plainDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
 func parseID(s string) (ID, error) {
 	if s == "" || len(s) > 19 {
 		return 0, fmt.Errorf("id %q: want a positive integer of at most 19 digits", truncate(s))
@@ -96,6 +117,10 @@ type Count int64
 
 // UnmarshalJSON accepts 5 and "5"; null is 0.
 func (c *Count) UnmarshalJSON(b []byte) error {
+	if n, ok := plainDigits(b); ok {
+		*c = Count(n)
+		return nil
+	}
 	if string(b) == "null" {
 		*c = 0
 		return nil

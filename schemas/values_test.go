@@ -158,3 +158,21 @@ func TestParseGID(t *testing.T) {
 		t.Fatal("no id accepted")
 	}
 }
+
+// FuzzPlainDigitsAgreesWithParseID holds the allocation-free path of ID
+// and Count decoding to parseID.
+func FuzzPlainDigitsAgreesWithParseID(f *testing.F) {
+	for _, s := range []string{"0", "007", "706405506930370084", "999999999999999999", "9223372036854775807", "1a", "", "-1"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, ok := plainDigits(b)
+		if !ok {
+			return
+		}
+		want, err := parseID(string(b))
+		if err != nil || int64(want) != n {
+			t.Fatalf("%q: plainDigits %d, parseID %d, %v", b, n, want, err)
+		}
+	})
+}
