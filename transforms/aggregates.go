@@ -222,6 +222,7 @@ type aggregates struct {
 	// reading unchanged totals) decodes nothing. Only this stage writes the
 	// customer bucket, so the cache cannot go stale.
 	cache map[string]*customerAgg
+	kbuf  []byte // loadCustomer's key, under mu
 }
 
 const aggCacheSize = 10000
@@ -240,10 +241,12 @@ func customerKey(c *schemas.Customer) string {
 }
 
 func (s *aggregates) loadCustomer(shop, key string) (*customerAgg, error) {
-	k := shop + "\x00" + key
-	if a, ok := s.cache[k]; ok {
+	// A hit looks the key up from a reused buffer, without building it.
+	s.kbuf = append(append(append(s.kbuf[:0], shop...), 0), key...)
+	if a, ok := s.cache[string(s.kbuf)]; ok {
 		return a, nil
 	}
+	k := string(s.kbuf)
 	b, err := s.c.store.get(bucketCustomers, k)
 	if err != nil || b == nil {
 		return nil, err

@@ -126,18 +126,19 @@ func (p *scanner) plainBytes() ([]byte, bool) {
 	if !p.eat('"') {
 		return nil, false
 	}
-	start := p.i
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
+	// Locals, not p.b and p.i: the loop then keeps them in registers.
+	b, start := p.b, p.i
+	for i := start; i < len(b); i++ {
+		switch c := b[i]; {
 		case c == '"':
-			p.i++
-			return p.b[start : p.i-1], true
+			p.i = i + 1
+			return b[start:i], true
 		case c == '\\' || c < 0x20:
+			p.i = i
 			return nil, false
 		}
-		p.i++
 	}
+	p.i = len(b)
 	return nil, false
 }
 

@@ -147,12 +147,16 @@ func runChain(ts []pipeline.NamedTransform, rec *pipeline.Record) ([]*pipeline.R
 		var next []*pipeline.Record
 		for _, r := range cur {
 			out, err := t.Process(context.Background(), r)
-			var skip *pipeline.SkipError
-			if errors.As(err, &skip) {
-				continue // dropped on purpose, as a filter would
-			}
 			if err != nil {
+				var skip *pipeline.SkipError
+				if errors.As(err, &skip) {
+					continue // dropped on purpose, as a filter would
+				}
 				return nil, fmt.Errorf("%s: %w", t.Name, err)
+			}
+			if len(cur) == 1 {
+				next = out // one record in: the stage's list is the next one
+				break
 			}
 			next = append(next, out...)
 		}
