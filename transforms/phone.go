@@ -34,38 +34,43 @@ func E164(phone, country string) (string, error) {
 		s = s[:i] // extension
 	}
 	intl := strings.HasPrefix(s, "+")
-	var digits strings.Builder
+	// Digits go to a buffer on the stack: the result is the only
+	// allocation.
+	var buf [32]byte
+	d := buf[:0]
 	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
-			digits.WriteRune(r)
+			d = append(d, byte(r))
 		case r == '+' || r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/' || r == '\u00a0':
 		default:
 			return "", fmt.Errorf("e164: %q is not a phone number", clip(phone))
 		}
 	}
-	d := digits.String()
+	cc := ""
 	switch {
 	case intl:
-	case strings.HasPrefix(d, "00"):
+	case len(d) >= 2 && d[0] == '0' && d[1] == '0':
 		d = d[2:]
 	default:
-		cc, ok := callingCodes[strings.ToUpper(strings.TrimSpace(country))]
+		var ok bool
+		cc, ok = callingCodes[strings.ToUpper(strings.TrimSpace(country))]
 		if !ok {
 			if country == "" {
 				return "", fmt.Errorf("e164: %q has no country code and no default country is set (set transforms.phone_country)", clip(phone))
 			}
 			return "", fmt.Errorf("e164: unknown country %q for %q", clip(country), clip(phone))
 		}
-		if cc == "1" && strings.HasPrefix(d, "1") && len(d) == 11 {
+		if cc == "1" && len(d) == 11 && d[0] == '1' {
 			d = d[1:]
-		} else if strings.HasPrefix(d, "0") && !keepTrunkZero[strings.ToUpper(country)] {
+		} else if len(d) > 0 && d[0] == '0' && !keepTrunkZero[strings.ToUpper(country)] {
 			d = d[1:]
 		}
-		d = cc + d
 	}
-	if len(d) < 8 || len(d) > 15 || d[0] == '0' {
+	n := len(cc) + len(d)
+	if n < 8 || n > 15 || (cc == "" && d[0] == '0') || (cc != "" && cc[0] == '0') {
 		return "", fmt.Errorf("e164: %q is not a valid international number (want 8 to 15 digits after +)", clip(phone))
 	}
-	return "+" + d, nil
+	var out [16]byte
+	return string(append(append(append(out[:0], '+'), cc...), d...)), nil
 }
