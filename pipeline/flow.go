@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -341,15 +342,7 @@ func (f *flow) flushTransforms(ctx context.Context) bool {
 }
 
 func wants(r *Record, sink string) bool {
-	if r.Sinks == nil {
-		return true
-	}
-	for _, s := range r.Sinks {
-		if s == sink {
-			return true
-		}
-	}
-	return false
+	return r.Sinks == nil || slices.Contains(r.Sinks, sink)
 }
 
 // transform runs the chain on one record. Records a transform skips,

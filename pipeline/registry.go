@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/tajo/tajo/pipeline/config"
@@ -68,13 +67,4 @@ func sinkFactory(name string) (SinkFactory, error) {
 		return nil, fmt.Errorf("sinks.%s: not registered", name)
 	}
 	return f, nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

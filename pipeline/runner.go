@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -337,7 +338,7 @@ func buildSources(ctx context.Context, cfg *config.Config, env func(string) Env)
 	var out []namedSource
 	var cls []closer
 	for _, section := range []string{"sources", "connectors"} {
-		names := sortedNames(cfg.Components[section])
+		names := slices.Sorted(maps.Keys(cfg.Components[section]))
 		for _, name := range names {
 			comp := cfg.Component(section, name)
 			if comp == nil {
@@ -368,8 +369,7 @@ func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env) (
 	var out []NamedSink
 	var cls []closer
 	byName := map[string]Sink{}
-	names := sortedNames(cfg.Components["sinks"])
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(cfg.Components["sinks"]))
 	for _, name := range names {
 		comp := cfg.Component("sinks", name)
 		if comp == nil {

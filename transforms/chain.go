@@ -3,7 +3,9 @@ package transforms
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,7 +142,7 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 	var out []pipeline.NamedTransform
 	for i, s := range stages {
 		if s.Type == StageRoute && !o.Memory && cfg.Components != nil {
-			for _, name := range sortedKeys(s.Sinks) {
+			for _, name := range slices.Sorted(maps.Keys(s.Sinks)) {
 				if cfg.Component("sinks", name) == nil {
 					return nil, fmt.Errorf("transforms.stages[%d].sinks.%s: no enabled sink of that name", i, name)
 				}

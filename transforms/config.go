@@ -2,7 +2,9 @@ package transforms
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -147,7 +149,7 @@ func (c *Config) Validate(p *config.Problems, path string) {
 		p.Add(config.Join(path, "timezone"), fmt.Sprintf("unknown time zone %q", c.Timezone), `an IANA name, e.g. "Europe/Paris" or "UTC"`)
 	}
 	checkCountry(p, config.Join(path, "phone_country"), c.PhoneCountry)
-	for _, name := range sortedKeys(c.Shops) {
+	for _, name := range slices.Sorted(maps.Keys(c.Shops)) {
 		s := c.Shops[name]
 		if s.Timezone != "" {
 			if _, err := time.LoadLocation(s.Timezone); err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -192,13 +191,4 @@ func (it *item) rewrite(rec *pipeline.Record) error {
 	out := it.appendFields(append([]byte(nil), b[:n]...))
 	rec.Value = append(out, '}')
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

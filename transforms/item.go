@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -381,7 +383,7 @@ func orderCustomer(o *schemas.Order) *schemas.Customer {
 func (it *item) adoptOutput() {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(it.ev.Attributes, &m) == nil {
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			it.out.set(k, m[k])
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -66,7 +68,7 @@ func buildStage(c *chain, s Stage, path string, p *config.Problems) (pipeline.Tr
 			break
 		}
 		r := &route{c: c, when: when}
-		for _, name := range sortedKeys(s.Sinks) {
+		for _, name := range slices.Sorted(maps.Keys(s.Sinks)) {
 			cond, err := compile(s.Sinks[name], true)
 			if err != nil {
 				p.Add(config.Join(path, "sinks", name), err.Error(), "")
@@ -265,21 +267,12 @@ func (r *route) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 		if err != nil {
 			return nil, pipeline.Reject("expression", fmt.Errorf("sinks.%s: %w", r.names[i], err))
 		}
-		if ok == true && (rec.Sinks == nil || contains(rec.Sinks, r.names[i])) {
+		if ok == true && (rec.Sinks == nil || slices.Contains(rec.Sinks, r.names[i])) {
 			sinks = append(sinks, r.names[i])
 		}
 	}
 	rec.Sinks = sinks
 	return []*pipeline.Record{rec}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // productFilter applies the seed's sync.products settings to product

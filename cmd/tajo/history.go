@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ func cmdConnectors(args []string, stdout, stderr io.Writer) int {
 		req.Kind = "status"
 	case "logs":
 		req.Kind, req.Type, req.Last = "logs", *typ, *last
-		if !oneOf(*typ, clickhouse.LogTypes) {
+		if !slices.Contains(clickhouse.LogTypes, *typ) {
 			fmt.Fprintf(stderr, "tajo connectors logs: --type must be one of %s\n", strings.Join(clickhouse.LogTypes, ", "))
 			return 2
 		}
@@ -238,13 +239,4 @@ func knownConnector(cfg *config.Config, name string) bool {
 		}
 	}
 	return name == "shopify"
-}
-
-func oneOf(v string, allowed []string) bool {
-	for _, a := range allowed {
-		if v == a {
-			return true
-		}
-	}
-	return false
 }

@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -285,14 +287,14 @@ func (c *Config) validate(p *Problems) {
 		c.DeadLetter.Path = DefaultDeadLetterPath
 	}
 	for _, sec := range []string{"sources", "connectors", "sinks"} {
-		for _, name := range sortedKeys(c.Components[sec]) {
+		for _, name := range slices.Sorted(maps.Keys(c.Components[sec])) {
 			comp := c.Components[sec][name]
 			if v, ok := comp.Spec.(Validatable); ok && comp.Enabled {
 				v.Validate(p, Join(sec, name))
 			}
 		}
 	}
-	for _, name := range sortedKeys(c.Sections) {
+	for _, name := range slices.Sorted(maps.Keys(c.Sections)) {
 		if v, ok := c.Sections[name].(Validatable); ok {
 			v.Validate(p, name)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -255,15 +256,7 @@ func hintFor(key string, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
-	return "known keys: " + strings.Join(sortedKeys(toSet(names)), ", ")
-}
-
-func toSet(names []string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
+	return "known keys: " + strings.Join(slices.Compact(slices.Sorted(slices.Values(names))), ", ")
 }
 
 func describe(n *yaml.Node) string {

@@ -2,8 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
@@ -103,7 +106,7 @@ func sectionNames() []string {
 func componentTypes(section string) []string {
 	regMu.RLock()
 	defer regMu.RUnlock()
-	return sortedKeys(components[section])
+	return slices.Sorted(maps.Keys(components[section]))
 }
 
 func reflectPtr(v any) reflect.Value {
@@ -118,7 +121,7 @@ func reflectPtr(v any) reflect.Value {
 // registered type.
 func (d *decoder) decodeComponents(section string, nodes map[string]yaml.Node) map[string]*Component {
 	out := map[string]*Component{}
-	for _, name := range sortedKeys(nodes) {
+	for _, name := range slices.Sorted(maps.Keys(nodes)) {
 		n := nodes[name]
 		path := Join(section, name)
 		regMu.RLock()
@@ -186,18 +189,9 @@ func (d *decoder) decodeStructNamed(n *yaml.Node, cfg *Config, path string, extr
 	d.decodeStruct(n, reflect.ValueOf(cfg).Elem(), path)
 	for i := before; i < len(d.problems.list); i++ {
 		pr := &d.problems.list[i]
-		if pr.Message == "unknown key" && !containsDot(pr.Path) {
-			names := append(sortedKeys(structFields(reflect.TypeOf(*cfg))), extra...)
+		if pr.Message == "unknown key" && !strings.ContainsAny(pr.Path, ".[") {
+			names := append(slices.Sorted(maps.Keys(structFields(reflect.TypeOf(*cfg)))), extra...)
 			pr.Hint = hintFor(pr.Path, names)
 		}
 	}
-}
-
-func containsDot(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' || s[i] == '[' {
-			return true
-		}
-	}
-	return false
 }
