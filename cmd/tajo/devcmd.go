@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/tajo/tajo/pipeline/server"
 
 	"github.com/tajo/tajo/sinks/brevo/brevotest"
 	"github.com/tajo/tajo/sources/shopify/shopifytest"
@@ -63,26 +63,13 @@ func brevoSim(args []string, stdout, stderr io.Writer, ready chan<- string) int 
 		fmt.Fprintf(stderr, "brevo-sim: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{Handler: brevotest.NewHandler(opts), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "brevo-sim: serving the Brevo API v3 on http://%s/v3 (lists 1 all customers, 2 buyers, 3 abandoned cart; rate %d/s, faults %.0f%%)\n",
 		ln.Addr(), *rate, *fault*100)
 	fmt.Fprintf(stdout, "brevo-sim: sinks.brevo: {base_url: http://%s/v3, api_key: %s}\n", ln.Addr(), *key)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err = srv.Shutdown(sctx)
-	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := server.ServeUntil(ctx, ln, brevotest.NewHandler(opts), ready); err != nil {
 		fmt.Fprintf(stderr, "brevo-sim: %v\n", err)
 		return 1
 	}

@@ -74,3 +74,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return s.srv.Shutdown(ctx)
 }
+
+// ServeUntil serves h on ln until ctx ends (then shuts down gracefully,
+// waiting up to 5 s for requests in progress) or the server fails. ready,
+// when set, receives the bound address once serving has begun. It is the
+// run loop of the standalone simulators (`tajo dev …`).
+func ServeUntil(ctx context.Context, ln net.Listener, h http.Handler, ready chan<- string) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = srv.Shutdown(sctx)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

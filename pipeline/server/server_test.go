@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -54,5 +55,27 @@ func TestStartReportsBusyAddress(t *testing.T) {
 	b := New(addr, time.Second, time.Second, nil)
 	if _, err := b.Start(); err == nil || !strings.Contains(err.Error(), "server.listen") {
 		t.Fatalf("want a server.listen error, got %v", err)
+	}
+}
+
+func TestServeUntilStopsWithContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeUntil(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }), ready)
+	}()
+	resp, err := http.Get("http://" + <-ready)
+	if err != nil || resp.StatusCode != http.StatusTeapot {
+		t.Fatalf("served: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("a stop by context is not an error: %v", err)
 	}
 }

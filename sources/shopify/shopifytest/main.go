@@ -2,16 +2,15 @@ package shopifytest
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
+
+	"github.com/tajo/tajo/pipeline/server"
 )
 
 // Main runs a simulated store until interrupted; `tajo dev shopify-sim`
@@ -44,7 +43,6 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	}
 	o.BaseURL = "http://" + ln.Addr().String()
 	s := NewStore(o)
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	o = s.Options()
 	fmt.Fprintf(stdout, "shopify-sim: %s on %s (customers=%d orders=%d products=%d checkouts=%d)\n",
 		o.Shop, o.BaseURL, o.Customers, o.Orders, o.Products, o.Checkouts)
@@ -52,19 +50,7 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err = srv.Shutdown(sctx)
-	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := server.ServeUntil(ctx, ln, s, ready); err != nil {
 		fmt.Fprintf(stderr, "shopify-sim: %v\n", err)
 		return 1
 	}
