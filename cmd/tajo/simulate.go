@@ -100,7 +100,7 @@ func chooseSimulators(cfg *config.Config) {
 	if comp := cfg.Component("connectors", "shopify"); comp != nil {
 		sc, ok := comp.Spec.(*shopify.Config)
 		if ok && (always || (sc.AccessToken == "" && sc.APISecret == "" && len(sc.Stores) == 0)) {
-			o := shopifytest.NewStore(shopifytest.Options{}).Options()
+			o := shopifytest.Options{}.WithDefaults()
 			sc.ShopURL, sc.AccessToken, sc.APISecret, sc.PreviousAPISecret, sc.AdminURL = o.Shop, o.AccessToken, o.Secret, "", simulatedURL
 			dev.simShopify = true
 		}

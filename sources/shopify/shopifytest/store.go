@@ -41,6 +41,12 @@ type Options struct {
 	BaseURL string
 }
 
+// WithDefaults returns o with every unset field at the value a Store uses.
+func (o Options) WithDefaults() Options {
+	o.defaults()
+	return o
+}
+
 func (o *Options) defaults() {
 	if o.Shop == "" {
 		o.Shop = "tajo-sim.myshopify.com"
