@@ -108,6 +108,11 @@ type Env struct {
 	// requests (webhooks, the storefront collector); nil when
 	// server.listen is empty.
 	HTTP *http.ServeMux
+	// Control is the control listener's router (control.listen), behind
+	// its bearer token: history queries, status, admin actions. Nothing
+	// mounted here is reachable from the webhook listener. Nil when the
+	// control listener is disabled.
+	Control *http.ServeMux
 	// PluginsDir is where external plugin binaries are (plugins.dir).
 	PluginsDir string
 	// Webhooks keeps the webhook log; nil when no sink keeps one.
