@@ -32,6 +32,14 @@ type Event struct {
 	Entity     Entity          `json:"entity"`
 	Data       json.RawMessage `json:"data,omitempty"`
 	Raw        json.RawMessage `json:"raw,omitempty"`
+	// Problems names what normalization could not read and left out of
+	// Data ("created_at: unparseable time \"NULL\""); the value stays in
+	// Raw. An event with problems is still processed with what parsed.
+	Problems []string `json:"problems,omitempty"`
+	// Headers are the delivery's own headers (X-Shopify-Topic, …), kept
+	// only on an unprocessable delivery (TypeDeliveryUnprocessable) so
+	// that `tajo replay` can send it through the ingress again.
+	Headers map[string]string `json:"headers,omitempty"`
 
 	// Attributes is what the transform chain computed for the destination,
 	// a JSON object of target key → scalar (for a Brevo contact, attribute

@@ -55,4 +55,11 @@ const (
 	TypeCustomerDataRequest         = "customer_data_request"          // CustomerDataRequest
 	TypeCustomerRedact              = "customer_redact"                // CustomerRedact
 	TypeShopRedact                  = "shop_redact"                    // ShopRedact
+	// TypeDeliveryUnprocessable is an authenticated delivery that could
+	// not be turned into a canonical event (no entity id, a topic tajo
+	// does not know): Raw holds the body, Headers its headers, Problems
+	// the reason. It travels on Kafka like any event so that it is never
+	// only in an answer (DESIGN.md invariant 7); the chain rejects it into
+	// the error history, from where `tajo replay` can send it again.
+	TypeDeliveryUnprocessable = "delivery_unprocessable" // no Data
 )
