@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -201,11 +202,11 @@ func (c *Client) downloadOnce(ctx context.Context, url, kind string, skip int64,
 	defer idle.Stop()
 	req, err := http.NewRequestWithContext(dctx, http.MethodGet, url, nil)
 	if err != nil {
-		return skip, pipeline.Stop(fmt.Errorf("shopify admin: bulk result url: %w", err))
+		return skip, pipeline.Stop(fmt.Errorf("shopify admin: bulk result url: %w", unsignURL(err)))
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {
-		return skip, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download: %w", cause(dctx, err)))}
+		return skip, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download: %w", unsignURL(cause(dctx, err))))}
 	}
 	defer res.Body.Close()
 	switch {
@@ -228,9 +229,31 @@ func (c *Client) downloadOnce(ctx context.Context, url, kind string, skip int64,
 	n, err := DecodeBulk(r, kind, c.cfg.MaxLineBytes, skip, paused)
 	if err != nil && r.err != nil && !errors.Is(r.err, io.EOF) {
 		// The decoder saw a read failure (or the cut-off line it caused).
-		return n, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download cut off: %w", cause(dctx, r.err)))}
+		return n, &transientError{pipeline.Retry(fmt.Errorf("shopify admin: bulk result download cut off: %w", unsignURL(cause(dctx, r.err))))}
 	}
 	return n, err
+}
+
+// unsignURL strips the query string (its signature, a credential valid for
+// days) and fragment from the URL that net/http and net/url put in their
+// errors (*url.Error), so an error that reaches a log names the host and
+// path only.
+func unsignURL(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		ue.URL = stripQuery(ue.URL)
+	}
+	return err
+}
+
+// stripQuery returns raw without its query string and fragment, for
+// logging a signed URL; text that does not parse is cut at the first '?'
+// or '#'.
+func stripQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i]
+	}
+	return raw
 }
 
 // cause prefers the reason the download's context was cancelled (an idle
