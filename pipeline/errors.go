@@ -114,8 +114,10 @@ func (b *BatchError) Error() string {
 }
 
 // SkipError is returned by a transform that deliberately drops a record
-// (a duplicate, a stale update): the record counts as handled, like a
-// filtered one, and the reason goes to the sync history.
+// (a duplicate, a stale update), or by a sink as one record's outcome in a
+// BatchError when it deliberately sends nothing for it (a test order): the
+// record counts as handled, like a filtered one, and the reason goes to the
+// sync history as "skipped", never "delivered".
 type SkipError struct{ Reason string }
 
 func (e *SkipError) Error() string { return "skipped: " + e.Reason }
