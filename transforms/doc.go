@@ -37,4 +37,11 @@
 //     UTF-8, an impossible phone) rejects the record with its reason.
 //   - State (guard marks, aggregates) is journaled before Process returns,
 //     so it survives kill -9; applying an event twice changes nothing.
+//   - Freshness is per source of an attribute (DESIGN.md invariant 3): the
+//     guard orders updates by their object's own time, never the receive
+//     time, and withholds the parts of an order's or checkout's customer
+//     snapshot that a newer customer record set (freshness.go).
+//   - No delivery vanishes here (invariant 7): an unprocessable delivery
+//     (schemas.TypeDeliveryUnprocessable) is rejected with its reason, so
+//     the engine keeps it with its envelope in the error history.
 package transforms

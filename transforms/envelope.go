@@ -75,6 +75,10 @@ func parseEnvelope(b []byte, e *schemas.Event, onData func(typ string, b []byte)
 			e.Data, err = p.raw()
 		case "raw":
 			e.Raw, err = p.raw()
+		case "problems":
+			err = p.decodeRaw(&e.Problems)
+		case "headers":
+			err = p.decodeRaw(&e.Headers)
 		default:
 			return errSlowPath
 		}
@@ -96,6 +100,19 @@ func parseEnvelope(b []byte, e *schemas.Event, onData func(typ string, b []byte)
 }
 
 var errSlowPath = errors.New("envelope needs the full decoder")
+
+// decodeRaw decodes the next value into v: for the envelope's rare fields
+// (a delivery's problems and headers), which need no fast path of their own.
+func (p *scanner) decodeRaw(v any) error {
+	b, err := p.raw()
+	if err != nil {
+		return err
+	}
+	if unmarshal(b, v) != nil {
+		return errSlowPath
+	}
+	return nil
+}
 
 type scanner struct {
 	b []byte

@@ -25,12 +25,18 @@ const (
 // The two are told apart by a fingerprint of the message: its received_at
 // (set once by the source per delivery) and its source position.
 //
-// A stale update is an event older (by occurred_at, which sources set to
-// the object's updated_at or X-Shopify-Triggered-At) than the last one
-// applied to the same entity and family of event; equal times pass, so
-// redeliveries do. Events with an entity state are deduplicated by that
-// same per-entity mark; the others (refunds, tag changes, unknown types)
-// by a mark per event id kept for the dedupe window.
+// A stale update is an event older (by its object time: occurred_at,
+// which sources set to the object's updated_at or X-Shopify-Triggered-At,
+// never the receive time; see objectTime) than the last one applied to the
+// same entity and family of event; equal times pass, so redeliveries do.
+// Events with an entity state and an object time are deduplicated by that
+// same per-entity mark; the others (refunds, tag changes, unknown types,
+// updates dated only by their receipt) by a mark per event id kept for the
+// dedupe window, so they are never stale and never make another stale.
+//
+// For orders and checkouts the guard also decides which parts of the
+// embedded customer snapshot are older than the customer's own records
+// (freshness.go).
 type guard struct {
 	// mu serializes records: the engine runs a chain from one goroutine per
 	// flow today, and the marks must stay consistent if that changes.
@@ -153,10 +159,13 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 		return nil, pipeline.Retry(err)
 	}
 	fp := fingerprint(rec, ev)
-	if fam := family(ev.Type); fam != "" && ev.Entity.ID != "" && !ev.OccurredAt.IsZero() {
-		err = g.entity(it, fam, fp)
+	if fam, at := family(ev.Type), objectTime(it); fam != "" && ev.Entity.ID != "" && !at.IsZero() {
+		err = g.entity(it, fam, fp, at)
 	} else {
 		err = g.once(it, fp, now)
+	}
+	if err == nil && carriesSnapshot(ev.Type) {
+		err = g.snapshot(it)
 	}
 	if err != nil {
 		return nil, err
@@ -186,7 +195,7 @@ func (g *guard) Close(context.Context) error { return g.c.store.Close() }
 //   - Older than the newest applied is stale.
 //
 // One mark per entity instead of one per event keeps the store small.
-func (g *guard) entity(it *item, fam string, fp uint64) error {
+func (g *guard) entity(it *item, fam string, fp uint64, t time.Time) error {
 	ev := &it.ev
 	st := g.c.store
 	key := ev.Shop + "\x00" + fam + "\x00" + ev.Entity.ID
@@ -197,7 +206,7 @@ func (g *guard) entity(it *item, fam string, fp uint64) error {
 	if len(mark)%markEntry != 0 {
 		mark = nil // an older layout: start afresh rather than misread it
 	}
-	at := ev.OccurredAt.UnixNano()
+	at := t.UnixNano()
 	idh := idHash(ev.ID)
 	for i := 0; i < len(mark); i += markEntry {
 		e := mark[i : i+markEntry]
@@ -212,7 +221,7 @@ func (g *guard) entity(it *item, fam string, fp uint64) error {
 	if len(mark) > 0 {
 		if newest := int64(binary.LittleEndian.Uint64(mark)); at < newest {
 			return g.c.skip(it, "guard", SkipStale, fmt.Sprintf("%s %s at %s is older than the update applied at %s",
-				ev.Entity.Kind, ev.Entity.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, newest).UTC().Format(time.RFC3339Nano)))
+				ev.Entity.Kind, ev.Entity.ID, t.UTC().Format(time.RFC3339Nano), time.Unix(0, newest).UTC().Format(time.RFC3339Nano)))
 		}
 	}
 	var b [markEntry * markDepth]byte

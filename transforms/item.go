@@ -28,6 +28,9 @@ type item struct {
 	customer *schemas.Customer
 	agg      *customerAgg
 	shop     *shopSettings
+	// withheld names the parts of the customer snapshot that a newer
+	// customer record or consent update set (see freshness.go).
+	withheld uint8
 
 	now     time.Time
 	env     Env
@@ -113,6 +116,9 @@ func (c *chain) load(rec *pipeline.Record) (*item, error) {
 	if err := quickValidate(&it.ev); err != nil {
 		return nil, pipeline.Reject("bad_envelope", err)
 	}
+	if it.ev.Type == schemas.TypeDeliveryUnprocessable {
+		return nil, unprocessable(&it.ev)
+	}
 	if err = it.decodeData(); err != nil {
 		return nil, pipeline.Reject("bad_data", fmt.Errorf("%s data: %w", it.ev.Type, err))
 	}
@@ -128,6 +134,24 @@ func (c *chain) load(rec *pipeline.Record) (*item, error) {
 	rec.Cache = it
 	return it, nil
 }
+
+// unprocessable rejects a delivery the source could not normalize: the
+// engine writes it, envelope (raw body, headers) and reason, to the dead
+// letters and the error history, from where `tajo replay` sends it again.
+// Every stage loads its record, so whatever the chain, none passes.
+func unprocessable(ev *schemas.Event) error {
+	reason := strings.Join(ev.Problems, "; ")
+	if reason == "" {
+		reason = "the source could not normalize it"
+	}
+	if ev.Topic != "" {
+		reason = ev.Topic + ": " + reason
+	}
+	return pipeline.Reject(CodeUnprocessable, errors.New(reason))
+}
+
+// CodeUnprocessable is the rejection code of a schemas.TypeDeliveryUnprocessable event.
+const CodeUnprocessable = "unprocessable_delivery"
 
 // unmarshal is segmentio's encoding/json: the same semantics (and the
 // schemas types' own UnmarshalJSON methods), at a third of the cost of the
@@ -427,6 +451,9 @@ func (it *item) environment() *Env {
 	case *schemas.Product:
 		e.Product = new(ProductView)
 		productView(d, e.Product)
+	}
+	if it.withheld != 0 {
+		withhold(it.withheld, e)
 	}
 	*e.Shop = ShopView{Domain: ev.Shop, Timezone: it.shop.loc.String(), Country: it.shop.country}
 	e.Now = it.now

@@ -309,8 +309,8 @@ func TestCancelledAndMovedOrdersLeaveTheTotals(t *testing.T) {
 // guard applied but no sink received must pass again, not look stale.
 func TestRedeliveryAfterACrashIsNotStale(t *testing.T) {
 	c := newChain(t, "")
-	a := event(t, schemas.TypeCustomerUpdated, "customer", "9", t0, `{"id":9,"first_name":"A"}`)
-	b := event(t, schemas.TypeCustomerUpdated, "customer", "9", t0.Add(time.Second), `{"id":9,"first_name":"B"}`)
+	a := event(t, schemas.TypeCustomerUpdated, "customer", "9", t0, `{"id":9,"first_name":"A","updated_at":"2026-11-27T10:00:00Z"}`)
+	b := event(t, schemas.TypeCustomerUpdated, "customer", "9", t0.Add(time.Second), `{"id":9,"first_name":"B","updated_at":"2026-11-27T10:00:01Z"}`)
 	ra, rb := record(t, a), record(t, b)
 	c.mustRun(&pipeline.Record{Value: ra.Value})
 	c.mustRun(&pipeline.Record{Value: rb.Value})
@@ -325,7 +325,7 @@ func TestRedeliveryAfterACrashIsNotStale(t *testing.T) {
 	if o := c.mustRun(record(t, &dupA)); o != nil {
 		t.Fatal("a second delivery of A passed")
 	}
-	older := event(t, schemas.TypeCustomerUpdated, "customer", "9", t0.Add(-time.Second), `{"id":9,"first_name":"Z"}`)
+	older := event(t, schemas.TypeCustomerUpdated, "customer", "9", t0.Add(-time.Second), `{"id":9,"first_name":"Z","updated_at":"2026-11-27T09:59:59Z"}`)
 	if o := c.mustRun(record(t, older)); o != nil {
 		t.Fatal("a stale update passed")
 	}
