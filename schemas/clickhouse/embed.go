@@ -59,6 +59,29 @@ func Migrations() ([]Migration, error) {
 	return out, nil
 }
 
+// RelayoutSuffix marks a relayout: a statement that creates "<table>_new"
+// gives <table> a new layout (a new partition key, new columns). The
+// migrator does not just run it: it copies <table>'s rows into the new
+// table, swaps the two and drops the old one (sinks/clickhouse).
+const RelayoutSuffix = "_new"
+
+// RelayoutTarget returns the table a relayout statement gives a new layout,
+// and false for any other statement.
+func RelayoutTarget(stmt string) (string, bool) {
+	const prefix = "CREATE TABLE IF NOT EXISTS "
+	s := strings.TrimSpace(stmt)
+	if !strings.HasPrefix(strings.ToUpper(s), prefix) {
+		return "", false
+	}
+	name, _, _ := strings.Cut(strings.TrimSpace(s[len(prefix):]), " ")
+	name, _, _ = strings.Cut(name, "(")
+	table, ok := strings.CutSuffix(name, RelayoutSuffix)
+	if !ok || table == "" {
+		return "", false
+	}
+	return table, true
+}
+
 // Split cuts a file into statements. ClickHouse's native protocol takes one
 // statement per query, so files are split at a semicolon that ends a line;
 // whole-line "--" comments are dropped.

@@ -38,3 +38,37 @@ func TestSplit(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestRelayoutTarget(t *testing.T) {
+	for stmt, want := range map[string]string{
+		"CREATE TABLE IF NOT EXISTS sync_history_new (\n ts DateTime)": "sync_history",
+		"create table if not exists webhook_log_new(ts DateTime)":      "webhook_log",
+		"CREATE TABLE IF NOT EXISTS sync_history (ts DateTime)":        "",
+		"CREATE TABLE IF NOT EXISTS _new (ts DateTime)":                "",
+		"ALTER TABLE sync_history_new ADD COLUMN x UInt8":              "",
+	} {
+		got, ok := RelayoutTarget(stmt)
+		if got != want || ok != (want != "") {
+			t.Errorf("RelayoutTarget(%q) = %q, %v; want %q", stmt, got, ok, want)
+		}
+	}
+	// The ingestion-time relayout covers every history table.
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for _, m := range ms {
+		for _, st := range m.Statements {
+			if tb, ok := RelayoutTarget(st); ok {
+				tables = append(tables, tb)
+				if !strings.Contains(st, "PARTITION BY toYYYYMM(ingested_at)") {
+					t.Errorf("%s: %s is not partitioned by ingested_at", m.Name, tb)
+				}
+			}
+		}
+	}
+	if strings.Join(tables, " ") != "sync_history error_history webhook_log commerce_events" {
+		t.Errorf("relayouts: %v", tables)
+	}
+}

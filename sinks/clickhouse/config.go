@@ -22,7 +22,9 @@ type Config struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// Timeout bounds one connect, insert or query.
 	Timeout time.Duration `yaml:"timeout"`
-	// RetentionDays drops monthly partitions whose whole month is older;
+	// RetentionDays drops the history rows tajo wrote more than this many
+	// days ago, whatever their event's date: the tables are partitioned by
+	// month of ingested_at, and a month goes once it is wholly older.
 	// 0 keeps everything.
 	RetentionDays int `yaml:"retention_days"`
 	TLS           TLS `yaml:"tls"`

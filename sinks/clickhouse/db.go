@@ -103,8 +103,9 @@ func (db *DB) Close() error {
 }
 
 // Migrate applies the migrations the database has not recorded. Every
-// statement is idempotent (IF NOT EXISTS), so a migration interrupted before
-// it was recorded simply runs again.
+// statement is idempotent (IF NOT EXISTS, or a relayout that resumes from
+// the state it finds), so a migration interrupted before it was recorded
+// simply runs again. It runs in Open, before this process writes a row.
 func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := chschema.Migrations()
 	if err != nil {
@@ -128,7 +129,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 			continue
 		}
 		for _, s := range m.Statements {
-			if err := db.b.exec(ctx, s); err != nil {
+			var err error
+			if table, ok := chschema.RelayoutTarget(s); ok {
+				err = db.relayout(ctx, table, s)
+			} else {
+				err = db.b.exec(ctx, s)
+			}
+			if err != nil {
 				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 		}
@@ -196,9 +203,10 @@ func (db *DB) RecordWebhooks(ctx context.Context, hooks []WebhookLogRow) error {
 
 // RecordCommerce writes commerce_events rows.
 func (db *DB) RecordCommerce(ctx context.Context, evs []CommerceEvent) error {
+	now := db.now()
 	rows := make([][]any, len(evs))
 	for i, c := range evs {
-		rows[i] = c.row()
+		rows[i] = c.row(now)
 	}
 	return db.comm.add(ctx, rows, true)
 }
@@ -220,6 +228,10 @@ var historyTables = []string{"sync_history", "error_history", "webhook_log", "co
 // Retain drops every monthly partition whose whole month ended more than
 // days before now, and returns what it dropped ("table/partition").
 // Dropping a partition is how ClickHouse 18.16 expires data (no TTL).
+//
+// Partitions are months of ingested_at, the time tajo wrote the rows, so a
+// row goes retention_days (up to a month more) after it was written,
+// whatever the date of its event: a backfilled 2019 order keeps its history.
 func (db *DB) Retain(ctx context.Context, days int, now time.Time) ([]string, error) {
 	if days <= 0 {
 		return nil, nil

@@ -18,5 +18,10 @@
 // Retryable, so the pipeline holds and Kafka keeps the backlog. Idempotent
 // effects: every table is a ReplacingMergeTree keyed by event id (or the
 // equivalent), and the status figures read through FINAL, so a redelivered
-// event is never counted twice.
+// event is never counted twice (FINAL folds within a partition, a month of
+// ingested_at: a redelivery written in the next month stays a second row).
+//
+// Retention (retention_days) drops whole months of ingested_at, the time a
+// row was written, never by the event's own date; Migrate moves a store of
+// an earlier layout there without loss (relayout.go).
 package clickhouse

@@ -16,7 +16,7 @@ import (
 
 // Outcome of an event at a sink, one sync_history row.
 type Outcome struct {
-	Time       time.Time // the event's occurred_at: it picks the partition
+	Time       time.Time // the event's occurred_at, kept as ts
 	SyncedAt   time.Time // when the sink finished; zero means now
 	Shop       string
 	EventID    string
@@ -71,11 +71,14 @@ type CommerceEvent struct {
 	Quantity       uint32
 }
 
+// The columns each table is written with, named in every INSERT. Each ends
+// with ingested_at, the time tajo wrote the row: it picks the partition, so
+// retention_days counts from it whatever the event's own date (ts).
 var (
-	syncCols     = []string{"ts", "synced_at", "shop", "event_id", "event_type", "entity_kind", "entity_id", "sink", "outcome", "reason", "attempt", "latency_ms"}
-	errorCols    = []string{"ts", "shop", "stage", "error_class", "code", "message", "event_id", "payload"}
-	webhookCols  = []string{"ts", "shop", "topic", "webhook_id", "api_version", "hmac", "status", "bytes", "latency_ms"}
-	commerceCols = []string{"ts", "shop", "event_id", "event_type", "entity_kind", "entity_id", "customer_id", "email", "currency", "total_price", "subtotal_price", "total_tax", "total_discounts", "line_items", "quantity"}
+	syncCols     = []string{"ts", "synced_at", "shop", "event_id", "event_type", "entity_kind", "entity_id", "sink", "outcome", "reason", "attempt", "latency_ms", "ingested_at"}
+	errorCols    = []string{"ts", "shop", "stage", "error_class", "code", "message", "event_id", "payload", "ingested_at"}
+	webhookCols  = []string{"ts", "shop", "topic", "webhook_id", "api_version", "hmac", "status", "bytes", "latency_ms", "ingested_at"}
+	commerceCols = []string{"ts", "shop", "event_id", "event_type", "entity_kind", "entity_id", "customer_id", "email", "currency", "total_price", "subtotal_price", "total_tax", "total_discounts", "line_items", "quantity", "ingested_at"}
 )
 
 func (o Outcome) row(now time.Time) ([]any, error) {
@@ -89,8 +92,8 @@ func (o Outcome) row(now time.Time) ([]any, error) {
 	}
 	switch {
 	case o.Time.IsZero():
-		// A redelivery must land in the same monthly partition as the first
-		// delivery for the two rows to fold into one.
+		// The history shows and sorts by the event's own time; a zero
+		// would read as 1970.
 		return nil, errors.New("Outcome.Time (the event's occurred_at) is required")
 	case o.EventID == "" || o.Sink == "":
 		return nil, errors.New("Outcome.EventID and Outcome.Sink are required")
@@ -103,7 +106,7 @@ func (o Outcome) row(now time.Time) ([]any, error) {
 	if err := checkTime("Outcome.SyncedAt", synced); err != nil {
 		return nil, err
 	}
-	return []any{o.Time, synced, o.Shop, o.EventID, o.EventType, o.EntityKind, o.EntityID, o.Sink, res, o.Reason, o.Attempt, millis(o.Latency)}, nil
+	return []any{o.Time, synced, o.Shop, o.EventID, o.EventType, o.EntityKind, o.EntityID, o.Sink, res, o.Reason, o.Attempt, millis(o.Latency), now}, nil
 }
 
 // OutcomeFor is the sync_history row of ev at sink, filled from the envelope
@@ -130,7 +133,7 @@ func (w WebhookLogRow) row(now time.Time) ([]any, error) {
 	if err := checkTime("WebhookLogRow.Time", ts); err != nil {
 		return nil, err
 	}
-	return []any{ts, w.Shop, w.Topic, w.WebhookID, w.APIVersion, h, w.Status, w.Bytes, millis(w.Latency)}, nil
+	return []any{ts, w.Shop, w.Topic, w.WebhookID, w.APIVersion, h, w.Status, w.Bytes, millis(w.Latency), now}, nil
 }
 
 // DateTime is seconds since 1970 in a UInt32.
@@ -146,9 +149,9 @@ func checkTime(field string, t time.Time) error {
 	return nil
 }
 
-func (c CommerceEvent) row() []any {
+func (c CommerceEvent) row(now time.Time) []any {
 	return []any{c.Time, c.Shop, c.EventID, c.EventType, c.EntityKind, c.EntityID, c.CustomerID, c.Email, c.Currency,
-		c.TotalPrice, c.SubtotalPrice, c.TotalTax, c.TotalDiscounts, c.LineItems, c.Quantity}
+		c.TotalPrice, c.SubtotalPrice, c.TotalTax, c.TotalDiscounts, c.LineItems, c.Quantity, now}
 }
 
 func deadLetterRow(d pipeline.DeadLetter, now time.Time) []any {
@@ -172,7 +175,7 @@ func deadLetterRow(d pipeline.DeadLetter, now time.Time) []any {
 	if d.Class < pipeline.Retryable || d.Class > pipeline.Fatal {
 		class = pipeline.Rejected.String()
 	}
-	return []any{ts, shop, d.Stage, class, d.Code, d.Reason, id, string(d.Payload)}
+	return []any{ts, shop, d.Stage, class, d.Code, d.Reason, id, string(d.Payload), now}
 }
 
 func millis(d time.Duration) uint32 {

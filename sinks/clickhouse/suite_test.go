@@ -25,6 +25,10 @@ func runSuite(t *testing.T, h *backendHarness) {
 	t.Run("dedupe", func(t *testing.T) { testDedupe(t, h) })
 	t.Run("figures", func(t *testing.T) { testFigures(t, h) })
 	t.Run("retention", func(t *testing.T) { testRetention(t, h) })
+	t.Run("retention_by_ingestion", func(t *testing.T) { testRetentionByIngestion(t, h) })
+	t.Run("backfill_survives_restarts", func(t *testing.T) { testBackfillSurvivesRestarts(t, h) })
+	t.Run("relayout", func(t *testing.T) { testRelayout(t, h) })
+	t.Run("relayout_resumes", func(t *testing.T) { testRelayoutResumes(t, h) })
 	t.Run("outage", func(t *testing.T) { testOutage(t, h) })
 }
 
@@ -94,7 +98,7 @@ func scalar(t testing.TB, db *DB, q string) any {
 func testMigrations(t *testing.T, h *backendHarness) {
 	ctx := context.Background()
 	dsn, dataDir := h.fresh(t)
-	want := []uint32{1, 2, 3, 4}
+	want := []uint32{1, 2, 3, 4, 5}
 	for round := 0; round < 3; round++ {
 		db, err := Open(ctx, dsn, dataDir)
 		if err != nil {
@@ -470,17 +474,15 @@ func testRetention(t *testing.T, h *backendHarness) {
 		time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC),     // the cutoff's month (cutoff 2026-08-29): kept
 		time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
 	}
-	var outs []Outcome
-	var hooks []WebhookLogRow
+	// Each month's rows are written in that month (ingested_at).
 	for i, m := range months {
-		outs = append(outs, Outcome{Time: m, SyncedAt: m, Shop: "r", EventID: fmt.Sprint(i), Sink: "brevo"})
-		hooks = append(hooks, WebhookLogRow{Time: m, Shop: "r", WebhookID: fmt.Sprint(i)})
-	}
-	if err := db.RecordOutcomes(ctx, outs); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.RecordWebhooks(ctx, hooks); err != nil {
-		t.Fatal(err)
+		db.now = func() time.Time { return m }
+		if err := db.RecordOutcomes(ctx, []Outcome{{Time: m, SyncedAt: m, Shop: "r", EventID: fmt.Sprint(i), Sink: "brevo"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordWebhooks(ctx, []WebhookLogRow{{Time: m, Shop: "r", WebhookID: fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	dropped, err := db.Retain(ctx, 90, now)
 	if err != nil {

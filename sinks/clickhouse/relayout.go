@@ -1,0 +1,166 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	chschema "github.com/tajo/tajo/schemas/clickhouse"
+)
+
+// relayoutFill says how a column a relayout adds is filled from the rows of
+// the old layout, when the old table has a better source than the column's
+// DEFAULT. ingested_at is the time tajo wrote the row: sync_history knows it
+// (synced_at), error_history and webhook_log wrote their rows when they
+// happened (ts). commerce_events has no such column, so its old rows take
+// the DEFAULT, now(): they are kept retention_days from the migration.
+var relayoutFill = map[string]map[string]string{
+	"sync_history":  {"ingested_at": "synced_at"},
+	"error_history": {"ingested_at": "ts"},
+	"webhook_log":   {"ingested_at": "ts"},
+}
+
+// relayout gives table the layout that create (a CREATE TABLE IF NOT EXISTS
+// <table>_new statement) describes, moving its rows without loss:
+//
+//	create <table>_new; INSERT INTO <table>_new (cols) SELECT … FROM <table>;
+//	RENAME TABLE <table> TO <table>_old, <table>_new TO <table>; DROP <table>_old
+//
+// ClickHouse 18.16 has neither EXCHANGE TABLES nor transactions, so each step
+// is made safe to repeat and relayout starts from whatever state it finds:
+// a leftover _new beside an old-layout table is an unfinished copy and is
+// made again; a missing table with _new and _old beside it is a swap killed
+// between its two renames and is finished; a table already in the new
+// layout only has its leftovers dropped. The old table is dropped only
+// after the new one holds at least as many rows.
+func (db *DB) relayout(ctx context.Context, table, create string) error {
+	newT, oldT := table+chschema.RelayoutSuffix, table+"_old"
+	have, err := db.tableSet(ctx, table, newT, oldT)
+	if err != nil {
+		return err
+	}
+	if !have[table] && have[oldT] {
+		// Killed between the renames of the swap: with _new there, the
+		// copy was complete; without it, put the old table back.
+		from := oldT
+		if have[newT] {
+			from = newT
+		}
+		if err := db.b.exec(ctx, fmt.Sprintf("RENAME TABLE %s TO %s", from, table)); err != nil {
+			return fmt.Errorf("relayout %s: finish the swap: %w", table, err)
+		}
+		if have, err = db.tableSet(ctx, table, newT, oldT); err != nil {
+			return err
+		}
+	}
+	if !have[table] {
+		// Nothing to move (the table was dropped by hand): the new layout
+		// is the table.
+		if err := db.b.exec(ctx, create); err != nil {
+			return err
+		}
+		return db.b.exec(ctx, fmt.Sprintf("RENAME TABLE %s TO %s", newT, table))
+	}
+	if have[newT] {
+		// Either an unfinished copy or a leftover of a finished swap: not
+		// the table tajo reads, and made again from the table if needed.
+		if err := db.b.exec(ctx, "DROP TABLE IF EXISTS "+newT); err != nil {
+			return err
+		}
+	}
+	if err := db.b.exec(ctx, create); err != nil {
+		return err
+	}
+	oldCols, err := db.columns(ctx, table)
+	if err != nil {
+		return err
+	}
+	newCols, err := db.columns(ctx, newT)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(newCols, func(c string) bool { return !slices.Contains(oldCols, c) }) {
+		// Already in the new layout: only leftovers remain.
+		for _, t := range []string{newT, oldT} {
+			if err := db.b.exec(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if have[oldT] {
+		// Both an old-layout table and an _old one: not a state relayout
+		// leaves behind, so nothing is dropped.
+		return pipelineFatal("relayout", fmt.Errorf(
+			"relayout %s: %s exists beside %s in the old layout; check which holds the history, drop or rename the other, and start again", table, oldT, table))
+	}
+	var into, from []string
+	for _, c := range newCols {
+		switch {
+		case slices.Contains(oldCols, c):
+			into, from = append(into, c), append(from, c)
+		case slices.Contains(oldCols, relayoutFill[table][c]):
+			into, from = append(into, c), append(from, relayoutFill[table][c])
+		}
+		// Otherwise the column takes its DEFAULT.
+	}
+	copySQL := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", newT, strings.Join(into, ", "), strings.Join(from, ", "), table)
+	if err := db.b.exec(ctx, copySQL); err != nil {
+		return fmt.Errorf("relayout %s: copy: %w", table, err)
+	}
+	// FINAL folds the same rows in both, so merges that ran meanwhile do
+	// not change the figures; a redelivery that the old layout folded may
+	// stay two rows in the new one (two months of ingestion), never fewer.
+	nOld, err := db.count(ctx, table+" FINAL")
+	if err != nil {
+		return err
+	}
+	nNew, err := db.count(ctx, newT+" FINAL")
+	if err != nil {
+		return err
+	}
+	if nNew < nOld {
+		return fmt.Errorf("relayout %s: the copy has %d rows of %d; %s is left as it was", table, nNew, nOld, table)
+	}
+	if err := db.b.exec(ctx, fmt.Sprintf("RENAME TABLE %s TO %s, %s TO %s", table, oldT, newT, table)); err != nil {
+		return fmt.Errorf("relayout %s: swap: %w", table, err)
+	}
+	return db.b.exec(ctx, "DROP TABLE IF EXISTS "+oldT)
+}
+
+// tableSet reports which of names exist in the current database.
+func (db *DB) tableSet(ctx context.Context, names ...string) (map[string]bool, error) {
+	res, err := db.b.query(ctx, fmt.Sprintf("SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN (%s)", quoteList(names)))
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, r := range res.Rows {
+		have[asString(r[0])] = true
+	}
+	return have, nil
+}
+
+func (db *DB) columns(ctx context.Context, table string) ([]string, error) {
+	res, err := db.b.query(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = "+quote(table))
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]string, 0, len(res.Rows))
+	for _, r := range res.Rows {
+		cols = append(cols, asString(r[0]))
+	}
+	return cols, nil
+}
+
+func (db *DB) count(ctx context.Context, from string) (uint64, error) {
+	res, err := db.b.query(ctx, "SELECT count() FROM "+from)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Rows) != 1 {
+		return 0, fmt.Errorf("count of %s: %d rows", from, len(res.Rows))
+	}
+	return asUint(res.Rows[0][0]), nil
+}
