@@ -40,8 +40,14 @@ type SinkConfig struct {
 	RateLimit int `yaml:"rate_limit"`
 	Events    struct {
 		Enabled bool `yaml:"enabled"`
+		// DedupeWindow is how long the sink remembers (durably) that Brevo
+		// accepted an event, so a redelivery within it sends nothing.
+		DedupeWindow time.Duration `yaml:"dedupe_window"`
 	} `yaml:"events"`
-	Ecommerce struct {
+	// TestOrders is "skip" (default: a `test: true` order or refund sends
+	// nothing to Brevo) or "send".
+	TestOrders string `yaml:"test_orders"`
+	Ecommerce  struct {
 		Enabled bool `yaml:"enabled"`
 	} `yaml:"ecommerce"`
 	Historical struct {
@@ -51,6 +57,12 @@ type SinkConfig struct {
 	// Attributes adds to or overrides DefaultAttributes (name → type).
 	Attributes map[string]string `yaml:"attributes"`
 }
+
+// Values of sinks.brevo.test_orders.
+const (
+	TestOrdersSkip = "skip"
+	TestOrdersSend = "send"
+)
 
 // SizeLimit bounds the requests of an endpoint by items and bytes.
 type SizeLimit struct {
@@ -89,6 +101,8 @@ func NewSinkConfig() any {
 	c.Batch.Lists = CountLimit{MaxRecords: MaxListContactsPerCall}
 	c.Concurrency.Initial, c.Concurrency.Max = 2, 8
 	c.Events.Enabled, c.Ecommerce.Enabled = true, true
+	c.Events.DedupeWindow = 168 * time.Hour
+	c.TestOrders = TestOrdersSkip
 	c.Historical.Sources = []string{"shopify.backfill", "backfill"}
 	return c
 }
@@ -108,6 +122,11 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	}
 	pos("timeout", c.Timeout)
 	pos("import_poll_interval", c.ImportPollInterval)
+	if c.Events.DedupeWindow < time.Hour {
+		p.Add(config.Join(path, "events.dedupe_window"), "must be at least 1h",
+			"it must outlast any redelivery of a record (a stopped pipeline, a restart); the default is 168h")
+	}
+	p.OneOf(config.Join(path, "test_orders"), c.TestOrders, TestOrdersSkip, TestOrdersSend)
 	for k, id := range map[string]int64{"all_customers": c.Lists.AllCustomers, "buyers": c.Lists.Buyers, "abandoned_cart": c.Lists.AbandonedCart} {
 		if id < 0 {
 			p.Add(config.Join(path, "lists", k), "must be a Brevo list id, or 0 for none", "")

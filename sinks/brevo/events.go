@@ -133,6 +133,14 @@ type batchEventsResponse struct {
 // Rejected with Brevo's message. After a Retryable or Fatal failure of one
 // request, later requests are not sent and their events carry that error.
 func (c *Client) SendEvents(ctx context.Context, events []Event) error {
+	return c.sendEvents(ctx, events, nil)
+}
+
+// sendEvents is SendEvents that calls accepted, when not nil, right after
+// each request Brevo answered, with the indexes (into events) of the events
+// it accepted: the sink records them there, before anything else happens.
+// An error from accepted becomes the outcome of those events.
+func (c *Client) sendEvents(ctx context.Context, events []Event, accepted func(idx []int) error) error {
 	errs := make([]error, len(events))
 	raw := make([][]byte, len(events))
 	var pending []int
@@ -154,7 +162,7 @@ func (c *Client) SendEvents(ctx context.Context, events []Event) error {
 			}
 			continue
 		}
-		if err := c.sendEventBatch(ctx, raw, idx, errs); err != nil {
+		if err := c.sendEventBatch(ctx, raw, idx, errs, accepted); err != nil {
 			if pipeline.ClassOf(err) == pipeline.Rejected {
 				for _, i := range idx {
 					errs[i] = err
@@ -233,8 +241,9 @@ func batchBody(raw [][]byte, idx []int) []byte {
 }
 
 // sendEventBatch sends one request. Per-event refusals are written to errs;
-// a returned error applies to every event of the request.
-func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, errs []error) error {
+// a returned error applies to every event of the request. accepted (may be
+// nil) hears of the events Brevo accepted as soon as it answered.
+func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, errs []error, accepted func([]int) error) error {
 	var resp batchEventsResponse
 	status, err := c.do(ctx, request{method: http.MethodPost, route: "POST /events/batch", path: "/events/batch",
 		body: batchBody(raw, idx), out: &resp})
@@ -255,6 +264,20 @@ func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, er
 			return pipeline.Retry(fmt.Errorf("brevo POST /events/batch: 207 with %d failed events but no per-event errors", resp.FailedEvents))
 		}
 		mapEventErrors(resp, idx, errs, "")
+	}
+	if accepted == nil {
+		return nil
+	}
+	var ok []int
+	for _, i := range idx {
+		if errs[i] == nil {
+			ok = append(ok, i)
+		}
+	}
+	if err := accepted(ok); err != nil {
+		for _, i := range ok {
+			errs[i] = err
+		}
 	}
 	return nil
 }

@@ -108,6 +108,9 @@ type plan struct {
 	order      *Order
 	product    *Product
 	category   *Category
+	// skip, when set, is why nothing is sent for the record; it is
+	// recorded as skipped with this reason.
+	skip string
 }
 
 type identity struct {
@@ -159,6 +162,8 @@ type probe struct {
 		State string `json:"state"`
 	} `json:"sms_marketing_consent"`
 	CompletedAt *time.Time `json:"completed_at"`
+	// Test marks a test order (or its refund).
+	Test bool `json:"test"`
 }
 
 // planRecord decodes one record into what it asks of Brevo. An error is
@@ -180,6 +185,11 @@ func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
 	var pr probe
 	if len(ev.Data) > 0 {
 		_ = json.Unmarshal(ev.Data, &pr) // best effort: the data already passed the source
+	}
+	if pr.Test && s.cfg.TestOrders != TestOrdersSend && (ev.Entity.Kind == schemas.KindOrder || ev.Entity.Kind == schemas.KindRefund) {
+		// A test order starts nothing: no contact, list, event or order
+		// status, any of which could trigger an automation.
+		return &plan{ev: ev, skip: "test order"}, nil
 	}
 	p.id = identityOf(ev, &pr)
 	if ev.Consent != nil {

@@ -28,7 +28,9 @@ func init() {
 // alongside). Each record's outcome is the worst of its calls: a record is
 // delivered only when everything it asked for is. A Fatal answer (401/403,
 // a list that does not exist, a wrongly typed attribute) fails the whole
-// Write, so it can never be mistaken for a per-record rejection.
+// Write, so it can never be mistaken for a per-record rejection. A record
+// the sink deliberately sends nothing for (a test order) is reported as a
+// pipeline.Skip with its reason, so the history says skipped.
 type Sink struct {
 	cfg    SinkConfig
 	log    *logrus.Entry
@@ -36,19 +38,17 @@ type Sink struct {
 	disc   *Discipline
 	now    func() time.Time
 
+	// sent is the durable record of the custom events Brevo accepted.
+	sent *sentLog
+
 	mu    sync.Mutex
 	attrs map[string]AttrType // known to exist in Brevo with this type
 	known map[string]BrevoContactState
-	sent  map[string]bool // events Brevo accepted, by event id and name
-	order []string        // sent keys in insertion order, for eviction
 }
 
-// bounds of the sink's memories: enough for a large batch's retries, small
-// enough to be negligible.
-const (
-	maxKnownContacts = 200_000
-	maxSentEvents    = 100_000
-)
+// maxKnownContacts bounds the sink's memory of Brevo's contact states:
+// enough for a large batch's retries, small enough to be negligible.
+const maxKnownContacts = 200_000
 
 // NewSink builds a sink; nothing is sent before Open.
 func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
@@ -70,8 +70,12 @@ func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
 	if err != nil {
 		return nil, pipeline.Stop(err)
 	}
-	return &Sink{cfg: cfg, log: log, client: client, disc: disc, now: time.Now,
-		attrs: map[string]AttrType{}, known: map[string]BrevoContactState{}, sent: map[string]bool{}}, nil
+	s := &Sink{cfg: cfg, log: log, client: client, disc: disc, now: time.Now,
+		attrs: map[string]AttrType{}, known: map[string]BrevoContactState{}}
+	// Without a state store (tools, tests) sent events are remembered in
+	// memory only; tajo run always has one.
+	s.sent = newSentLog(env.State, env.Name, cfg.Events.DedupeWindow, func() time.Time { return s.now() })
+	return s, nil
 }
 
 // Client returns the underlying client (for tools and tests).
@@ -147,6 +151,12 @@ func (o *outcomes) setAll(idx []int, err error) {
 	}
 }
 
+func (o *outcomes) get(i int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.errs[i]
+}
+
 func (o *outcomes) failed(i int) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -159,6 +169,10 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 		return nil
 	}
 	now := s.now()
+	if err := s.sent.prune(); err != nil {
+		// The entries stay until the next prune; nothing is sent twice.
+		s.log.WithError(err).Warn("brevo sink: pruning expired sent events failed")
+	}
 	out := &outcomes{errs: make([]error, len(batch))}
 	plans := make([]*plan, len(batch))
 	for i, rec := range batch {
@@ -189,6 +203,11 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 	wg.Wait()
 	if err := fatalOf(out); err != nil {
 		return err
+	}
+	for i, p := range plans {
+		if p != nil && p.skip != "" && out.errs[i] == nil {
+			out.errs[i] = pipeline.Skip(p.skip)
+		}
 	}
 	return fold(out.errs)
 }
@@ -303,29 +322,4 @@ func parallel(n, limit int, fn func(i int)) {
 		}()
 	}
 	wg.Wait()
-}
-
-// remember records that Brevo accepted an event, so a retry of its record
-// (failed elsewhere) does not send it twice.
-func (s *Sink) remember(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sent[key] {
-		return
-	}
-	s.sent[key] = true
-	s.order = append(s.order, key)
-	if len(s.order) > maxSentEvents {
-		drop := len(s.order) - maxSentEvents
-		for _, k := range s.order[:drop] {
-			delete(s.sent, k)
-		}
-		s.order = append([]string(nil), s.order[drop:]...)
-	}
-}
-
-func (s *Sink) wasSent(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sent[key]
 }

@@ -23,33 +23,70 @@ func itemErrs(err error, n int) []error {
 }
 
 // writeEvents sends the events of records whose contact part succeeded:
-// one POST /events for a lone event, /events/batch otherwise. An event
-// Brevo already accepted for a record being retried is not sent again.
+// one POST /events for a lone event, /events/batch otherwise. An event the
+// sent log says Brevo already accepted (a retry, a redelivery after a
+// restart) is not sent again; one Brevo accepts is recorded there as soon
+// as its request is answered, before Write returns (see sentLog).
 func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
 	var evs []Event
 	var recs []int
 	var keys []string
+	first := map[string]int{}
+	var dups [][2]int // record, the record carrying the same event
 	for i, p := range plans {
 		if p == nil || p.event == nil || out.failed(i) {
 			continue
 		}
 		key := p.ev.ID + "|" + p.event.Name
-		if s.wasSent(key) {
+		if f, ok := first[key]; ok {
+			dups = append(dups, [2]int{i, f})
 			continue
 		}
+		first[key] = i
 		evs, recs, keys = append(evs, *p.event), append(recs, i), append(keys, key)
 	}
 	if len(evs) == 0 {
 		return
 	}
-	done := func(k int, err error) {
-		if err == nil {
-			s.remember(keys[k])
+	// The same event twice in one batch is sent once; both records share
+	// its outcome.
+	defer func() {
+		for _, d := range dups {
+			out.set(d[0], out.get(d[1]))
 		}
-		out.set(recs[k], err)
+	}()
+	known, err := s.sent.lookup(keys)
+	if err != nil {
+		out.setAll(recs, err)
+		return
+	}
+	// Accepted before, but the record of it is not durable yet (its commit
+	// failed): commit it now, never resend.
+	var resave []string
+	var resaveRecs []int
+	k := 0
+	for j := range evs {
+		switch known[j] {
+		case unsent:
+			evs[k], recs[k], keys[k] = evs[j], recs[j], keys[j]
+			k++
+		case unsaved:
+			resave, resaveRecs = append(resave, keys[j]), append(resaveRecs, recs[j])
+		}
+	}
+	evs, recs, keys = evs[:k], recs[:k], keys[:k]
+	if err := s.sent.add(resave); err != nil {
+		out.setAll(resaveRecs, err)
+	}
+	if len(evs) == 0 {
+		return
 	}
 	if len(evs) == 1 {
-		done(0, s.client.SendEvent(ctx, evs[0]))
+		err := s.client.SendEvent(ctx, evs[0])
+		if err == nil {
+			err = s.sent.add(keys)
+		}
+		out.set(recs[0], err)
 		return
 	}
 	size := s.cfg.Batch.Events.MaxRecords
@@ -59,9 +96,16 @@ func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
 	}
 	parallel(len(chunks), 8, func(c int) {
 		lo, hi := chunks[c][0], chunks[c][1]
-		errs := itemErrs(s.client.SendEvents(ctx, evs[lo:hi]), hi-lo)
-		for k, e := range errs {
-			done(lo+k, e)
+		accepted := func(idx []int) error {
+			ks := make([]string, len(idx))
+			for n, i := range idx {
+				ks[n] = keys[lo+i]
+			}
+			return s.sent.add(ks)
+		}
+		errs := itemErrs(s.client.sendEvents(ctx, evs[lo:hi], accepted), hi-lo)
+		for n, e := range errs {
+			out.set(recs[lo+n], e)
 		}
 	})
 }
