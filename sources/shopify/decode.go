@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -18,22 +17,21 @@ type decoded struct {
 	occurredAt time.Time // the payload's own time of the fact, zero if none
 }
 
-type decodeFunc func(body []byte) (decoded, error)
+// A decodeFunc decodes one topic's body leniently: what it could not read
+// is appended to problems (and left out of data). An error means the
+// delivery cannot be processed at all (no entity id, not an object): it
+// becomes a delivery_unprocessable event with the error as its reason.
+type decodeFunc func(body []byte, problems *[]string) (decoded, error)
 
 var errMissingID = errors.New(`missing or zero "id"`)
 
-// unmarshal decodes a body into v. encoding/json decodes integers straight
-// into the int64 of schemas.ID (no float64 on the way) and refuses
-// overflow, fractions and wrong types with a message naming the field.
-func unmarshal(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
-		}
-		return err
-	}
-	return nil
+// unmarshal decodes a body into v leniently (lenientUnmarshal).
+// encoding/json decodes integers straight into the int64 of schemas.ID (no
+// float64 on the way), so ids above 2^53 stay exact.
+func unmarshal(body []byte, v any, problems *[]string) error {
+	p, err := lenientUnmarshal(body, v)
+	*problems = append(*problems, p...)
+	return err
 }
 
 // flagEmail marks a customer kept without an email so sinks keyed by email
@@ -45,9 +43,9 @@ func flagEmail(c *schemas.Customer) {
 	}
 }
 
-func decodeCustomer(body []byte) (decoded, error) {
+func decodeCustomer(body []byte, pr *[]string) (decoded, error) {
 	var c schemas.Customer
-	if err := unmarshal(body, &c); err != nil {
+	if err := unmarshal(body, &c, pr); err != nil {
 		return decoded{}, err
 	}
 	if c.ID == 0 {
@@ -57,9 +55,9 @@ func decodeCustomer(body []byte) (decoded, error) {
 	return decoded{data: &c, entityID: c.ID.String(), occurredAt: c.UpdatedAt}, nil
 }
 
-func decodeDeletion(body []byte) (decoded, error) {
+func decodeDeletion(body []byte, pr *[]string) (decoded, error) {
 	var d schemas.Deletion
-	if err := unmarshal(body, &d); err != nil {
+	if err := unmarshal(body, &d, pr); err != nil {
 		return decoded{}, err
 	}
 	switch {
@@ -71,9 +69,9 @@ func decodeDeletion(body []byte) (decoded, error) {
 	return decoded{}, errMissingID
 }
 
-func decodeEmailConsent(body []byte) (decoded, error) {
+func decodeEmailConsent(body []byte, pr *[]string) (decoded, error) {
 	var u schemas.EmailConsentUpdate
-	if err := unmarshal(body, &u); err != nil {
+	if err := unmarshal(body, &u, pr); err != nil {
 		return decoded{}, err
 	}
 	if u.CustomerID == 0 {
@@ -86,7 +84,7 @@ func decodeEmailConsent(body []byte) (decoded, error) {
 	return decoded{data: &u, entityID: u.CustomerID.String(), occurredAt: at}, nil
 }
 
-func decodeSMSConsent(body []byte) (decoded, error) {
+func decodeSMSConsent(body []byte, pr *[]string) (decoded, error) {
 	// Shopify names the customer "id" in this payload only.
 	var w struct {
 		ID                  schemas.ID                   `json:"id"`
@@ -94,7 +92,7 @@ func decodeSMSConsent(body []byte) (decoded, error) {
 		Phone               string                       `json:"phone"`
 		SMSMarketingConsent *schemas.SMSMarketingConsent `json:"sms_marketing_consent"`
 	}
-	if err := unmarshal(body, &w); err != nil {
+	if err := unmarshal(body, &w, pr); err != nil {
 		return decoded{}, err
 	}
 	u := schemas.SMSConsentUpdate{CustomerID: w.ID, Phone: w.Phone, SMSMarketingConsent: w.SMSMarketingConsent}
@@ -129,13 +127,13 @@ func (r customerRef) id() (schemas.ID, error) {
 }
 
 func decodeTags(action string) decodeFunc {
-	return func(body []byte) (decoded, error) {
+	return func(body []byte, pr *[]string) (decoded, error) {
 		var w struct {
 			customerRef
 			Tags       schemas.Tags `json:"tags"`
 			OccurredAt time.Time    `json:"occurredAt"`
 		}
-		if err := unmarshal(body, &w); err != nil {
+		if err := unmarshal(body, &w, pr); err != nil {
 			return decoded{}, err
 		}
 		id, err := w.id()
@@ -151,7 +149,7 @@ func decodeTags(action string) decodeFunc {
 	}
 }
 
-func decodePurchasingSummary(body []byte) (decoded, error) {
+func decodePurchasingSummary(body []byte, pr *[]string) (decoded, error) {
 	var w struct {
 		customerRef
 		AmountSpent    json.RawMessage `json:"amountSpent"`
@@ -159,7 +157,7 @@ func decodePurchasingSummary(body []byte) (decoded, error) {
 		LastOrderID    schemas.ID      `json:"lastOrderId"`
 		OccurredAt     time.Time       `json:"occurredAt"`
 	}
-	if err := unmarshal(body, &w); err != nil {
+	if err := unmarshal(body, &w, pr); err != nil {
 		return decoded{}, err
 	}
 	id, err := w.id()
@@ -171,7 +169,7 @@ func decodePurchasingSummary(body []byte) (decoded, error) {
 		LastOrderID: w.LastOrderID, OccurredAt: w.OccurredAt,
 	}
 	if s.AmountSpent, s.Currency, err = decodeMoneyV2(w.AmountSpent); err != nil {
-		return decoded{}, fmt.Errorf("field \"amountSpent\": %w", err)
+		*pr = append(*pr, "amountSpent: cannot read "+clipValue(w.AmountSpent)+" as a decimal amount")
 	}
 	return decoded{data: &s, entityID: id.String(), occurredAt: w.OccurredAt}, nil
 }
@@ -200,9 +198,9 @@ func decodeMoneyV2(raw json.RawMessage) (*schemas.Money, string, error) {
 	return &m, "", nil
 }
 
-func decodeOrder(body []byte) (decoded, error) {
+func decodeOrder(body []byte, pr *[]string) (decoded, error) {
 	var o schemas.Order
-	if err := unmarshal(body, &o); err != nil {
+	if err := unmarshal(body, &o, pr); err != nil {
 		return decoded{}, err
 	}
 	if o.ID == 0 {
@@ -212,9 +210,9 @@ func decodeOrder(body []byte) (decoded, error) {
 	return decoded{data: &o, entityID: o.ID.String(), occurredAt: o.UpdatedAt}, nil
 }
 
-func decodeRefund(body []byte) (decoded, error) {
+func decodeRefund(body []byte, pr *[]string) (decoded, error) {
 	var r schemas.Refund
-	if err := unmarshal(body, &r); err != nil {
+	if err := unmarshal(body, &r, pr); err != nil {
 		return decoded{}, err
 	}
 	if r.ID == 0 {
@@ -227,9 +225,9 @@ func decodeRefund(body []byte) (decoded, error) {
 	return decoded{data: &r, entityID: r.ID.String(), occurredAt: at}, nil
 }
 
-func decodeFulfillment(body []byte) (decoded, error) {
+func decodeFulfillment(body []byte, pr *[]string) (decoded, error) {
 	var f schemas.Fulfillment
-	if err := unmarshal(body, &f); err != nil {
+	if err := unmarshal(body, &f, pr); err != nil {
 		return decoded{}, err
 	}
 	if f.ID == 0 {
@@ -238,9 +236,9 @@ func decodeFulfillment(body []byte) (decoded, error) {
 	return decoded{data: &f, entityID: f.ID.String(), occurredAt: f.UpdatedAt}, nil
 }
 
-func decodeCheckout(body []byte) (decoded, error) {
+func decodeCheckout(body []byte, pr *[]string) (decoded, error) {
 	var c schemas.Checkout
-	if err := unmarshal(body, &c); err != nil {
+	if err := unmarshal(body, &c, pr); err != nil {
 		return decoded{}, err
 	}
 	flagEmail(c.Customer)
@@ -253,9 +251,9 @@ func decodeCheckout(body []byte) (decoded, error) {
 	return decoded{}, errors.New(`missing both "id" and "token"`)
 }
 
-func decodeCart(body []byte) (decoded, error) {
+func decodeCart(body []byte, pr *[]string) (decoded, error) {
 	var c schemas.Cart
-	if err := unmarshal(body, &c); err != nil {
+	if err := unmarshal(body, &c, pr); err != nil {
 		return decoded{}, err
 	}
 	switch {
@@ -267,9 +265,9 @@ func decodeCart(body []byte) (decoded, error) {
 	return decoded{}, errors.New(`missing both "id" and "token"`)
 }
 
-func decodeProduct(body []byte) (decoded, error) {
+func decodeProduct(body []byte, pr *[]string) (decoded, error) {
 	var p schemas.Product
-	if err := unmarshal(body, &p); err != nil {
+	if err := unmarshal(body, &p, pr); err != nil {
 		return decoded{}, err
 	}
 	if p.ID == 0 {
@@ -278,9 +276,9 @@ func decodeProduct(body []byte) (decoded, error) {
 	return decoded{data: &p, entityID: p.ID.String(), occurredAt: p.UpdatedAt}, nil
 }
 
-func decodeInventoryLevel(body []byte) (decoded, error) {
+func decodeInventoryLevel(body []byte, pr *[]string) (decoded, error) {
 	var l schemas.InventoryLevel
-	if err := unmarshal(body, &l); err != nil {
+	if err := unmarshal(body, &l, pr); err != nil {
 		return decoded{}, err
 	}
 	if l.InventoryItemID == 0 || l.LocationID == 0 {
@@ -289,9 +287,9 @@ func decodeInventoryLevel(body []byte) (decoded, error) {
 	return decoded{data: &l, entityID: l.Key(), occurredAt: l.UpdatedAt}, nil
 }
 
-func decodeInventoryItem(body []byte) (decoded, error) {
+func decodeInventoryItem(body []byte, pr *[]string) (decoded, error) {
 	var it schemas.InventoryItem
-	if err := unmarshal(body, &it); err != nil {
+	if err := unmarshal(body, &it, pr); err != nil {
 		return decoded{}, err
 	}
 	if it.ID == 0 {
@@ -306,33 +304,33 @@ func decodeInventoryItem(body []byte) (decoded, error) {
 // (the payload's updated_at says when the shop last changed, not when the
 // app was uninstalled).
 
-func decodeShop(body []byte) (decoded, error) {
+func decodeShop(body []byte, pr *[]string) (decoded, error) {
 	var s schemas.Shop
-	if err := unmarshal(body, &s); err != nil {
+	if err := unmarshal(body, &s, pr); err != nil {
 		return decoded{}, err
 	}
 	return decoded{data: &s, entityID: idOrEmpty(s.ID)}, nil
 }
 
-func decodeDataRequest(body []byte) (decoded, error) {
+func decodeDataRequest(body []byte, pr *[]string) (decoded, error) {
 	var r schemas.CustomerDataRequest
-	if err := unmarshal(body, &r); err != nil {
+	if err := unmarshal(body, &r, pr); err != nil {
 		return decoded{}, err
 	}
 	return decoded{data: &r, entityID: idOrEmpty(r.Customer.ID)}, nil
 }
 
-func decodeCustomerRedact(body []byte) (decoded, error) {
+func decodeCustomerRedact(body []byte, pr *[]string) (decoded, error) {
 	var r schemas.CustomerRedact
-	if err := unmarshal(body, &r); err != nil {
+	if err := unmarshal(body, &r, pr); err != nil {
 		return decoded{}, err
 	}
 	return decoded{data: &r, entityID: idOrEmpty(r.Customer.ID)}, nil
 }
 
-func decodeShopRedact(body []byte) (decoded, error) {
+func decodeShopRedact(body []byte, pr *[]string) (decoded, error) {
 	var r schemas.ShopRedact
-	if err := unmarshal(body, &r); err != nil {
+	if err := unmarshal(body, &r, pr); err != nil {
 		return decoded{}, err
 	}
 	return decoded{data: &r, entityID: idOrEmpty(r.ShopID)}, nil

@@ -202,6 +202,7 @@ func signed(shop, topic, id, secret string, body []byte) http.Header {
 	h.Set(shopify.HeaderTopic, topic)
 	h.Set(shopify.HeaderWebhookID, id)
 	h.Set(shopify.HeaderAPIVersion, "2026-10")
+	h.Set(shopify.HeaderTriggeredAt, "2026-11-27T11:59:00.123456789Z")
 	h.Set(shopify.HeaderHMAC, shopify.Sign(body, secret))
 	return h
 }

@@ -9,9 +9,12 @@ import (
 	"github.com/tajo/tajo/schemas"
 )
 
-// TestNormalizeMalformed: every input here must be refused with an error
-// wrapping ErrMalformed (HTTP 400), never a panic and never an event.
-func TestNormalizeMalformed(t *testing.T) {
+// TestNormalizeHostile sorts hostile bodies into the three verdicts of
+// DESIGN.md invariant 7: a body that is not JSON is refused (ErrMalformed,
+// 400); JSON that cannot become a canonical event is an unprocessable
+// delivery (200, error history); anything else is an event whose
+// problems name what was left out. Never a panic.
+func TestNormalizeHostile(t *testing.T) {
 	customer, _ := os.ReadFile("testdata/webhooks/customers-update.json")
 	swap := func(old, new string) string {
 		if !strings.Contains(string(customer), old) {
@@ -20,55 +23,94 @@ func TestNormalizeMalformed(t *testing.T) {
 		return strings.Replace(string(customer), old, new, 1)
 	}
 	deep := strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000)
-	for _, c := range []struct{ name, topic, body string }{
-		{"empty", "customers/update", ""},
-		{"whitespace", "customers/update", "  \n"},
-		{"not json", "customers/update", "id=1&email=x"},
-		{"truncated", "customers/update", string(customer[:len(customer)/2])},
-		{"trailing garbage", "customers/update", string(customer) + "}"},
-		{"two documents", "customers/update", `{"id":1} {"id":2}`},
-		{"array", "customers/update", `[{"id":1}]`},
-		{"string", "orders/create", `"hello"`},
-		{"null", "orders/create", `null`},
-		{"invalid utf-8", "customers/update", "{\"id\":1,\"email\":\"\xff\xfe\"}"},
-		{"missing id", "customers/update", `{"email":"a@b.c"}`},
-		{"zero id", "orders/create", `{"id":0}`},
-		{"null id", "products/update", `{"id":null,"title":"x"}`},
-		{"id above int64", "customers/update", swap("706405506930370084", "99999999999999999999")},
-		{"negative id", "customers/update", swap("706405506930370084", "-706405506930370084")},
-		{"fractional id", "customers/update", swap("706405506930370084", "706405506930370084.5")},
-		{"exponent id", "customers/update", swap("706405506930370084", "7.06405506930370084e17")},
-		{"id as bool", "customers/update", swap("706405506930370084", "true")},
-		{"id as object", "orders/delete", `{"id":{"id":1}}`},
-		{"id as non-numeric string", "customers/update", swap("706405506930370084", `"abc"`)},
-		{"email as number", "customers/update", swap(`"bob@biller.com"`, "42")},
-		{"addresses as object", "customers/update", swap(`"addresses": []`, `"addresses": {}`)},
-		{"bad timestamp", "customers/update", swap(`"updated_at": "2021-12-31T19:00:00-05:00"`, `"updated_at": "yesterday"`)},
-		{"huge money exponent", "orders/create", `{"id":1,"total_price":"1e999999999"}`},
-		{"money as bool", "orders/create", `{"id":1,"total_price":true}`},
-		{"money too long", "orders/create", `{"id":1,"total_price":"` + strings.Repeat("1", 500) + `"}`},
-		{"quantity overflow", "orders/create", `{"id":1,"line_items":[{"quantity":1e30}]}`},
-		{"quantity fraction", "orders/create", `{"id":1,"line_items":[{"quantity":1.5}]}`},
-		{"tags as number", "products/update", `{"id":1,"tags":7}`},
-		{"deep nesting", "orders/create", `{"id":1,"x":` + deep + `}`},
-		{"checkout without id or token", "checkouts/update", `{"email":"a@b.c"}`},
-		{"cart without id or token", "carts/update", `{"note":"x"}`},
-		{"level without location", "inventory_levels/update", `{"inventory_item_id":1}`},
-		{"consent without customer", "customers_email_marketing_consent/update", `{"email_address":"a@b.c"}`},
-		{"sms consent without customer", "customers_marketing_consent/update", `{"phone":"+1"}`},
-		{"tags event without customer", "customer.tags_added", `{"tags":["a"]}`},
-		{"summary with bad amount", "customers/purchasing_summary", `{"customerId":"gid://shopify/Customer/1","amountSpent":{"amount":"lots"}}`},
-		{"summary with bad gid", "customers/purchasing_summary", `{"customerId":"gid://shopify/Customer/abc"}`},
-		{"redact with customer id as string", "customers/redact", `{"customer":{"id":"x"}}`},
-		{"oversized body", "orders/create", `{"id":1,"note":"` + strings.Repeat("a", MaxBodyBytes) + `"}`},
+	const (
+		notJSON = iota
+		unprocessable
+		withProblems
+	)
+	for _, c := range []struct {
+		name, topic, body string
+		verdict           int
+		problem           string // a substring of a problem, for the other two
+	}{
+		{"empty", "customers/update", "", notJSON, ""},
+		{"whitespace", "customers/update", "  \n", notJSON, ""},
+		{"not json", "customers/update", "id=1&email=x", notJSON, ""},
+		{"truncated", "customers/update", string(customer[:len(customer)/2]), notJSON, ""},
+		{"trailing garbage", "customers/update", string(customer) + "}", notJSON, ""},
+		{"two documents", "customers/update", `{"id":1} {"id":2}`, notJSON, ""},
+		{"invalid utf-8", "customers/update", "{\"id\":1,\"email\":\"\xff\xfe\"}", notJSON, ""},
+		{"deep nesting", "orders/create", `{"id":1,"x":` + deep + `}`, notJSON, ""},
+
+		{"array", "customers/update", `[{"id":1}]`, unprocessable, "not an object"},
+		{"string", "orders/create", `"hello"`, unprocessable, "not an object"},
+		{"null", "orders/create", `null`, unprocessable, "not an object"},
+		{"missing id", "customers/update", `{"email":"a@b.c"}`, unprocessable, `missing or zero "id"`},
+		{"zero id", "orders/create", `{"id":0}`, unprocessable, `missing or zero "id"`},
+		{"null id", "products/update", `{"id":null,"title":"x"}`, unprocessable, `missing or zero "id"`},
+		{"id above int64", "customers/update", swap("706405506930370084", "99999999999999999999"), unprocessable, "id: cannot read 99999999999999999999 as an id"},
+		{"negative id", "customers/update", swap("706405506930370084", "-706405506930370084"), unprocessable, "id: cannot read"},
+		{"fractional id", "customers/update", swap("706405506930370084", "706405506930370084.5"), unprocessable, "id: cannot read"},
+		{"exponent id", "customers/update", swap("706405506930370084", "7.06405506930370084e17"), unprocessable, "id: cannot read"},
+		{"id as bool", "customers/update", swap("706405506930370084", "true"), unprocessable, "id: cannot read true"},
+		{"id as object", "orders/delete", `{"id":{"id":1}}`, unprocessable, "id: cannot read"},
+		{"id as non-numeric string", "customers/update", swap("706405506930370084", `"abc"`), unprocessable, `id: cannot read "abc"`},
+		{"checkout without id or token", "checkouts/update", `{"email":"a@b.c"}`, unprocessable, `missing both "id" and "token"`},
+		{"cart without id or token", "carts/update", `{"note":"x"}`, unprocessable, `missing both`},
+		{"level without location", "inventory_levels/update", `{"inventory_item_id":1}`, unprocessable, "location_id"},
+		{"consent without customer", "customers_email_marketing_consent/update", `{"email_address":"a@b.c"}`, unprocessable, "customer_id"},
+		{"sms consent without customer", "customers_marketing_consent/update", `{"phone":"+1"}`, unprocessable, `"id"`},
+		{"tags event without customer", "customer.tags_added", `{"tags":["a"]}`, unprocessable, "customerId"},
+		{"summary with bad gid", "customers/purchasing_summary", `{"customerId":"gid://shopify/Customer/abc"}`, unprocessable, "customerId"},
+		{"redact with customer id as string", "customers/redact", `{"shop_id":1,"customer":{"id":"x"},"orders_to_redact":[]}`, unprocessable, `no "customer" with an "id"`},
+		{"unknown topic", "themes/publish", `{"id":1}`, unprocessable, `topic "themes/publish"`},
+
+		{"email as number", "customers/update", swap(`"bob@biller.com"`, "42"), withProblems, "email: cannot read 42 as a string"},
+		{"addresses as object", "customers/update", swap(`"addresses": []`, `"addresses": {"a":1}`), withProblems, "addresses: cannot read"},
+		{"bad timestamp", "customers/update", swap(`"updated_at": "2021-12-31T19:00:00-05:00"`, `"updated_at": "yesterday"`), withProblems, `updated_at: cannot read "yesterday" as a time`},
+		{"huge money exponent", "orders/create", `{"id":1,"total_price":"1e999999999"}`, withProblems, "total_price: cannot read"},
+		{"money as bool", "orders/create", `{"id":1,"total_price":true}`, withProblems, "total_price: cannot read true as a decimal amount"},
+		{"money too long", "orders/create", `{"id":1,"total_price":"` + strings.Repeat("1", 500) + `"}`, withProblems, "total_price: cannot read"},
+		{"quantity overflow", "orders/create", `{"id":1,"line_items":[{"quantity":1e30}]}`, withProblems, "line_items[0].quantity: cannot read 1e30 as an integer"},
+		{"quantity fraction", "orders/create", `{"id":1,"line_items":[{"quantity":1.5}]}`, withProblems, "line_items[0].quantity"},
+		{"tags as number", "products/update", `{"id":1,"tags":7}`, withProblems, "tags: cannot read 7 as tags"},
+		{"summary with bad amount", "customers/purchasing_summary", `{"customerId":"gid://shopify/Customer/1","amountSpent":{"amount":"lots"}}`, withProblems, "amountSpent"},
+		{"large body", "orders/create", `{"id":1,"note":"` + strings.Repeat("a", 9<<20) + `"}`, withProblems, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ev, err := Normalize(webhookFor(t, c.topic, []byte(c.body)))
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("err = %v, event %v; want ErrMalformed", err, ev)
+			switch c.verdict {
+			case notJSON:
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("err = %v, event %v; want ErrMalformed", err, ev)
+				}
+				if len(err.Error()) > 600 {
+					t.Errorf("error message of %d bytes echoes the input", len(err.Error()))
+				}
+				return
+			case unprocessable:
+				if err != nil || ev.Type != schemas.TypeDeliveryUnprocessable {
+					t.Fatalf("err = %v, event %+v; want an unprocessable delivery", err, ev)
+				}
+				if string(ev.Raw) != c.body || len(ev.Data) != 0 {
+					t.Errorf("raw %.80s, data %s", ev.Raw, ev.Data)
+				}
+			case withProblems:
+				if err != nil || ev.Type == schemas.TypeDeliveryUnprocessable {
+					t.Fatalf("err = %v, event %+v; want an event", err, ev)
+				}
 			}
-			if len(err.Error()) > 600 {
-				t.Errorf("error message of %d bytes echoes the input", len(err.Error()))
+			if err := ev.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			joined := strings.Join(ev.Problems, "\n")
+			if !strings.Contains(joined, c.problem) {
+				t.Errorf("problems %q lack %q", ev.Problems, c.problem)
+			}
+			for _, p := range ev.Problems {
+				if len(p) > 200 {
+					t.Errorf("problem of %d bytes echoes the input", len(p))
+				}
 			}
 		})
 	}
@@ -133,12 +175,14 @@ func TestNormalizeUnicodeAndEdges(t *testing.T) {
 		}
 	})
 	t.Run("compliance payload with placeholder values", func(t *testing.T) {
+		// A redaction that names no one is not honoured silently: it is
+		// kept, unprocessable, for a person to look at.
 		ev, err := Normalize(webhookFor(t, "customers/redact", []byte(`{"shop_domain":"x","customer":{}}`)))
-		if err != nil || ev.Entity.ID != "" || ev.Entity.Kind != "customer" {
+		if err != nil || ev.Type != schemas.TypeDeliveryUnprocessable || ev.Entity.Kind != "customer" {
 			t.Fatalf("%v %+v", err, ev)
 		}
-		ev, err = Normalize(webhookFor(t, "shop/redact", []byte(`{}`)))
-		if err != nil || ev.Entity.ID != testShop {
+		ev, err = Normalize(webhookFor(t, "shop/redact", []byte(`{"shop_domain":"{shop}.myshopify.com"}`)))
+		if err != nil || ev.Type != schemas.TypeShopRedact || ev.Entity.ID != testShop {
 			t.Fatalf("%v %+v", err, ev)
 		}
 	})
@@ -202,8 +246,8 @@ func TestHTTPStatusAndShopCase(t *testing.T) {
 	in := webhookFor(t, "orders/delete", []byte(`{"id":1}`))
 	lower, _ := Normalize(in)
 	in.Shop = "Demo-Store.MyShopify.com"
-	if _, err := Normalize(in); !errors.Is(err, ErrMalformed) {
-		t.Errorf("mixed-case suffix accepted: %v", err)
+	if ev, err := Normalize(in); err != nil || ev.Type != schemas.TypeDeliveryUnprocessable || !strings.HasPrefix(ev.Shop, "unverified:") {
+		t.Errorf("mixed-case suffix accepted as a tenant: %v %+v", err, ev)
 	}
 	in.Shop = "DEMO-STORE.myshopify.com"
 	upper, err := Normalize(in)

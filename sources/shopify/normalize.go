@@ -2,8 +2,12 @@ package shopify
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,46 +18,72 @@ import (
 // Source is the Event.Source of everything this package produces.
 const Source = "shopify"
 
-// MaxBodyBytes bounds a webhook body. Shopify's largest payloads (orders
-// with hundreds of lines) stay well below it; the ingress should cap reads
-// at the same size (http.MaxBytesReader) so the limit holds before the body
-// is in memory.
-const MaxBodyBytes = 8 << 20
-
 // Normalize turns one verified delivery into a tajo.event.v1 envelope: the
 // body is decoded into the canonical object of its topic (Event.Data), the
 // original body is kept for replay (Event.Raw, referencing in.Body).
+//
+// Decoding is lenient (DESIGN.md invariant 7): `[]` or `{}` where an object
+// is expected is absent, and a field that does not parse is left out of
+// Data and named in Event.Problems. A delivery that cannot become a
+// canonical event at all (a topic tajo does not know, a body that is JSON
+// but not an object, no entity id, a destructive topic whose body does not
+// fit it, a shop domain that is not <name>.myshopify.com) is returned as a
+// schemas.TypeDeliveryUnprocessable event carrying the body, the
+// delivery's headers and the reason, so that it reaches the error history
+// instead of vanishing in a 4xx. The only error is a body that is not JSON
+// at all (ErrMalformed, answer 400). The size limit is the host's
+// (plugins.SourceConfig.MaxBodyBytes), applied before the body is read.
 //
 // The event id is deterministic: schemas.NewID("shopify", shop, topic,
 // webhook id), or, for a delivery without a webhook id (replays,
 // backfills), the entity id and occurred_at in place of the webhook id.
 //
 // OccurredAt is the object's own time (updated_at, occurredAt, the consent
-// time) when the payload has one, else X-Shopify-Triggered-At, else the
-// receive time. The stale-update guard compares it per entity.
+// time) when the payload has one that parses, else X-Shopify-Triggered-At
+// (Shopify's time of the fact, never the time tajo happened to receive
+// it). Only a delivery with neither is dated by its receive time, with
+// OccurredAt equal to ReceivedAt and a problem saying so. The stale-update
+// guard compares OccurredAt per entity.
 //
-// Errors wrap ErrMalformed (answer 400) or ErrUnsupportedTopic (acknowledge
-// and record). Normalize never panics on any input.
+// Normalize never panics on any input.
 func Normalize(in Webhook) (*schemas.Event, error) {
+	if err := checkBody(in.Body); err != nil {
+		return nil, err
+	}
+	// Each way out before decoding checks the syntax itself; the decoder
+	// does on its own, and scanning twice would cost a sixth of Normalize.
+	unprocessable := func(kind string, reasons ...string) (*schemas.Event, error) {
+		if !json.Valid(in.Body) {
+			return nil, errNotJSON
+		}
+		return Unprocessable(in, kind, reasons...), nil
+	}
 	t, ok := LookupTopic(in.Topic)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedTopic, clip(in.Topic))
+		return unprocessable("", fmt.Sprintf("topic %q is not one tajo knows", clip(in.Topic)))
 	}
 	if !ValidShopDomain(in.Shop) {
-		return nil, malformed("shop domain %q is not <name>.myshopify.com", clip(in.Shop))
+		return unprocessable(t.Kind, fmt.Sprintf("shop domain %q is not <name>.myshopify.com", clip(in.Shop)))
 	}
 	// The shop is the Kafka key and the tenant: one spelling per store.
 	shop := strings.ToLower(in.Shop)
-	if err := checkBody(in.Body); err != nil {
-		return nil, fmt.Errorf("%s: %w", t.Name, err)
+	if b := bytes.TrimLeft(in.Body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
+		return unprocessable(t.Kind, t.Name+": body is JSON but not an object")
 	}
-	d, err := t.decode(in.Body)
+	if reason := crossCheck(t.Name, shop, in.Body); reason != "" {
+		return unprocessable(t.Kind, t.Name+": "+reason)
+	}
+	var problems []string
+	d, err := t.decode(in.Body, &problems)
+	if errors.Is(err, ErrMalformed) {
+		return nil, err
+	}
 	if err != nil {
-		return nil, malformed("%s body: %v", t.Name, err)
+		return Unprocessable(in, t.Kind, append(problems, t.Name+": "+err.Error())...), nil
 	}
 	data, err := marshalData(d.data)
 	if err != nil {
-		return nil, malformed("%s body: %v", t.Name, err)
+		return Unprocessable(in, t.Kind, append(problems, t.Name+": "+err.Error())...), nil
 	}
 
 	if d.entityID == "" && t.Kind == schemas.KindShop {
@@ -62,18 +92,16 @@ func Normalize(in Webhook) (*schemas.Event, error) {
 		d.entityID = shop
 	}
 
-	received := in.ReceivedAt
-	if received.IsZero() {
-		received = time.Now()
-	}
+	received := receivedAt(in)
 	occurred := d.occurredAt
 	if occurred.IsZero() {
 		occurred = in.TriggeredAt
 	}
 	if occurred.IsZero() {
 		occurred = received
+		problems = append(problems, "no time in the object and no "+HeaderTriggeredAt+": dated by its receive time")
 	}
-	occurred, received = occurred.UTC(), received.UTC()
+	occurred = occurred.UTC()
 
 	var id string
 	if in.WebhookID != "" {
@@ -94,26 +122,90 @@ func Normalize(in Webhook) (*schemas.Event, error) {
 		Entity:     schemas.Entity{Kind: t.Kind, ID: d.entityID},
 		Data:       data,
 		Raw:        json.RawMessage(in.Body),
+		Problems:   problems,
 	}, nil
 }
 
-// checkBody refuses what can never be a Shopify payload before any decoding
-// work is spent on it.
+func receivedAt(in Webhook) time.Time {
+	if in.ReceivedAt.IsZero() {
+		return time.Now().UTC()
+	}
+	return in.ReceivedAt.UTC()
+}
+
+// KindDelivery is the Entity.Kind of an unprocessable delivery whose topic
+// names no kind tajo knows.
+const KindDelivery = "delivery"
+
+// Unprocessable is the event of an authenticated delivery that cannot be
+// normalized (schemas.TypeDeliveryUnprocessable): Raw is the body (which
+// must be JSON), Headers the delivery's X-Shopify-* headers (for `tajo
+// replay`, which signs Raw again and posts it with them), Problems the
+// reasons. Its id is deterministic per delivery (the webhook id, or the
+// topic and body when there is none), so a retried delivery is one event.
+// kind is the topic's entity kind, "" when the topic is unknown.
+func Unprocessable(in Webhook, kind string, reasons ...string) *schemas.Event {
+	shop := strings.ToLower(in.Shop)
+	if !ValidShopDomain(in.Shop) {
+		shop = untrustedShop(in.Shop)
+	}
+	if kind == "" {
+		kind = KindDelivery
+	}
+	key := in.WebhookID
+	if key == "" {
+		sum := sha256.Sum256(in.Body)
+		key = in.Topic + "\x00" + hex.EncodeToString(sum[:])
+	}
+	received := receivedAt(in)
+	occurred := in.TriggeredAt
+	if occurred.IsZero() {
+		occurred = received
+	}
+	return &schemas.Event{
+		Schema:     schemas.EventSchema,
+		ID:         schemas.NewID(Source, shop, schemas.TypeDeliveryUnprocessable, key),
+		Source:     Source,
+		Shop:       shop,
+		Topic:      clip(in.Topic),
+		Type:       schemas.TypeDeliveryUnprocessable,
+		OccurredAt: occurred.UTC(),
+		ReceivedAt: received,
+		APIVersion: clip(in.APIVersion),
+		Entity:     schemas.Entity{Kind: kind, ID: clip(in.WebhookID)},
+		Raw:        json.RawMessage(in.Body),
+		Problems:   reasons,
+		Headers:    in.Headers,
+	}
+}
+
+// untrustedShop is how a shop name that is not a valid myshopify domain
+// is stored: escaped (no control characters reach a terminal), clipped,
+// and marked, so that it is never taken for a tenant.
+func untrustedShop(s string) string {
+	if s == "" {
+		return "(no shop domain)"
+	}
+	q := strconv.QuoteToASCII(s)
+	if len(q) > 66 {
+		q = q[:64] + "…\""
+	}
+	return "unverified:" + q
+}
+
+// errNotJSON is the one verdict on a body that is answered 400.
+var errNotJSON = malformed("body is not JSON")
+
+// checkBody refuses what can never be JSON before any decoding work is
+// spent on it.
 func checkBody(b []byte) error {
 	switch {
-	case len(b) == 0:
+	case len(bytes.TrimSpace(b)) == 0:
 		return malformed("empty body")
-	case len(b) > MaxBodyBytes:
-		return malformed("body of %d bytes exceeds %d", len(b), MaxBodyBytes)
 	case !utf8.Valid(b):
 		// Raw is replayed as JSON text; invalid UTF-8 would be silently
 		// rewritten to U+FFFD by every JSON decoder downstream.
 		return malformed("body is not valid UTF-8")
-	}
-	// Full syntax is left to the decoder, which checks it before decoding
-	// anything; scanning twice would cost a sixth of Normalize.
-	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' {
-		return malformed("body is not a JSON object")
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package shopify
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -408,13 +407,13 @@ func TestNormalizeErrors(t *testing.T) {
 
 	unknown := in
 	unknown.Topic = "collections/create"
-	if _, err := Normalize(unknown); !errors.Is(err, ErrUnsupportedTopic) || errors.Is(err, ErrMalformed) {
-		t.Errorf("unknown topic: %v", err)
+	if ev, err := Normalize(unknown); err != nil || ev.Type != schemas.TypeDeliveryUnprocessable || ev.Entity.Kind != KindDelivery {
+		t.Errorf("unknown topic: %v %+v", err, ev)
 	}
 	badShop := in
-	badShop.Shop = "evil.com"
-	if _, err := Normalize(badShop); !errors.Is(err, ErrMalformed) {
-		t.Errorf("bad shop: %v", err)
+	badShop.Shop = "evil.com\x1b[2J"
+	if ev, err := Normalize(badShop); err != nil || ev.Type != schemas.TypeDeliveryUnprocessable || ev.Shop != `unverified:"evil.com\x1b[2J"` {
+		t.Errorf("bad shop: %v %+v", err, ev)
 	}
 	graphQL := in
 	graphQL.Topic = "CUSTOMERS_UPDATE"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/plugins"
+	"github.com/tajo/tajo/schemas"
 )
 
 // Plugin is the Shopify source plugin (`tajo plugin shopify`): it answers
@@ -164,9 +166,18 @@ func (p *Plugin) Read(ctx context.Context) ([]plugins.Record, error) {
 func (p *Plugin) Ack(context.Context, [][]byte) error { return nil }
 
 // HandleWebhook judges one delivery, in the order its answer depends on:
-// method, signature (401, before anything in the request is trusted; the
-// compliance topics too), shop (404 for a store not configured), headers
-// and body (400), then the dedupe window and the topic's sync setting.
+// method, signature (401 for any bad or missing one, before anything in
+// the request is trusted: a configured shop is judged by its own secrets,
+// any other by the app-level ones, and without those it is a 401 too),
+// then the body (400 only when it is not JSON), the dedupe window and the
+// topic's sync setting.
+//
+// Every authenticated JSON delivery is answered 200 once its event is on
+// Kafka (DESIGN.md invariant 7): one that cannot be normalized (missing
+// headers, a shop not configured, a topic tajo does not know, no entity
+// id, a destructive topic whose body does not fit it) travels as a
+// schemas.TypeDeliveryUnprocessable event with its body, headers and the
+// reason, which the chain puts in the error history.
 func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) (plugins.WebhookResponse, error) {
 	received := time.Now()
 	info := plugins.WebhookInfo{
@@ -176,9 +187,8 @@ func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) 
 		APIVersion: header(req.Header, HeaderAPIVersion),
 		HMAC:       "missing",
 	}
-	info.Shop, info.Topic, info.WebhookID, info.APIVersion = clip(info.Shop), clip(info.Topic), clip(info.WebhookID), clip(info.APIVersion)
 	if req.Method != http.MethodPost {
-		return answer(info, http.StatusMethodNotAllowed, "POST only"), nil
+		return answer(unverified(info), http.StatusMethodNotAllowed, "POST only"), nil
 	}
 	p.mu.Lock()
 	cfg, stores, app, dd := p.cfg, p.stores, p.app, p.dedupe
@@ -191,77 +201,102 @@ func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) 
 	if sig != "" {
 		info.HMAC = "invalid"
 	}
-	var err error
-	switch {
-	case st != nil:
-		err = VerifyHMAC(req.Body, sig, st.secrets)
-	case app != (Secrets{}):
-		err = VerifyHMAC(req.Body, sig, app)
-	case info.Shop == "" && sig != "":
-		// Without a shop there is no telling whose secret signed it; any
-		// configured one that verifies gives the verdict its name.
-		err = verifyAny(req.Body, sig, stores)
-	case sig != "":
-		// No secret can judge the signature of a shop we do not serve.
-		return answer(info, http.StatusNotFound, "unknown shop"), nil
-	default:
-		err = VerifyHMAC(req.Body, sig, app)
+	secrets := app
+	if st != nil {
+		secrets = st.secrets
 	}
-	if err != nil {
-		return answer(info, HTTPStatus(err), http.StatusText(HTTPStatus(err))), nil
+	if err := VerifyHMAC(req.Body, sig, secrets); err != nil {
+		// With no secret of ours to judge it, a signature is unverifiable,
+		// which is unauthorized: Shopify requires 401 here, configured
+		// shop or not.
+		return answer(unverified(info), http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)), nil
 	}
 	info.HMAC = "valid"
-	if info.Shop == "" {
-		return answer(info, http.StatusBadRequest, "missing header "+HeaderShopDomain), nil
+	info.Shop, info.Topic, info.WebhookID, info.APIVersion = clip(info.Shop), clip(info.Topic), clip(info.WebhookID), clip(info.APIVersion)
+	if err := checkBody(req.Body); err != nil {
+		return p.refuseBody(info, err), nil
 	}
-	if st == nil {
-		return answer(info, http.StatusNotFound, "unknown shop"), nil
-	}
-	w, err := ParseHeaders(req.Header, req.Body, received)
-	if err != nil {
-		return answer(info, HTTPStatus(err), err.Error()), nil
-	}
-	t, ok := LookupTopic(w.Topic)
-	if !ok {
-		p.log.WithFields(logrus.Fields{"shop": w.Shop, "topic": clip(w.Topic)}).Debug("unsupported topic acknowledged")
-		return answer(info, http.StatusOK, "topic not used"), nil
-	}
-	if !topicEnabled(cfg.Sync, t.Name) {
+	w, herr := ParseHeaders(req.Header, req.Body, received)
+	t, known := LookupTopic(w.Topic)
+	if known && !topicEnabled(cfg.Sync, t.Name) {
 		return answer(info, http.StatusOK, "topic not synced"), nil
 	}
-	dup, token, err := dd.claim(ctx, dedupeKey(w.Shop, w.WebhookID))
-	if err != nil {
-		return plugins.WebhookResponse{}, fmt.Errorf("shopify: dedupe window: %w", err)
-	}
-	if dup {
-		return answer(info, http.StatusOK, "duplicate"), nil
-	}
-	ev, err := Normalize(w)
-	if err == nil {
-		var value []byte
-		if value, err = marshalData(ev); err == nil {
-			if cfg.LogWebhooks {
-				p.log.WithFields(logrus.Fields{"shop": ev.Shop, "topic": ev.Topic, "event_id": ev.ID, "webhook_id": w.WebhookID, "api_version": w.APIVersion}).Info("webhook")
-			}
-			resp := answer(info, http.StatusOK, "ok")
-			resp.Records = []plugins.Record{{Key: []byte(ev.Shop), Value: value, Time: ev.OccurredAt}}
-			resp.DoneToken = token
-			return resp, nil
+	var ev *schemas.Event
+	switch {
+	case herr != nil, st == nil:
+		if !json.Valid(req.Body) {
+			return p.refuseBody(info, errNotJSON), nil
+		}
+		reason := fmt.Sprintf("shop %s is not configured (connectors.shopify.stores)", w.Shop)
+		if herr != nil {
+			reason = herr.Error()
+		}
+		ev = Unprocessable(w, t.Kind, reason)
+	default:
+		var err error
+		if ev, err = Normalize(w); err != nil {
+			return p.refuseBody(info, err), nil
 		}
 	}
-	_ = dd.finish(token, false)
-	return answer(info, HTTPStatus(err), err.Error()), nil
+	var token []byte
+	if w.WebhookID != "" {
+		dup, tk, err := dd.claim(ctx, dedupeKey(ev.Shop, w.WebhookID))
+		if err != nil {
+			return plugins.WebhookResponse{}, fmt.Errorf("shopify: dedupe window: %w", err)
+		}
+		if dup {
+			return answer(info, http.StatusOK, "duplicate"), nil
+		}
+		token = tk
+	}
+	value, err := marshalData(ev)
+	if err != nil {
+		if token != nil {
+			_ = dd.finish(token, false)
+		}
+		return plugins.WebhookResponse{}, fmt.Errorf("shopify: encoding the event: %w", err)
+	}
+	fields := logrus.Fields{"shop": ev.Shop, "topic": ev.Topic, "event_id": ev.ID, "webhook_id": info.WebhookID, "api_version": info.APIVersion}
+	switch {
+	case ev.Type == schemas.TypeDeliveryUnprocessable:
+		p.log.WithFields(fields).WithField("reason", strings.Join(ev.Problems, "; ")).Warn("webhook accepted as unprocessable: it goes to the error history")
+	case len(ev.Problems) > 0:
+		p.log.WithFields(fields).WithField("problems", strings.Join(ev.Problems, "; ")).Info("webhook accepted without the fields it could not read")
+	case cfg.LogWebhooks:
+		p.log.WithFields(fields).Info("webhook")
+	}
+	resp := answer(info, http.StatusOK, "ok")
+	resp.Records = []plugins.Record{{Key: []byte(ev.Shop), Value: value, Time: ev.OccurredAt}}
+	resp.DoneToken = token
+	return resp, nil
 }
 
-// verifyAny checks sig against every configured store's secrets.
-func verifyAny(body []byte, sig string, stores map[string]*storeConf) error {
-	err := VerifyHMAC(body, sig, Secrets{})
-	for _, st := range stores {
-		if err = VerifyHMAC(body, sig, st.secrets); err == nil {
-			return nil
-		}
+// refuseBody answers 400 for a signed body that is not JSON and says so at
+// warn level: the webhook log has the row, this line has the reason.
+func (p *Plugin) refuseBody(info plugins.WebhookInfo, err error) plugins.WebhookResponse {
+	p.log.WithFields(logrus.Fields{"shop": info.Shop, "topic": info.Topic, "webhook_id": info.WebhookID}).
+		WithError(err).Warn("signed webhook answered 400: its body is not JSON")
+	return answer(info, http.StatusBadRequest, err.Error())
+}
+
+// unverified marks what an unauthenticated request claims: its shop is
+// escaped and flagged so the webhook log never shows it as a tenant, and
+// every header value is clipped and escaped.
+func unverified(info plugins.WebhookInfo) plugins.WebhookInfo {
+	if info.Shop != "" {
+		info.Shop = untrustedShop(info.Shop)
 	}
-	return err
+	info.Topic, info.WebhookID, info.APIVersion = quoteClip(info.Topic), quoteClip(info.WebhookID), quoteClip(info.APIVersion)
+	return info
+}
+
+// quoteClip escapes control characters of an untrusted header value.
+func quoteClip(s string) string {
+	if s == "" {
+		return ""
+	}
+	q := strconv.QuoteToASCII(clip(s))
+	return q[1 : len(q)-1]
 }
 
 func answer(info plugins.WebhookInfo, status int, msg string) plugins.WebhookResponse {

@@ -17,6 +17,11 @@ type Webhook struct {
 	APIVersion  string    // X-Shopify-API-Version: the version that serialized Body
 	ReceivedAt  time.Time // when tajo received the delivery
 	Body        []byte
+	// Headers are the delivery's Shopify headers (X-Shopify-*, and the
+	// unprefixed Shopify-* of Events deliveries) except the signature, as
+	// sent: an unprocessable delivery carries them so that `tajo replay`
+	// can post it again exactly.
+	Headers map[string]string
 }
 
 // Header names. Shopify's newer Events deliveries drop the "X-" prefix;
@@ -63,8 +68,12 @@ func Verify(h http.Header, body []byte, s Secrets, receivedAt time.Time) (Webhoo
 // An unparsable X-Shopify-Triggered-At is ignored rather than refused: the
 // payload's own timestamps order the event, and refusing a genuine
 // delivery would lose it after Shopify's retries.
+//
+// The Webhook is filled as far as the headers allow even when an error is
+// returned, so that the delivery can still be recorded (Unprocessable).
 func ParseHeaders(h http.Header, body []byte, receivedAt time.Time) (Webhook, error) {
 	w := Webhook{
+		Headers:    shopifyHeaders(h),
 		Shop:       strings.ToLower(header(h, HeaderShopDomain)),
 		Topic:      header(h, HeaderTopic),
 		WebhookID:  header(h, HeaderWebhookID),
@@ -82,18 +91,44 @@ func ParseHeaders(h http.Header, body []byte, receivedAt time.Time) (Webhook, er
 			missing = append(missing, f.name)
 		}
 	}
-	if len(missing) > 0 {
-		return Webhook{}, malformed("missing header %s", strings.Join(missing, ", "))
-	}
-	if !ValidShopDomain(w.Shop) {
-		return Webhook{}, malformed("shop domain %q is not <name>.myshopify.com", clip(w.Shop))
-	}
 	if v := header(h, HeaderTriggeredAt); v != "" {
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			w.TriggeredAt = t
 		}
 	}
+	if len(missing) > 0 {
+		return w, malformed("missing header %s", strings.Join(missing, ", "))
+	}
+	if !ValidShopDomain(w.Shop) {
+		return w, malformed("shop domain %q is not <name>.myshopify.com", clip(w.Shop))
+	}
 	return w, nil
+}
+
+// Bounds on the headers kept with an unprocessable delivery: Shopify sends
+// about ten, each short.
+const (
+	maxKeptHeaders     = 32
+	maxKeptHeaderBytes = 1024
+)
+
+// shopifyHeaders copies the delivery's Shopify headers (first value of
+// each) except the signature, which a replay computes anew.
+func shopifyHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if len(out) == maxKeptHeaders || len(v) == 0 || len(v[0]) > maxKeptHeaderBytes ||
+			!strings.HasPrefix(ck, "X-Shopify-") && !strings.HasPrefix(ck, "Shopify-") ||
+			strings.EqualFold(strings.TrimPrefix(ck, "X-"), strings.TrimPrefix(HeaderHMAC, "X-")) {
+			continue
+		}
+		out[ck] = v[0]
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // clip keeps hostile header values from flooding errors and logs.
