@@ -1,0 +1,71 @@
+//go:build integration
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tajo/tajo/sinks/brevo/brevotest"
+)
+
+// TestRenameThenOlderOrderKeepsTheNewName is DESIGN.md invariant 3 through
+// the real binary: a signed customers/update renames a customer, then an
+// orders/create written before the rename (its embedded customer has the
+// old name and an older updated_at) arrives. The order counts, and the
+// Brevo contact keeps the new name.
+func TestRenameThenOlderOrderKeepsTheNewName(t *testing.T) {
+	const secret = "fresh-secret"
+	srv := newBrevoSim(t, brevotest.Options{})
+	t.Setenv("BREVO_API_KEY", srv.APIKey())
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfgPath := brevoConfig(t, dir, srv.URL(), fmt.Sprintf(`connectors:
+  shopify:
+    api_secret: %s
+    stores: [{shop_url: %s}]
+    sync: {backfill: false, reconcile_every: 0}
+`, secret, brevoShop))
+	b, _ := os.ReadFile(cfgPath)
+	cfg := strings.Replace(string(b), "server: {listen: \"\"}", fmt.Sprintf("server: {listen: %q}", addr), 1)
+	cfg = strings.Replace(cfg, "  file: {path: events.jsonl, follow: true}", "  file: {enabled: false, path: events.jsonl}", 1)
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	logPath := filepath.Join(dir, "tajo.log")
+	cmd := startTajo(t, cfgPath, logPath)
+	url := "http://" + addr + "/webhooks/shopify"
+	waitFor(t, "the webhook endpoint", logPath, 60*time.Second, func() bool {
+		code, err := postWebhook(url, []byte("{}"), http.Header{})
+		return err == nil && code == http.StatusUnauthorized
+	})
+
+	const email = "ana.novak@example.com"
+	rename := []byte(`{"id":5501,"email":"` + email + `","first_name":"Ana","last_name":"Novak","phone":"+33612345678",` +
+		`"created_at":"2026-10-01T00:00:00Z","updated_at":"2026-11-20T10:00:00Z"}`)
+	postSigned(t, url, "customers/update", "fresh-rename", secret, rename)
+	waitFor(t, "the renamed contact", logPath, 60*time.Second, func() bool {
+		c := srv.Contact(email)
+		return c != nil && c.Attributes["FIRSTNAME"] == "Ana"
+	})
+
+	older := []byte(`{"id":7701,"name":"#7701","email":"` + email + `","currency":"EUR","financial_status":"paid","test":false,` +
+		`"total_price":"42.00","subtotal_price":"42.00","total_tax":"0.00",` +
+		`"created_at":"2026-11-20T09:00:00Z","updated_at":"2026-11-20T09:00:00Z","processed_at":"2026-11-20T09:00:00Z",` +
+		`"line_items":[{"id":1,"product_id":11,"variant_id":12,"title":"Mug","quantity":1,"price":"42.00"}],` +
+		`"customer":{"id":5501,"email":"` + email + `","first_name":"Anna","last_name":"Oldname","phone":"+33699999999",` +
+		`"created_at":"2026-10-01T00:00:00Z","updated_at":"2026-11-20T09:00:00Z"}}`)
+	postSigned(t, url, "orders/create", "fresh-order", secret, older)
+	waitFor(t, "the order's aggregates on the contact", logPath, 60*time.Second, func() bool {
+		c := srv.Contact(email)
+		return c != nil && fmt.Sprint(c.Attributes["ORDER_COUNT"]) == "1"
+	})
+	c := srv.Contact(email)
+	if c.Attributes["FIRSTNAME"] != "Ana" || c.Attributes["LASTNAME"] != "Novak" || c.Attributes["SMS"] != "+33612345678" {
+		t.Fatalf("the older order's snapshot overwrote the rename: %v", c.Attributes)
+	}
+	stopTajo(t, cmd, cmd.Process.Signal)
+}
