@@ -2,6 +2,7 @@ package brevo
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -64,6 +65,14 @@ const (
 	TestOrdersSend = "send"
 )
 
+// String masks the key, so printing the config (%v, %+v) cannot leak it.
+func (c SinkConfig) String() string {
+	return fmt.Sprintf("brevo.SinkConfig{BaseURL: %q, APIKey: %s}", c.BaseURL, maskKey(c.APIKey))
+}
+
+// GoString masks the key for %#v too.
+func (c SinkConfig) GoString() string { return c.String() }
+
 // SizeLimit bounds the requests of an endpoint by items and bytes.
 type SizeLimit struct {
 	MaxRecords int `yaml:"max_records"`
@@ -112,8 +121,8 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	if strings.TrimSpace(c.APIKey) == "" {
 		p.Add(config.Join(path, "api_key"), "is required", "write api_key: ${BREVO_API_KEY} and export the key from Brevo → SMTP & API → API keys")
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		p.Add(config.Join(path, "base_url"), "must be an absolute http(s) URL", "the default is "+DefaultBaseURL)
+	if err := checkBaseURL(c.BaseURL); err != nil {
+		p.Add(config.Join(path, "base_url"), err.Error(), "the default is "+DefaultBaseURL+"; plain http is only for a simulator on a loopback address (http://127.0.0.1:<port>/v3)")
 	}
 	pos := func(key string, v time.Duration) {
 		if v <= 0 {
@@ -163,6 +172,29 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	for _, n := range names {
 		p.OneOf(config.Join(path, "attributes", n), c.Attributes[n], "text", "float", "date", "boolean")
 	}
+}
+
+// checkBaseURL accepts an absolute https URL, or http to a loopback
+// address (the simulators of `tajo dev brevo-sim` and `make run` listen on
+// 127.0.0.1): anywhere else, plain http would carry the api-key and the
+// customers' data in clear text.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("must be an absolute https URL")
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("must be https: http://%s would send the api-key and customer data unencrypted", u.Host)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // attributeTypes is DefaultAttributes with the configured ones applied.

@@ -252,7 +252,7 @@ func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, er
 		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest &&
 			json.Unmarshal(ae.body, &resp) == nil && len(resp.Errors) > 0 {
 			// Every event failed validation; Brevo still says which and why.
-			mapEventErrors(resp, idx, errs, ae.Message)
+			mapEventErrors(c.scrubbed(resp), idx, errs, ae.Message)
 			return nil
 		}
 		return err
@@ -263,7 +263,7 @@ func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, er
 			// only choice that loses none (at the price of duplicates).
 			return pipeline.Retry(fmt.Errorf("brevo POST /events/batch: 207 with %d failed events but no per-event errors", resp.FailedEvents))
 		}
-		mapEventErrors(resp, idx, errs, "")
+		mapEventErrors(c.scrubbed(resp), idx, errs, "")
 	}
 	if accepted == nil {
 		return nil
@@ -280,6 +280,15 @@ func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, er
 		}
 	}
 	return nil
+}
+
+// scrubbed removes the key from Brevo's per-event messages, which end up
+// in errors, the error history and logs.
+func (c *Client) scrubbed(resp batchEventsResponse) batchEventsResponse {
+	for i := range resp.Errors {
+		resp.Errors[i].Message = scrub(resp.Errors[i].Message, c.key)
+	}
+	return resp
 }
 
 func mapEventErrors(resp batchEventsResponse, idx []int, errs []error, fallback string) {
