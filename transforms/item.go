@@ -113,11 +113,11 @@ func (c *chain) load(rec *pipeline.Record) (*item, error) {
 	if err != nil {
 		return nil, pipeline.Reject("bad_envelope", fmt.Errorf("decode %s: %w", schemas.EventSchema, err))
 	}
+	if it.ev.Type == schemas.TypeDeliveryUnprocessable && it.ev.Schema == schemas.EventSchema {
+		return nil, unprocessable(&it.ev) // whatever else it lacks
+	}
 	if err := quickValidate(&it.ev); err != nil {
 		return nil, pipeline.Reject("bad_envelope", err)
-	}
-	if it.ev.Type == schemas.TypeDeliveryUnprocessable {
-		return nil, unprocessable(&it.ev)
 	}
 	if err = it.decodeData(); err != nil {
 		return nil, pipeline.Reject("bad_data", fmt.Errorf("%s data: %w", it.ev.Type, err))

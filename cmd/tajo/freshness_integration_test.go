@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,7 +19,8 @@ import (
 // the real binary: a signed customers/update renames a customer, then an
 // orders/create written before the rename (its embedded customer has the
 // old name and an older updated_at) arrives. The order counts, and the
-// Brevo contact keeps the new name.
+// Brevo contact keeps the new name. Then a delivery tajo cannot process
+// ends in the dead letters, not nowhere.
 func TestRenameThenOlderOrderKeepsTheNewName(t *testing.T) {
 	const secret = "fresh-secret"
 	srv := newBrevoSim(t, brevotest.Options{})
@@ -66,6 +68,26 @@ func TestRenameThenOlderOrderKeepsTheNewName(t *testing.T) {
 	c := srv.Contact(email)
 	if c.Attributes["FIRSTNAME"] != "Ana" || c.Attributes["LASTNAME"] != "Novak" || c.Attributes["SMS"] != "+33612345678" {
 		t.Fatalf("the older order's snapshot overwrote the rename: %v", c.Attributes)
+	}
+
+	// A signed delivery without an id is answered 200 and kept, with its
+	// envelope and the reason, in the dead letters (DESIGN.md invariant 7).
+	noID := []byte(`{"name":"#7702","email":"` + email + `","total_price":"1.00"}`)
+	postSigned(t, url, "orders/create", "fresh-no-id", secret, noID)
+	var dl map[string]any
+	waitFor(t, "the unprocessable delivery in the dead letters", logPath, 60*time.Second, func() bool {
+		for _, d := range deadLetters(t, dir) {
+			if d["code"] == "unprocessable_delivery" {
+				dl = d
+				return true
+			}
+		}
+		return false
+	})
+	payload, _ := json.Marshal(dl["payload"])
+	if !strings.Contains(fmt.Sprint(dl["reason"]), "orders/create") || !strings.Contains(string(payload), `#7702`) ||
+		!strings.Contains(string(payload), `"headers"`) {
+		t.Fatalf("dead letter without its reason or envelope: %v", dl)
 	}
 	stopTajo(t, cmd, cmd.Process.Signal)
 }
