@@ -172,11 +172,16 @@ var (
 	brevoPhase2 = []string{"orders/delete", "checkouts/delete", "products/delete", "customers/delete", "customers/redact"}
 )
 
+// sendTestOrders is for the fixture journeys: Shopify's sample order
+// payloads are test orders (test: true), which sinks.brevo.test_orders
+// skips by default, and these tests check how orders are mapped.
+const sendTestOrders = "    test_orders: send\n"
+
 func TestBrevoEndToEndFixtures(t *testing.T) {
 	srv := newBrevoSim(t, brevotest.Options{})
 	t.Setenv("BREVO_API_KEY", srv.APIKey())
 	dir := t.TempDir()
-	cfgPath := brevoConfig(t, dir, srv.URL(), "")
+	cfgPath := brevoConfig(t, dir, srv.URL(), sendTestOrders)
 	logPath := filepath.Join(dir, "tajo.log")
 	events := filepath.Join(dir, "events.jsonl")
 	feed := fixtureLines(t, brevoPhase1...)
@@ -203,7 +208,7 @@ func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
 	t.Setenv("BREVO_API_KEY", srv.APIKey())
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfgPath := brevoConfig(t, dir, srv.URL(), fmt.Sprintf(`connectors:
+	cfgPath := brevoConfig(t, dir, srv.URL(), sendTestOrders+fmt.Sprintf(`connectors:
   shopify:
     api_secret: %s
     stores: [{shop_url: %s}]

@@ -52,6 +52,11 @@ type Options struct {
 	Lenient bool
 	// Now replaces the clock (for timestamps only; rate windows use it too).
 	Now func() time.Time
+	// OnRequest, when set, is called with the route ("POST /contacts") of
+	// every API request as it arrives, before it is applied: a test can
+	// stop the client at a known point (kill -9 while a request is in
+	// flight). It runs on the request's goroutine.
+	OnRequest func(route string)
 }
 
 // DefaultAPIKey is the key a Server accepts unless Options.APIKey is set.
@@ -238,6 +243,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route := strings.Replace(pattern, " /v3/", " /", 1)
+	if s.opts.OnRequest != nil {
+		s.opts.OnRequest(route)
+	}
 
 	s.ctl.Lock()
 	now := s.opts.Now()
