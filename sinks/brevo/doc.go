@@ -7,7 +7,7 @@
 // keeps every endpoint group within Brevo's rate and an adaptive
 // concurrency limit.
 //
-// No Brevo SDK is available, so this is plain net/http. Three things it
+// No Brevo SDK is available, so this is plain net/http. What it
 // enforces for the rest of tajo:
 //
 //   - Every failure it returns is classified with the pipeline error classes
@@ -21,7 +21,11 @@
 //     body size) are applied here by splitting, so callers can pass any number
 //     of items; an item that can never fit is rejected before it is sent.
 //   - The API key never appears in errors or logs; at most its last four
-//     characters do (KeyHint).
+//     characters do (KeyHint). It never follows a redirect to another host
+//     (RedirectError), and base_url is https unless it is a loopback address.
+//   - Custom events, the one Brevo call that is not idempotent, are sent
+//     once per event id across restarts: the sink keeps a durable record of
+//     what Brevo accepted in the state store (sent.go, invariant 2).
 //
 // The consent precedence policy that decides blocklist flags and email
 // changes is in consent.go, as a pure function. An in-memory simulator of the
