@@ -148,6 +148,10 @@ func (f *flow) run(ctx context.Context) error {
 			stopIntake()
 		case <-intake.Done():
 		}
+		// A stopped intake takes nothing more in: wake an input blocked
+		// on a full tracker (records held by a sink that keeps retrying),
+		// or it never returns and the drain never ends.
+		f.tr.close()
 	}()
 
 	msgs := make(chan inMsg, f.cfg.BatchSize)
@@ -190,22 +194,25 @@ func (f *flow) run(ctx context.Context) error {
 		f.ackLoop(work, stopAck)
 	}()
 
+	// Bound the drain: sinks that keep failing (a broker that is down, a
+	// produce retry loop) do not hold shutdown forever. The clock starts
+	// at the stop, not once the batches are handed out: handing them out
+	// can itself wait on the failing sink (its queue is full).
+	drained := make(chan struct{})
+	go func() {
+		select {
+		case <-drained:
+		case <-afterStop(ctx, f.cfg.ShutdownTimeout):
+			f.log.Warnf("sinks did not drain within %s; unfinished records stay uncommitted and will be redelivered", f.cfg.ShutdownTimeout)
+			cancelWork()
+		}
+	}()
 	f.batchLoop(work, msgs)
 	for _, s := range f.sinks {
 		close(s.ch)
 	}
-	// Bound the drain: sinks that keep failing do not hold shutdown forever.
-	drained := make(chan struct{})
-	go func() { sinksDone.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-f.failed:
-		<-drained
-	case <-afterStop(ctx, f.cfg.ShutdownTimeout):
-		f.log.Warnf("sinks did not drain within %s; unfinished records stay uncommitted and will be redelivered", f.cfg.ShutdownTimeout)
-		cancelWork()
-		<-drained
-	}
+	sinksDone.Wait()
+	close(drained)
 	close(stopAck)
 	<-ackDone
 	<-inDone

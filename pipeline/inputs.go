@@ -122,33 +122,3 @@ func (k *kafkaInput) ack(ctx context.Context, ready map[int32][]any) error {
 }
 
 func (k *kafkaInput) ackEvery() time.Duration { return k.every }
-
-// producer is the sink of an ingest flow: it writes records to the events
-// topic and returns only when every broker replica has them.
-type producer struct {
-	w *kafkago.Writer
-}
-
-func (p *producer) Open(context.Context) error { return nil }
-
-func (p *producer) Write(ctx context.Context, batch []*Record) error {
-	msgs := make([]kafkago.Message, len(batch))
-	for i, r := range batch {
-		msgs[i] = kafkago.Message{Key: r.Key, Value: r.Value, Time: r.Time}
-	}
-	err := p.w.WriteMessages(ctx, msgs...)
-	if err == nil {
-		return nil
-	}
-	var we kafkago.WriteErrors
-	if errors.As(err, &we) && len(we) == len(batch) {
-		errs := make([]error, len(we))
-		for i, e := range we {
-			errs[i] = Retry(e)
-		}
-		return &BatchError{Errs: errs}
-	}
-	return Retry(fmt.Errorf("kafka write: %w", err))
-}
-
-func (p *producer) Close(context.Context) error { return p.w.Close() }

@@ -152,7 +152,10 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		if len(addrs) == 0 {
 			b, err := broker.Start(broker.Options{
 				Listen: cfg.Broker.Embedded.Listen, DataDir: filepath.Join(cfg.DataDir, "broker"),
-				Fsync: cfg.Broker.Embedded.Fsync, Log: log,
+				Fsync: cfg.Broker.Embedded.Fsync, SASL: cfg.Broker.Embedded.SASL, Log: log,
+				// Topics of an older tajo, created without a limit of their
+				// own, take the one tajo gives the topics it creates.
+				MaxMessageBytes: kafka.TopicMaxMessageBytes, Retention: cfg.Broker.Retention,
 			})
 			if err != nil {
 				return err
@@ -169,11 +172,13 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		if err := conn.EnsureTopics(ctx, kafka.Topic{Name: topic, Partitions: cfg.Broker.Partitions, ReplicationFactor: cfg.Broker.ReplicationFactor}); err != nil {
 			return err
 		}
+		limit := conn.MaxMessage(ctx, topic)
+		log.WithFields(logrus.Fields{"topic": topic, "max_message_bytes": limit.Bytes, "from": limit.Source}).Info("kafka message size limit")
 		for _, s := range sources {
-			w := conn.NewWriter(topic, cfg.Pipeline.BatchSize)
-			closers = append(closers, closer{"kafka writer", w.Close})
+			p := conn.NewProducer(topic, cfg.Pipeline.BatchSize, limit)
+			closers = append(closers, closer{"kafka producer", p.Close})
 			in := &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
-			flows = append(flows, newFlow("ingest:"+s.name, in, nil, []NamedSink{{Name: "kafka", Sink: &producer{w: w}}}, dlq, cfg.Pipeline, log))
+			flows = append(flows, newFlow("ingest:"+s.name, in, nil, []NamedSink{{Name: "kafka", Sink: &producer{p: p}}}, dlq, cfg.Pipeline, log))
 		}
 		if len(sinks) > 0 {
 			rd := conn.NewReader(topic, cfg.Broker.ConsumerGroup)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -65,9 +66,17 @@ type Broker struct {
 	ClientID          string        `yaml:"client_id"`
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	BatchTimeout      time.Duration `yaml:"batch_timeout"`
-	TLS               TLS           `yaml:"tls"`
-	SASL              SASL          `yaml:"sasl"`
-	Embedded          Embedded      `yaml:"embedded"`
+	// MaxMessageBytes is the broker's maximum message size, used only when
+	// the broker does not tell (DescribeConfigs): produce batches stay
+	// below it.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// Compression of produced batches: none, gzip, snappy, lz4 or zstd.
+	Compression string `yaml:"compression"`
+	// Retention is the retention.ms of the topics tajo creates.
+	Retention time.Duration `yaml:"retention"`
+	TLS       TLS           `yaml:"tls"`
+	SASL      SASL          `yaml:"sasl"`
+	Embedded  Embedded      `yaml:"embedded"`
 }
 
 // FromScalar accepts `broker: none`.
@@ -103,6 +112,9 @@ type Embedded struct {
 	// acknowledged; without it a power loss (not a process crash) can lose
 	// the last writes.
 	Fsync bool `yaml:"fsync"`
+	// SASL makes the embedded broker require authentication; it is
+	// required when Listen is not a loopback address.
+	SASL SASL `yaml:"sasl"`
 }
 
 // Pipeline tunes the runner.
@@ -156,6 +168,9 @@ func Default() *Config {
 			ClientID:          "tajo",
 			WriteTimeout:      10 * time.Second,
 			BatchTimeout:      5 * time.Millisecond,
+			MaxMessageBytes:   1 << 20,
+			Compression:       "lz4",
+			Retention:         7 * 24 * time.Hour,
 			Embedded:          Embedded{Listen: "127.0.0.1:0", Fsync: true},
 		},
 		Pipeline: Pipeline{
@@ -323,23 +338,55 @@ func (c *Config) validateBroker(p *Problems) {
 			p.Add(Join("broker.brokers", i), "must be host:port", `e.g. "kafka-1:9092"`)
 		}
 	}
+	if b.MaxMessageBytes < 1<<10 {
+		p.Add("broker.max_message_bytes", "must be at least 1024", "Kafka's default is 1048576 (1 MiB)")
+	}
+	p.OneOf("broker.compression", b.Compression, "none", "gzip", "snappy", "lz4", "zstd")
+	if b.Retention < time.Minute {
+		p.Add("broker.retention", "must be at least 1m", "e.g. 168h (7 days)")
+	}
 	if len(b.Brokers) == 0 {
-		if _, _, err := net.SplitHostPort(b.Embedded.Listen); err != nil {
+		host, _, err := net.SplitHostPort(b.Embedded.Listen)
+		if err != nil {
 			p.Add("broker.embedded.listen", "must be host:port", `e.g. "127.0.0.1:0" for any free port`)
+		} else if !IsLoopback(host) && !strings.HasPrefix(strings.ToLower(b.Embedded.SASL.Mechanism), "scram-") {
+			p.Add("broker.embedded.listen", "a non-loopback address needs broker.embedded.sasl with a scram mechanism",
+				`listen on 127.0.0.1, or set broker.embedded.sasl {mechanism: scram-sha-256, username, password}`)
 		}
 		if b.TLS.Enabled || b.SASL.Mechanism != "" {
-			p.Add("broker.tls", "TLS and SASL apply to an external cluster only", "set broker.brokers, or remove broker.tls and broker.sasl")
+			p.Add("broker.tls", "TLS and SASL apply to an external cluster only", "set broker.brokers, or remove broker.tls and broker.sasl; the embedded broker takes broker.embedded.sasl")
 		}
+		validateSASL(p, "broker.embedded.sasl", b.Embedded.SASL, true)
+	} else if b.Embedded.SASL.Mechanism != "" {
+		p.Add("broker.embedded.sasl", "applies to the embedded broker only", "use broker.sasl for an external cluster")
 	}
-	if b.SASL.Mechanism != "" {
-		p.OneOf("broker.sasl.mechanism", b.SASL.Mechanism, "plain", "scram-sha-256", "scram-sha-512")
-		if b.SASL.Username == "" {
-			p.Add("broker.sasl.username", "required with broker.sasl.mechanism", "")
-		}
-	}
+	validateSASL(p, "broker.sasl", b.SASL, false)
 	if (b.TLS.CertFile == "") != (b.TLS.KeyFile == "") {
 		p.Add("broker.tls", "cert_file and key_file go together", "")
 	}
+}
+
+func validateSASL(p *Problems, path string, s SASL, needPassword bool) {
+	if s.Mechanism == "" {
+		return
+	}
+	p.OneOf(path+".mechanism", strings.ToLower(s.Mechanism), "plain", "scram-sha-256", "scram-sha-512")
+	if s.Username == "" {
+		p.Add(path+".username", "required with "+path+".mechanism", "")
+	}
+	if needPassword && s.Password == "" {
+		p.Add(path+".password", "required with "+path+".mechanism", "e.g. ${TAJO_BROKER_PASSWORD}")
+	}
+}
+
+// IsLoopback reports whether host (an address without port) can only be
+// reached from this machine.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func positive(p *Problems, path string, v int) {

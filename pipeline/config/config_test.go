@@ -145,6 +145,19 @@ func TestParseCases(t *testing.T) {
 		{name: "tls on embedded", yaml: "broker: {tls: {enabled: true}}", want: []string{"broker.tls: TLS and SASL apply to an external cluster only"}},
 		{name: "sasl mechanism", yaml: "broker: {brokers: [\"k:9092\"], sasl: {mechanism: gssapi, username: u}}", want: []string{"broker.sasl.mechanism: must be one of plain, scram-sha-256, scram-sha-512"}},
 		{name: "broker address", yaml: "broker: {brokers: [kafka]}", want: []string{"broker.brokers[0]: must be host:port"}},
+		{name: "broker compression", yaml: "broker: {compression: lz5}", want: []string{`broker.compression: must be one of none, gzip, snappy, lz4, zstd (did you mean "lz4"?)`}},
+		{name: "broker max message bytes", yaml: "broker: {max_message_bytes: 10}", want: []string{"broker.max_message_bytes: must be at least 1024"}},
+		{name: "broker retention", yaml: "broker: {retention: 0s}", want: []string{"broker.retention: must be at least 1m"}},
+		{name: "broker defaults", yaml: "", check: func(t *testing.T, c *Config) {
+			if b := c.Broker; b.MaxMessageBytes != 1<<20 || b.Compression != "lz4" || b.Retention != 168*time.Hour {
+				t.Errorf("broker defaults: max_message_bytes %d, compression %q, retention %s", b.MaxMessageBytes, b.Compression, b.Retention)
+			}
+		}},
+		{name: "embedded on all interfaces", yaml: "broker: {embedded: {listen: \"0.0.0.0:9092\"}}", want: []string{"broker.embedded.listen: a non-loopback address needs broker.embedded.sasl with a scram mechanism"}},
+		{name: "embedded on all interfaces with plain", yaml: "broker: {embedded: {listen: \"0.0.0.0:9092\", sasl: {mechanism: plain, username: u, password: p}}}", want: []string{"broker.embedded.listen: a non-loopback address needs"}},
+		{name: "embedded on all interfaces with scram", yaml: "broker: {embedded: {listen: \"0.0.0.0:9092\", sasl: {mechanism: scram-sha-256, username: u, password: p}}}"},
+		{name: "embedded sasl needs a password", yaml: "broker: {embedded: {sasl: {mechanism: scram-sha-256, username: u}}}", want: []string{"broker.embedded.sasl.password: required with broker.embedded.sasl.mechanism"}},
+		{name: "embedded sasl on a cluster", yaml: "broker: {brokers: [\"k:9092\"], embedded: {sasl: {mechanism: plain, username: u, password: p}}}", want: []string{"broker.embedded.sasl: applies to the embedded broker only"}},
 		{name: "dead letter exactly one", yaml: "dead_letter: {path: a, sink: b}", want: []string{"dead_letter: set exactly one of path and sink"}},
 		{name: "unclosed env", yaml: "data_dir: ${ABC", want: []string{"data_dir: unclosed ${"}},
 		{name: "invalid env name", yaml: "data_dir: ${1A}", want: []string{`data_dir: invalid environment variable name "1A"`}},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,30 +26,50 @@ type Conn struct {
 	SASL         sasl.Mechanism
 	BatchTimeout time.Duration
 	WriteTimeout time.Duration
-	transport    *kafkago.Transport
+	// Compression of produced batches.
+	Compression kafkago.Compression
+	// MaxMessageBytes is the limit assumed when the broker does not report
+	// its own (broker.max_message_bytes).
+	MaxMessageBytes int
+	// Retention is the retention.ms given to topics tajo creates.
+	Retention time.Duration
+	transport *kafkago.Transport
 }
 
 // NewConn builds a connection from the broker section; addrs overrides
-// b.Brokers (the embedded broker's addresses).
+// b.Brokers (the embedded broker's addresses). With no external brokers
+// the client authenticates to the embedded broker with
+// broker.embedded.sasl, if set.
 func NewConn(b config.Broker, addrs []string) (*Conn, error) {
 	c := &Conn{
-		Brokers:      addrs,
-		ClientID:     b.ClientID,
-		BatchTimeout: b.BatchTimeout,
-		WriteTimeout: b.WriteTimeout,
+		Brokers:         addrs,
+		ClientID:        b.ClientID,
+		BatchTimeout:    b.BatchTimeout,
+		WriteTimeout:    b.WriteTimeout,
+		MaxMessageBytes: b.MaxMessageBytes,
+		Retention:       b.Retention,
 	}
 	if len(c.Brokers) == 0 {
 		c.Brokers = b.Brokers
 	}
+	codec, err := compression(b.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("broker.compression: %w", err)
+	}
+	c.Compression = codec
 	t, err := b.TLS.ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("broker.tls: %w", err)
 	}
 	c.TLS = t
-	if b.SASL.Mechanism != "" {
-		m, err := saslMechanism(b.SASL)
+	auth, path := b.SASL, "broker.sasl"
+	if len(b.Brokers) == 0 {
+		auth, path = b.Embedded.SASL, "broker.embedded.sasl"
+	}
+	if auth.Mechanism != "" {
+		m, err := saslMechanism(auth)
 		if err != nil {
-			return nil, fmt.Errorf("broker.sasl: %w", err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		c.SASL = m
 	}
@@ -68,6 +89,29 @@ func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("unknown mechanism %q", s.Mechanism)
 }
 
+func compression(name string) (kafkago.Compression, error) {
+	switch strings.ToLower(name) {
+	case "", "none":
+		return 0, nil
+	case "gzip":
+		return kafkago.Gzip, nil
+	case "snappy":
+		return kafkago.Snappy, nil
+	case "lz4":
+		return kafkago.Lz4, nil
+	case "zstd":
+		return kafkago.Zstd, nil
+	}
+	return 0, fmt.Errorf("unknown codec %q", name)
+}
+
+// TopicMaxMessageBytes is the max.message.bytes of the topics tajo
+// creates: the largest webhook body the host accepts (5 MiB) appears twice
+// in its envelope (the canonical object and the raw body), plus headers
+// and the envelope's own fields; 16 MiB leaves room for all of it. Readers
+// fetch up to this size too.
+const TopicMaxMessageBytes = 16 << 20
+
 // Topic is a topic to create on start.
 type Topic struct {
 	Name              string
@@ -75,14 +119,23 @@ type Topic struct {
 	ReplicationFactor int
 }
 
-// EnsureTopics creates the topics that do not exist yet. Existing topics are
-// left as they are (a partition count is never changed behind the
-// operator's back).
+func (c *Conn) client() *kafkago.Client {
+	return &kafkago.Client{Addr: kafkago.TCP(c.Brokers...), Transport: c.transport, Timeout: 10 * time.Second}
+}
+
+// EnsureTopics creates the topics that do not exist yet, with
+// max.message.bytes = TopicMaxMessageBytes and retention.ms from
+// broker.retention. Existing topics are left as they are (a partition
+// count or a limit is never changed behind the operator's back); the
+// producer reads their limit from the broker.
 func (c *Conn) EnsureTopics(ctx context.Context, topics ...Topic) error {
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Brokers...), Transport: c.transport, Timeout: 10 * time.Second}
+	cl := c.client()
 	req := &kafkago.CreateTopicsRequest{}
 	for _, t := range topics {
-		req.Topics = append(req.Topics, kafkago.TopicConfig{Topic: t.Name, NumPartitions: t.Partitions, ReplicationFactor: t.ReplicationFactor})
+		req.Topics = append(req.Topics, kafkago.TopicConfig{
+			Topic: t.Name, NumPartitions: t.Partitions, ReplicationFactor: t.ReplicationFactor,
+			ConfigEntries: c.topicConfig(),
+		})
 	}
 	var resp *kafkago.CreateTopicsResponse
 	var err error
@@ -105,20 +158,32 @@ func (c *Conn) EnsureTopics(ctx context.Context, topics ...Topic) error {
 	return nil
 }
 
-// NewWriter returns a writer to topic: RequiredAcks all, hash balancer on
-// the key, a short batch timeout. WriteMessages blocks until every message
-// is acknowledged by all in-sync replicas.
-func (c *Conn) NewWriter(topic string, batchSize int) *kafkago.Writer {
+func (c *Conn) topicConfig() []kafkago.ConfigEntry {
+	entries := []kafkago.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(TopicMaxMessageBytes)}}
+	if c.Retention > 0 {
+		entries = append(entries, kafkago.ConfigEntry{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(c.Retention.Milliseconds(), 10)})
+	}
+	return entries
+}
+
+// newWriter returns a writer to topic: RequiredAcks all, hash balancer on
+// the key, a short batch timeout, batches of at most batchBytes before
+// compression. WriteMessages blocks until every message is acknowledged
+// by all in-sync replicas. kafka-go applies batchBytes per partition batch
+// and fails a whole WriteMessages call when one message is larger, which
+// is why only the Producer builds writers.
+func (c *Conn) newWriter(topic string, batchSize int, batchBytes int64) *kafkago.Writer {
 	return &kafkago.Writer{
 		Addr:         kafkago.TCP(c.Brokers...),
 		Topic:        topic,
 		Balancer:     &kafkago.Hash{},
 		RequiredAcks: kafkago.RequireAll,
 		BatchSize:    batchSize,
-		BatchBytes:   64 << 20,
+		BatchBytes:   batchBytes,
 		BatchTimeout: c.BatchTimeout,
 		WriteTimeout: c.WriteTimeout,
-		MaxAttempts:  1, // the runner retries with backoff and knows what failed
+		Compression:  c.Compression,
+		MaxAttempts:  1, // the engine retries with backoff and knows what failed
 		Transport:    c.transport,
 	}
 }
@@ -133,7 +198,7 @@ func (c *Conn) NewReader(topic, group string) *kafkago.Reader {
 		Topic:                 topic,
 		Dialer:                dialer,
 		MinBytes:              1,
-		MaxBytes:              16 << 20,
+		MaxBytes:              TopicMaxMessageBytes + 1<<20,
 		MaxWait:               250 * time.Millisecond,
 		QueueCapacity:         1000,
 		CommitInterval:        0, // synchronous, explicit commits only

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	kafkago "github.com/segmentio/kafka-go"
+
 	"github.com/tajo/tajo/pipeline/config"
 )
 
@@ -43,9 +45,9 @@ func TestNewConnSecurity(t *testing.T) {
 
 func TestWriterAndReaderSettings(t *testing.T) {
 	c, _ := NewConn(config.Default().Broker, []string{"127.0.0.1:1"})
-	w := c.NewWriter("t", 250)
-	if w.RequiredAcks != -1 || w.BatchSize != 250 || w.BatchTimeout != config.Default().Broker.BatchTimeout {
-		t.Fatalf("writer: acks %d batch %d timeout %s", w.RequiredAcks, w.BatchSize, w.BatchTimeout)
+	w := c.newWriter("t", 250, 1000)
+	if w.RequiredAcks != -1 || w.BatchSize != 250 || w.BatchBytes != 1000 || w.BatchTimeout != config.Default().Broker.BatchTimeout || w.Compression != kafkago.Lz4 {
+		t.Fatalf("writer: acks %d batch %d bytes %d timeout %s compression %v", w.RequiredAcks, w.BatchSize, w.BatchBytes, w.BatchTimeout, w.Compression)
 	}
 	r := c.NewReader("t", "g")
 	defer r.Close()

@@ -1,0 +1,58 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/tajo/tajo/pipeline/kafka"
+)
+
+// producer is the sink of an ingest flow: it writes records to the events
+// topic and returns only when every broker replica has them. A record the
+// broker can never take (too large, invalid) is rejected with its size
+// and the limit, so it goes to the dead-letter path (the error history)
+// and the rest of the flow goes on; only what can succeed later is
+// retried.
+type producer struct {
+	p *kafka.Producer
+}
+
+func (p *producer) Open(context.Context) error { return nil }
+
+func (p *producer) Write(ctx context.Context, batch []*Record) error {
+	// The Kafka timestamp is when tajo wrote the record, not the event's
+	// own time (that is in the envelope): topic retention counts from the
+	// write, so a backfilled 2022 order is not expired as soon as it lands.
+	now := time.Now()
+	msgs := make([]kafkago.Message, len(batch))
+	for i, r := range batch {
+		msgs[i] = kafkago.Message{Key: r.Key, Value: r.Value, Time: now}
+	}
+	errs := p.p.Write(ctx, msgs)
+	if errs == nil {
+		return nil
+	}
+	out := make([]error, len(errs))
+	for i, err := range errs {
+		out[i] = classifyKafka(err)
+	}
+	return &BatchError{Errs: out}
+}
+
+// classifyKafka maps the Kafka package's kinds onto the engine's classes.
+func classifyKafka(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch kind, code := kafka.Classify(err); kind {
+	case kafka.Rejected:
+		return Reject(code, err)
+	case kafka.Fatal:
+		return Stop(err)
+	}
+	return Retry(err)
+}
+
+func (p *producer) Close(context.Context) error { return p.p.Close() }
