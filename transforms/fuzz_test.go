@@ -67,6 +67,7 @@ func FuzzParseEnvelope(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"schema":"tajo.event.v1","data":[1,{"a":"]"}],"raw":true}`))
 	f.Add([]byte(`{"id":"\u00e9","entity":{"kind":"k","id":"1"},"data":null}`))
+	f.Add([]byte(`{"schema":"tajo.event.v1","type":"delivery_unprocessable","raw":{"a":1},"problems":["no entity id","x: \"NULL\""],"headers":{"X-Shopify-Topic":"orders/create"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast schemas.Event
 		if parseEnvelope(b, &fast, nil) != nil {
