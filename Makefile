@@ -20,9 +20,10 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tajo
 
-## run: build and run the pipeline on its embedded defaults (Ctrl-C stops it).
+## run: build and run the pipeline on its embedded defaults (Ctrl-C stops it);
+## --dev simulates the Shopify store and Brevo account whose credentials are unset.
 run: build
-	$(CHDB_LIB) ./$(BIN) run -c $(CONFIG)
+	$(CHDB_LIB) ./$(BIN) run --dev -c $(CONFIG)
 
 ## test: every test, unit and integration, with the race detector.
 test:

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -31,11 +30,10 @@ type deadLetterLine struct {
 	PayloadText string `json:"payload_text,omitempty"`
 }
 
+// openFileDeadLetters opens the dead-letter file owner-only (0600): dead
+// letters carry whole customer records.
 func openFileDeadLetters(path string) (*fileDeadLetters, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("dead_letter.path: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := OpenPrivate(path, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return nil, fmt.Errorf("dead_letter.path: %w", err)
 	}

@@ -94,7 +94,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	var webhooks WebhookLogger
 	env := func(name string) Env {
 		e := Env{Name: name, DataDir: cfg.DataDir, Log: log.WithField("component", name), State: st,
-			PluginsDir: cfg.Path(cfg.Plugins.Dir), Webhooks: webhooks}
+			PluginsDir: cfg.Path(cfg.Plugins.Dir), PluginSHA256: cfg.Plugins.Pins(), Webhooks: webhooks}
 		if srv != nil {
 			e.HTTP = srv.Mux
 		}

@@ -115,6 +115,8 @@ type Env struct {
 	Control *http.ServeMux
 	// PluginsDir is where external plugin binaries are (plugins.dir).
 	PluginsDir string
+	// PluginSHA256 pins plugin binaries by name (plugins.sha256, decoded).
+	PluginSHA256 map[string][]byte
 	// Webhooks keeps the webhook log; nil when no sink keeps one.
 	Webhooks WebhookLogger
 }

@@ -28,7 +28,7 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 		}
 		src := NewSource(SourceConfig{
 			Name:     env.Name,
-			Launch:   LaunchConfig{Name: plugin, Dir: env.PluginsDir},
+			Launch:   LaunchConfig{Name: plugin, Dir: env.PluginsDir, SHA256: env.PluginSHA256[plugin]},
 			Config:   cfg,
 			State:    env.State,
 			Log:      env.Log,

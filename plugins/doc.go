@@ -63,9 +63,13 @@
 //
 // Launch starts either this very binary as `tajo plugin <name>` (a built-in
 // plugin) or the binary <plugins.dir>/<name>, which takes precedence so an
-// operator can swap a built-in plugin. It uses gRPC only, mutual TLS
-// (go-plugin's AutoMTLS), an empty environment, an optional SHA-256 pin of
-// the binary, and kills the process on every failure. Source adds
+// operator can swap a built-in plugin. Such a binary runs with the
+// connector's secrets, so it is refused (fatally, naming path, owner, mode
+// and the fix) unless tajo's user or root owns it and neither it nor its
+// directory is group- or world-writable; plugins.sha256 pins it (go-plugin's
+// SecureConfig), and a pinned plugin never falls back to the built-in. It
+// uses gRPC only, mutual TLS (go-plugin's AutoMTLS), an empty environment,
+// and kills the process on every failure. Source adds
 // supervision: gRPC health checks, restart with backoff after a crash or a
 // failed check (configure again, open again from the last acked position),
 // and Kill on Close. ServeTest serves a plugin inside a test process over

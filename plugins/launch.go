@@ -3,9 +3,11 @@ package plugins
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +16,8 @@ import (
 
 	plugin "github.com/hashicorp/go-plugin"
 	"github.com/sirupsen/logrus"
+
+	"github.com/tajo/tajo/pipeline"
 )
 
 // LaunchConfig says which plugin to start and how.
@@ -29,8 +33,9 @@ type LaunchConfig struct {
 	// Name (tests launch their own binaries this way).
 	Path string
 	Args []string
-	// SHA256, when set, is the checksum the binary must have: go-plugin
-	// refuses to start a binary that differs.
+	// SHA256, when set (plugins.sha256), is the checksum the binary must
+	// have: go-plugin's SecureConfig refuses to start one that differs, and
+	// a pinned Name runs only from Dir, never as the built-in.
 	SHA256 []byte
 	// StartTimeout bounds the handshake; 0 means 30s.
 	StartTimeout time.Duration
@@ -85,7 +90,16 @@ func Launch(ctx context.Context, c LaunchConfig) (*Plugin, error) {
 	if len(c.SHA256) > 0 {
 		cc.SecureConfig = &plugin.SecureConfig{Checksum: c.SHA256, Hash: sha256.New()}
 	}
-	return dispense(c.Name, plugin.NewClient(cc))
+	p, err := dispense(c.Name, plugin.NewClient(cc))
+	if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+		got := "unreadable"
+		if b, rerr := os.ReadFile(path); rerr == nil {
+			got = fmt.Sprintf("%x", sha256.Sum256(b))
+		}
+		return nil, pipeline.Stop(fmt.Errorf("plugin %s: refusing %s (%w): its sha256 is %s, plugins.sha256.%s pins %x; reinstall the plugin you meant, or update the pin",
+			c.Name, path, plugin.ErrChecksumsDoNotMatch, got, c.Name, c.SHA256))
+	}
+	return p, err
 }
 
 func (c LaunchConfig) resolve() (string, []string, error) {
@@ -99,11 +113,21 @@ func (c LaunchConfig) resolve() (string, []string, error) {
 		p := filepath.Join(c.Dir, c.Name)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			if fi.Mode().Perm()&0o111 == 0 {
-				return "", nil, fmt.Errorf("plugin %s: %s is not executable", c.Name, p)
+				return "", nil, pipeline.Stop(fmt.Errorf("plugin %s: %s is not executable", c.Name, p))
 			}
 			abs, err := filepath.Abs(p)
-			return abs, nil, err
+			if err != nil {
+				return "", nil, err
+			}
+			if err := checkExecutable(c.Name, abs); err != nil {
+				return "", nil, err
+			}
+			return abs, nil, nil
 		}
+	}
+	if len(c.SHA256) > 0 {
+		return "", nil, pipeline.Stop(fmt.Errorf("plugin %s: plugins.sha256.%s pins an executable but %s is not one; install the plugin there, or remove the pin",
+			c.Name, c.Name, filepath.Join(c.Dir, c.Name)))
 	}
 	if _, ok := Builtin(c.Name); ok {
 		self, err := os.Executable()
@@ -117,6 +141,67 @@ func (c LaunchConfig) resolve() (string, []string, error) {
 		where = "no executable " + filepath.Join(c.Dir, c.Name)
 	}
 	return "", nil, fmt.Errorf("plugin %s: not built in and %s", c.Name, where)
+}
+
+// checkExecutable refuses a plugin executable that another user could
+// have written, since it runs with the connector's secrets: it (after
+// symlinks) and the directories holding it and the link must belong to
+// tajo's user or root and must not be group- or world-writable. The
+// refusal is fatal and names the path, its owner and mode, and the fix.
+func checkExecutable(name, path string) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return pipeline.Stop(fmt.Errorf("plugin %s: %w", name, err))
+	}
+	check := []string{real, filepath.Dir(real)}
+	if d := filepath.Dir(path); d != filepath.Dir(real) {
+		check = append(check, d)
+	}
+	for _, p := range check {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return pipeline.Stop(fmt.Errorf("plugin %s: %w", name, err))
+		}
+		what := "executable"
+		if fi.IsDir() {
+			what = "directory"
+		}
+		uid, known := fileOwner(fi)
+		var problem, fix string
+		switch {
+		case known && uid != os.Getuid() && uid != 0:
+			problem = "is owned by another user"
+			fix = fmt.Sprintf("chown %s %s", login(os.Getuid()), p)
+		case fi.Mode().Perm()&0o022 != 0:
+			problem = "is group- or world-writable"
+			fix = "chmod go-w " + p
+		default:
+			continue
+		}
+		owner := "unknown"
+		if known {
+			owner = userName(uid)
+		}
+		return pipeline.Stop(fmt.Errorf("plugin %s: refusing %s: the %s %s (owner %s, mode %s), so someone other than tajo's user could change what runs with the connector's secrets; fix: %s",
+			name, path, what, problem, owner, fi.Mode(), fix))
+	}
+	return nil
+}
+
+// userName is "name (uid N)", or "uid N" when the user is unknown.
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return fmt.Sprintf("%s (uid %d)", u.Username, uid)
+	}
+	return fmt.Sprintf("uid %d", uid)
+}
+
+// login is the user's name as chown takes it, or the uid.
+func login(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
 }
 
 // Source is the plugin's SourcePlugin, whose calls cross gRPC.

@@ -203,6 +203,9 @@ func (s *Source) start(ctx context.Context) (*instance, error) {
 	}
 	p, err := launch(ctx)
 	if err != nil {
+		if pipeline.ClassOf(err) == pipeline.Fatal {
+			return nil, err // a refused executable: retrying changes nothing
+		}
 		return nil, pipeline.Retry(err)
 	}
 	sp := p.Source()

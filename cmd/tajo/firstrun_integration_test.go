@@ -18,9 +18,10 @@ import (
 	"github.com/tajo/tajo/sinks/clickhouse/chtest"
 )
 
-// The first run: the default pipeline.yaml with no credentials backfills a
-// simulated store, takes its webhooks, fills a simulated Brevo account and
-// keeps the history in embedded ClickHouse — what `make run` shows.
+// The first run: `tajo run --dev` (what `make run` does) on the default
+// pipeline.yaml with no credentials backfills a simulated store, takes its
+// webhooks, fills a simulated Brevo account and keeps the history in
+// embedded ClickHouse.
 func TestFirstRunWithoutCredentials(t *testing.T) {
 	if err := clickhouse.CheckLibrary(); err != nil {
 		if chtest.Required() {
@@ -34,7 +35,7 @@ func TestFirstRunWithoutCredentials(t *testing.T) {
 	logPath := filepath.Join(dir, "tajo.log")
 	logf, _ := os.Create(logPath)
 	defer logf.Close()
-	cmd := exec.Command(tajoBin, "run", "-c", cfgPath)
+	cmd := exec.Command(tajoBin, "run", "--dev", "-c", cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+dir, "TAJO_LISTEN="+addr)
 	if err := cmd.Start(); err != nil {
@@ -81,6 +82,40 @@ func TestFirstRunWithoutCredentials(t *testing.T) {
 	// rest reach Brevo, as does every product.
 	if contacts < 190 || orders < 380 || products != 20 {
 		t.Fatalf("simulated Brevo account: %s", m[0])
+	}
+}
+
+// Fail closed: the real binary, run as in production with Shopify's
+// credentials and no Brevo key, stops at once with exit 1 and names the
+// variable; it starts nothing and simulates nothing.
+func TestRunWithoutBrevoKeyFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath, _ := filepath.Abs("../../pipeline.yaml")
+	cmd := exec.Command(tajoBin, "run", "-c", cfgPath)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Env = append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+filepath.Join(dir, "data"), "TAJO_LISTEN="+freeAddr(t),
+		"SHOPIFY_SHOP=real-store.myshopify.com", "SHOPIFY_ACCESS_TOKEN=shpat_real", "SHOPIFY_API_SECRET=shpss_real")
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("tajo run without BREVO_API_KEY kept running:\n%s", tail(stderr.String(), 20))
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want 1\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "BREVO_API_KEY is not set: export it, or run with --dev to simulate Brevo") {
+		t.Fatalf("stderr does not name BREVO_API_KEY:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Errorf("a refused start created data_dir: %v", err)
 	}
 }
 

@@ -42,8 +42,8 @@ func register(name string, c command) {
 }
 
 func init() {
-	register("run", command{args: "[-c pipeline.yaml]", summary: "run the pipeline until Ctrl-C (SIGINT/SIGTERM stop it cleanly)", run: func(a []string, _, e io.Writer) int { return cmdRun(a, e) }, order: 10})
-	register("validate", command{args: "[-c pipeline.yaml]", summary: "check the configuration and report every problem", run: cmdValidate, order: 20})
+	register("run", command{args: "[-c pipeline.yaml] [--dev]", summary: "run the pipeline until Ctrl-C (SIGINT/SIGTERM stop it cleanly); --dev simulates what has no credentials", run: func(a []string, _, e io.Writer) int { return cmdRun(a, e) }, order: 10})
+	register("validate", command{args: "[-c pipeline.yaml] [--dev]", summary: "check the configuration as tajo run [--dev] would, and report every problem", run: cmdValidate, order: 20})
 	register("version", command{summary: "print the version", run: func(_ []string, o, _ io.Writer) int { fmt.Fprintln(o, "tajo", versionString()); return 0 }, order: 90})
 	register("help", command{summary: "show this help", run: func(_ []string, o, _ io.Writer) int { fmt.Fprint(o, usage()); return 0 }, order: 99})
 }
@@ -71,6 +71,10 @@ func usage() string {
 }
 
 func main() {
+	// Whatever tajo writes (data_dir: broker segments, state, history,
+	// dead letters, file sink output) holds customer data: owner only.
+	// Set before anything starts, so plugin processes inherit it.
+	restrictUmask()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -122,22 +126,57 @@ func versionString() string {
 
 // configFlag parses the -c flag shared by the commands that read a config.
 func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+	path, _, ok := parseConfigFlags(name, args, false, stderr)
+	return path, ok
+}
+
+// runFlags parses -c and --dev, the flags of tajo run and tajo validate.
+func runFlags(name string, args []string, stderr io.Writer) (path string, dev, ok bool) {
+	return parseConfigFlags(name, args, true, stderr)
+}
+
+func parseConfigFlags(name string, args []string, withDev bool, stderr io.Writer) (string, bool, bool) {
 	fs := flag.NewFlagSet("tajo "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("c", "pipeline.yaml", "the pipeline configuration `file`")
 	fs.StringVar(path, "config", "pipeline.yaml", "the pipeline configuration `file`")
+	var dev bool
+	if withDev {
+		fs.BoolVar(&dev, "dev", false, "simulate the Shopify store and the Brevo account that have no credentials (dev.simulate: missing)")
+	}
 	if err := fs.Parse(args); err != nil {
-		return "", false
+		return "", false, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tajo %s: unexpected argument %q\n", name, fs.Arg(0))
-		return "", false
+		return "", false, false
 	}
-	return *path, true
+	return *path, dev, true
 }
 
+// loadConfig loads the configuration for a command that reads the history
+// or runs the configuration's tests: it uses no credential, so what has
+// none is filled in as by --dev rather than refused.
 func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
+	return loadConfigSimulating(path, simulateMissing, stderr)
+}
+
+// loadRunConfig loads the configuration as tajo run does: without dev, a
+// missing credential is a problem unless dev.simulate asks for simulation.
+func loadRunConfig(path string, dev bool, stderr io.Writer) (*config.Config, bool) {
+	simulate := ""
+	if dev {
+		simulate = simulateMissing
+	}
+	return loadConfigSimulating(path, simulate, stderr)
+}
+
+func loadConfigSimulating(path, simulate string, stderr io.Writer) (*config.Config, bool) {
+	loadMu.Lock()
+	loadSimulate = simulate
 	cfg, err := config.Load(path)
+	loadSimulate = ""
+	loadMu.Unlock()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, false
@@ -146,11 +185,11 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	path, ok := configFlag("validate", args, stderr)
+	path, dev, ok := runFlags("validate", args, stderr)
 	if !ok {
 		return 2
 	}
-	if _, ok := loadConfig(path, stderr); !ok {
+	if _, ok := loadRunConfig(path, dev, stderr); !ok {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", path)
@@ -158,16 +197,20 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
-	path, ok := configFlag("run", args, stderr)
+	path, dev, ok := runFlags("run", args, stderr)
 	if !ok {
 		return 2
 	}
-	cfg, ok := loadConfig(path, stderr)
+	cfg, ok := loadRunConfig(path, dev, stderr)
 	if !ok {
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
 	log.WithFields(logrus.Fields{"config": path, "version": versionString(), "data_dir": cfg.DataDir}).Info("tajo starting")
+	if err := privateDataDir(cfg.DataDir, log); err != nil {
+		log.WithError(err).Error("data_dir")
+		return 1
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -211,4 +254,21 @@ func newLogger(c config.Log, out io.Writer) *logrus.Logger {
 		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"})
 	}
 	return log
+}
+
+// privateDataDir creates data_dir readable by tajo's user only. One that
+// exists with wider permissions is left as it is, with a warning: what is
+// under it may be readable by others.
+func privateDataDir(dir string, log *logrus.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		log.WithField("data_dir", dir).Warnf("data_dir has mode %04o: other users may read the customer data under it; chmod 700 %s", perm, dir)
+	}
+	return nil
 }

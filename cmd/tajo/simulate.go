@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -17,11 +19,12 @@ import (
 	"github.com/tajo/tajo/sources/shopify/shopifytest"
 )
 
-// devConfig is the `dev` section: the simulators `tajo run` starts for a
-// first run without credentials.
+// devConfig is the `dev` section: the simulators `tajo run --dev` starts
+// for a first run without credentials.
 type devConfig struct {
-	// Simulate is auto (simulate whatever has no credentials), always or
-	// never.
+	// Simulate is never (the default: a missing credential stops the
+	// start), missing (simulate whatever has no credentials; what --dev
+	// asks for) or always.
 	Simulate string           `yaml:"simulate"`
 	Shopify  devShopifyConfig `yaml:"shopify"`
 	Brevo    devBrevoConfig   `yaml:"brevo"`
@@ -51,7 +54,7 @@ func init() {
 	config.RegisterFixup(chooseSimulators)
 	config.RegisterSection("dev", func() any {
 		return &devConfig{
-			Simulate: "auto",
+			Simulate: simulateNever,
 			Shopify:  devShopifyConfig{Listen: "127.0.0.1:0", Customers: 200, Orders: 400, Products: 20, Checkouts: 30, WebhookRate: 2},
 			Brevo:    devBrevoConfig{Listen: "127.0.0.1:0", RateLimit: 10},
 		}
@@ -60,7 +63,12 @@ func init() {
 
 // Validate implements config.Validatable.
 func (d *devConfig) Validate(p *config.Problems, path string) {
-	p.OneOf(config.Join(path, "simulate"), d.Simulate, "auto", "always", "never")
+	if d.Simulate == "auto" {
+		p.Add(config.Join(path, "simulate"), `"auto" is no longer accepted: a run simulates only when asked`,
+			"write never (the default), missing (simulate what has no credentials, as tajo run --dev does) or always")
+	} else {
+		p.OneOf(config.Join(path, "simulate"), d.Simulate, simulateNever, simulateMissing, simulateAlways)
+	}
 	for _, l := range []struct{ key, addr string }{{"shopify.listen", d.Shopify.Listen}, {"brevo.listen", d.Brevo.Listen}} {
 		if host, _, err := net.SplitHostPort(l.addr); err != nil || !isLoopback(host) {
 			p.Add(config.Join(path, l.key), "must be a loopback host:port", `e.g. "127.0.0.1:0" for any free port`)
@@ -84,19 +92,45 @@ func isLoopback(host string) bool {
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
-// simulatedURL stands in for a simulator's address until it listens.
-const simulatedURL = "http://simulator.invalid"
+// simulatedURL stands in for a simulator's address until it listens: a
+// loopback one, since plain http is refused anywhere else.
+const simulatedURL = "http://127.0.0.1:0"
+
+// The values of dev.simulate.
+const (
+	simulateNever   = "never"   // a missing credential stops the start
+	simulateMissing = "missing" // simulate what has no credentials: --dev
+	simulateAlways  = "always"  // simulate both, credentials or not
+)
+
+// loadSimulate is the simulation the command loading the configuration
+// asks for on top of dev.simulate ("" or simulateMissing). loadConfig sets
+// it under loadMu around config.Load, for chooseSimulators to read.
+var (
+	loadMu       sync.Mutex
+	loadSimulate string
+)
 
 // chooseSimulators decides, before validation, which of connectors.shopify
-// and sinks.brevo a first run simulates (those without credentials, under
-// simulate: auto), and gives them the simulators' credentials so that the
-// configuration is complete.
-func chooseSimulators(cfg *config.Config) {
+// and sinks.brevo a run simulates, and gives them the simulators'
+// credentials so that the configuration is complete. Simulation happens
+// only when asked for (dev.simulate: missing or always, or tajo run
+// --dev): otherwise a missing credential is a problem that names the
+// variable to export, and the start stops (fail closed).
+func chooseSimulators(cfg *config.Config, p *config.Problems) {
 	dev, _ := cfg.Sections["dev"].(*devConfig)
-	if dev == nil || dev.Simulate == "never" {
+	if dev == nil {
 		return
 	}
-	always := dev.Simulate == "always"
+	mode := dev.Simulate
+	if loadSimulate == simulateMissing && mode != simulateAlways {
+		mode = simulateMissing
+	}
+	if mode != simulateMissing && mode != simulateAlways {
+		requireCredentials(cfg, p)
+		return
+	}
+	always := mode == simulateAlways
 	if comp := cfg.Component("connectors", "shopify"); comp != nil {
 		sc, ok := comp.Spec.(*shopify.Config)
 		if ok && (always || (sc.AccessToken == "" && sc.APISecret == "" && len(sc.Stores) == 0)) {
@@ -117,6 +151,38 @@ func chooseSimulators(cfg *config.Config) {
 			dev.simBrevo = true
 		}
 	}
+}
+
+// requireCredentials reports each credential that an enabled Shopify
+// connector or Brevo sink lacks, naming the variable it was to be read
+// from. connectors.shopify's stores form is left to its own validation,
+// which names the paths.
+func requireCredentials(cfg *config.Config, p *config.Problems) {
+	if comp := cfg.Component("connectors", "shopify"); comp != nil {
+		if sc, ok := comp.Spec.(*shopify.Config); ok && len(sc.Stores) == 0 {
+			if sc.APISecret == "" {
+				p.Add("connectors.shopify.api_secret", missingCredential(cfg, "connectors.shopify.api_secret", "SHOPIFY_API_SECRET", "the Shopify store"), "")
+			}
+			if sc.AccessToken == "" && (sc.Sync.Backfill || sc.Sync.ReconcileEvery > 0) {
+				p.Add("connectors.shopify.access_token", missingCredential(cfg, "connectors.shopify.access_token", "SHOPIFY_ACCESS_TOKEN", "the Shopify store"), "")
+			}
+		}
+	}
+	if comp := cfg.Component("sinks", "brevo"); comp != nil {
+		if bc, ok := comp.Spec.(*brevo.SinkConfig); ok && strings.TrimSpace(bc.APIKey) == "" {
+			p.Add("sinks.brevo.api_key", missingCredential(cfg, "sinks.brevo.api_key", "BREVO_API_KEY", "Brevo"), "")
+		}
+	}
+}
+
+// missingCredential says what to do about the empty credential at path:
+// export the variable the configuration reads it from (conventional when
+// it reads none), or ask for simulation.
+func missingCredential(cfg *config.Config, path, conventional, what string) string {
+	if vars := cfg.EnvVars(path); len(vars) > 0 {
+		return fmt.Sprintf("%s is not set: export it, or run with --dev to simulate %s", vars[0], what)
+	}
+	return fmt.Sprintf("is empty: write ${%s} here and export it, or run with --dev to simulate %s", conventional, what)
 }
 
 // simulators are the simulated store and Brevo account of a first run.

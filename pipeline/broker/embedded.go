@@ -98,7 +98,7 @@ func Start(o Options) (*Embedded, error) {
 		if o.SASL.Username == "" || o.SASL.Password == "" {
 			return nil, errors.New("embedded broker: sasl needs a username and a password")
 		}
-		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(mech, o.SASL.Username, o.SASL.Password))
+		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(mech, o.SASL.Username, o.SASL.Password.Reveal()))
 	}
 	if o.Fsync {
 		opts = append(opts, kfake.SyncWrites())

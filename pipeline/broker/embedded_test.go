@@ -189,7 +189,7 @@ func TestSASL(t *testing.T) {
 				stop()
 				p.Close()
 				if err == nil || errs == nil {
-					t.Fatalf("client with sasl %q/%q: create topic %v, write %v", bad.Mechanism, bad.Password, err, errs)
+					t.Fatalf("client with sasl %q/%q: create topic %v, write %v", bad.Mechanism, bad.Password.Reveal(), err, errs)
 				}
 			}
 		})

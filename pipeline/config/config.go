@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"net"
@@ -36,6 +38,9 @@ type Config struct {
 	Sections map[string]any `yaml:"-"`
 	// File is the path the configuration was read from, if any.
 	File string `yaml:"-"`
+	// envRefs names, per path, the environment variables its value was
+	// read from (see EnvVars).
+	envRefs map[string][]string
 }
 
 // Server is the host HTTP server: webhook ingress, collector, control API.
@@ -102,7 +107,7 @@ type TLS struct {
 type SASL struct {
 	Mechanism string `yaml:"mechanism"`
 	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
+	Password  Secret `yaml:"password"`
 }
 
 // Embedded configures the in-process broker.
@@ -147,6 +152,21 @@ type DeadLetter struct {
 // Plugins configures the out-of-process plugin host.
 type Plugins struct {
 	Dir string `yaml:"dir"`
+	// SHA256 pins plugin executables: name → hex SHA-256 of
+	// <dir>/<name>. A pinned plugin runs only from dir and only when its
+	// checksum matches (go-plugin's SecureConfig checks it at exec).
+	SHA256 map[string]string `yaml:"sha256"`
+}
+
+// Pins returns plugins.sha256 decoded (validation checked the hex).
+func (p Plugins) Pins() map[string][]byte {
+	pins := make(map[string][]byte, len(p.SHA256))
+	for name, h := range p.SHA256 {
+		if b, err := hex.DecodeString(h); err == nil {
+			pins[name] = b
+		}
+	}
+	return pins
 }
 
 // DefaultDeadLetterPath is where dead letters go when dead_letter is unset.
@@ -220,6 +240,7 @@ func Parse(b []byte, lookup LookupEnv) (*Config, error) {
 		return cfg, p.Err()
 	}
 	d.interpolateTree(&root, "")
+	cfg.envRefs = d.envRefs
 	doc := root.Content[0]
 	if doc.Kind != yaml.MappingNode {
 		p.Add("", "expected a mapping at the top level, got "+describe(doc), "")
@@ -250,7 +271,7 @@ func Parse(b []byte, lookup LookupEnv) (*Config, error) {
 	}
 	if len(p.list) == 0 {
 		for _, fix := range registeredFixups() {
-			fix(cfg)
+			fix(cfg, p)
 		}
 	}
 	cfg.validate(p)
@@ -301,6 +322,7 @@ func (c *Config) validate(p *Problems) {
 	case c.DeadLetter.Path == "" && c.DeadLetter.Sink == "":
 		c.DeadLetter.Path = DefaultDeadLetterPath
 	}
+	c.validatePlugins(p)
 	for _, sec := range []string{"sources", "connectors", "sinks"} {
 		for _, name := range slices.Sorted(maps.Keys(c.Components[sec])) {
 			comp := c.Components[sec][name]
@@ -389,6 +411,17 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+func (c *Config) validatePlugins(p *Problems) {
+	for _, name := range slices.Sorted(maps.Keys(c.Plugins.SHA256)) {
+		if b, err := hex.DecodeString(c.Plugins.SHA256[name]); err != nil || len(b) != sha256.Size {
+			p.Add(Join("plugins.sha256", name), "must be 64 hex digits", "sha256sum <plugins.dir>/"+name+" prints it")
+		}
+		if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+			p.Add(Join("plugins.sha256", name), "is not a plugin name", "a key is the executable's file name in plugins.dir")
+		}
+	}
+}
+
 func positive(p *Problems, path string, v int) {
 	if v <= 0 {
 		p.Add(path, fmt.Sprintf("must be positive, got %d", v), "")
@@ -409,6 +442,11 @@ func (c *Config) Path(p string) string {
 	}
 	return filepath.Join(c.DataDir, p)
 }
+
+// EnvVars names the environment variables the value at path (e.g.
+// "sinks.brevo.api_key") was read from through ${NAME} references, so a
+// message about an empty credential can say what to export.
+func (c *Config) EnvVars(path string) []string { return c.envRefs[path] }
 
 // Component returns the enabled component of a section, or nil.
 func (c *Config) Component(section, name string) *Component {

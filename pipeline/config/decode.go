@@ -33,6 +33,8 @@ var (
 type decoder struct {
 	problems *Problems
 	lookup   LookupEnv
+	// envRefs records, per path, the variables its value referenced.
+	envRefs map[string][]string
 }
 
 // interpolateTree expands environment variables in every scalar, recording
@@ -53,7 +55,17 @@ func (d *decoder) interpolateTree(n *yaml.Node, path string) {
 		}
 	case yaml.ScalarNode:
 		if n.Tag == "!!str" || n.Style != 0 || strings.Contains(n.Value, "${") {
-			v, err := interpolate(n.Value, d.lookup)
+			var names []string
+			v, err := interpolate(n.Value, func(name string) (string, bool) {
+				names = append(names, name)
+				return d.lookup(name)
+			})
+			if len(names) > 0 {
+				if d.envRefs == nil {
+					d.envRefs = map[string][]string{}
+				}
+				d.envRefs[path] = names
+			}
 			if err != nil {
 				var u *undefinedEnvError
 				if errors.As(err, &u) {

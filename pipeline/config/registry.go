@@ -31,22 +31,23 @@ var (
 	regMu      sync.RWMutex
 	components = map[string]map[string]func() any{} // section → type → new default
 	sections   = map[string]func() any{}
-	fixups     []func(*Config)
+	fixups     []func(*Config, *Problems)
 )
 
 // RegisterFixup adds a step that runs after decoding and before validation,
 // for settings that fill in others (the dev section's simulators supply
-// the credentials a first run lacks).
-func RegisterFixup(fn func(*Config)) {
+// the credentials a first run lacks). A problem it adds at a path is the
+// one reported there: validation's own for that path is dropped.
+func RegisterFixup(fn func(*Config, *Problems)) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	fixups = append(fixups, fn)
 }
 
-func registeredFixups() []func(*Config) {
+func registeredFixups() []func(*Config, *Problems) {
 	regMu.RLock()
 	defer regMu.RUnlock()
-	return append([]func(*Config){}, fixups...)
+	return append([]func(*Config, *Problems){}, fixups...)
 }
 
 // Register makes a component type known in a section ("sources",

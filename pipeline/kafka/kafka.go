@@ -80,11 +80,11 @@ func NewConn(b config.Broker, addrs []string) (*Conn, error) {
 func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
 	switch strings.ToLower(s.Mechanism) {
 	case "plain":
-		return plain.Mechanism{Username: s.Username, Password: s.Password}, nil
+		return plain.Mechanism{Username: s.Username, Password: s.Password.Reveal()}, nil
 	case "scram-sha-256":
-		return scram.Mechanism(scram.SHA256, s.Username, s.Password)
+		return scram.Mechanism(scram.SHA256, s.Username, s.Password.Reveal())
 	case "scram-sha-512":
-		return scram.Mechanism(scram.SHA512, s.Username, s.Password)
+		return scram.Mechanism(scram.SHA512, s.Username, s.Password.Reveal())
 	}
 	return nil, fmt.Errorf("unknown mechanism %q", s.Mechanism)
 }

@@ -83,7 +83,7 @@ func (c *Config) Validate(p *config.Problems, path string) {
 func parseDSN(dsn string) (kind, dir string, err error) {
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
-		return "", "", fmt.Errorf("%q is not a DSN", dsn)
+		return "", "", fmt.Errorf("not a DSN (no scheme://; the value is not shown, it may hold a password)")
 	}
 	switch scheme {
 	case "chdb":
@@ -114,14 +114,33 @@ func chdbDir(dir, dataDir string) string {
 	return filepath.Join(dataDir, dir)
 }
 
-// redact hides a DSN's password for messages.
+// redact hides a DSN's password for messages, in the userinfo and in a
+// password= option. A DSN that does not parse (a password with a bare %)
+// keeps only what surely is not the password: the scheme, the user and
+// what follows the last @.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
+	if err != nil {
+		scheme, rest, _ := strings.Cut(dsn, "://")
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			user, _, _ := strings.Cut(rest[:at], ":")
+			rest = user + ":" + config.Masked + rest[at:]
+		}
+		if q := strings.IndexByte(rest, '?'); q >= 0 {
+			rest = rest[:q] + "?" + config.Masked
+		}
+		return scheme + "://" + rest
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), config.Masked)
+		}
+	}
+	if q, err := url.ParseQuery(u.RawQuery); err != nil {
+		u.RawQuery = config.Masked
+	} else if q.Has("password") {
+		q.Set("password", config.Masked)
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

@@ -30,7 +30,7 @@ func TestConfigValidate(t *testing.T) {
 		{"defaults", func(c *Config) {}, nil},
 		{"server", func(c *Config) { c.DSN = "clickhouse://u:p@db:9000/tajo"; c.TLS = TLS{Enabled: true, CAFile: "ca.pem"} }, nil},
 		{"absolute chdb", func(c *Config) { c.DSN = "chdb:///var/lib/tajo/ch" }, nil},
-		{"no scheme", func(c *Config) { c.DSN = "localhost:9000" }, []string{`sinks.clickhouse.dsn: "localhost:9000" is not a DSN`}},
+		{"no scheme", func(c *Config) { c.DSN = "localhost:9000" }, []string{`sinks.clickhouse.dsn: not a DSN (no scheme://`}},
 		{"http", func(c *Config) { c.DSN = "http://localhost:8123" }, []string{"sinks.clickhouse.dsn: the HTTP interface is not supported"}},
 		{"empty chdb", func(c *Config) { c.DSN = "chdb://" }, []string{"sinks.clickhouse.dsn: chdb:// needs a directory"}},
 		{"bad numbers", func(c *Config) { c.BatchRows, c.FlushInterval, c.RetentionDays, c.Timeout = 0, 0, -1, 0 }, []string{
@@ -94,8 +94,16 @@ func TestChdbDir(t *testing.T) {
 			t.Errorf("%s: %q, %v; want %s", dsn, chdbDir(dir, "/data"), err, want)
 		}
 	}
-	if got := redact("clickhouse://u:secret@h:9000/db"); strings.Contains(got, "secret") {
-		t.Errorf("redact left the password: %s", got)
+	for _, dsn := range []string{
+		"clickhouse://u:secret@h:9000/db",
+		"clickhouse://u:se%cret@h:9000/db", // does not parse
+		"clickhouse://u:se@cr%et@h:9000/db",
+		"clickhouse://h:9000/db?username=u&password=secret",
+		"clickhouse://h:9000/db?username=u&password=se%cret",
+	} {
+		if got := redact(dsn); strings.Contains(got, "cret") || !strings.Contains(got, config.Masked) {
+			t.Errorf("redact(%q) = %s", dsn, got)
+		}
 	}
 }
 

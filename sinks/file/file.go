@@ -59,10 +59,8 @@ func (s *Sink) Open(context.Context) error {
 		s.w = os.Stdout
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(s.cfg.Path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(s.cfg.Path, os.O_CREATE|os.O_RDWR, 0o644)
+	// Owner-only (0600): the output holds whole customer records.
+	f, err := pipeline.OpenPrivate(s.cfg.Path, os.O_RDWR)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.cfg.Path, err)
 	}

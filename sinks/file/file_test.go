@@ -40,3 +40,26 @@ func TestFileSinkNoNewlineAtAll(t *testing.T) {
 		t.Fatalf("torn first line kept: %q", got)
 	}
 }
+
+// The output holds whole customer records: owner-only, whatever the umask,
+// and an existing world-readable file is narrowed.
+func TestFileSinkOutputIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "out", "events.jsonl")
+	old := filepath.Join(dir, "old.jsonl")
+	os.WriteFile(old, nil, 0o644)
+	os.Chmod(old, 0o644)
+	for _, path := range []string{fresh, old} {
+		s := New(Config{Path: path})
+		if err := s.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s.Close(context.Background())
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", path, fi.Mode().Perm())
+		}
+	}
+	if fi, _ := os.Stat(filepath.Dir(fresh)); fi.Mode().Perm() != 0o700 {
+		t.Errorf("created directory: mode %04o, want 0700", fi.Mode().Perm())
+	}
+}
