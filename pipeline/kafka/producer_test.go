@@ -424,3 +424,27 @@ func BenchmarkProduceLargeEnvelopes(b *testing.B) {
 	}
 	b.ReportMetric(float64(e.count())/b.Elapsed().Seconds(), "records/s")
 }
+
+// Topics tajo creates carry its message limit and a bounded retention
+// (broker.retention).
+func TestCreatedTopicConfig(t *testing.T) {
+	e := start(t, 0, "lz4")
+	e.conn.Retention = 36 * time.Hour
+	e.tajoTopic()
+	cl := &kafkago.Client{Addr: kafkago.TCP(e.conn.Brokers...), Timeout: 10 * time.Second}
+	resp, err := cl.DescribeConfigs(e.ctx, &kafkago.DescribeConfigsRequest{Resources: []kafkago.DescribeConfigRequestResource{{
+		ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"max.message.bytes", "retention.ms"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range resp.Resources {
+		for _, c := range r.ConfigEntries {
+			got[c.ConfigName] = c.ConfigValue
+		}
+	}
+	if got["max.message.bytes"] != fmt.Sprint(16<<20) || got["retention.ms"] != fmt.Sprint((36 * time.Hour).Milliseconds()) {
+		t.Fatalf("topic config %v", got)
+	}
+}
