@@ -444,7 +444,7 @@ func TestCreatedTopicConfig(t *testing.T) {
 			got[c.ConfigName] = c.ConfigValue
 		}
 	}
-	if got["max.message.bytes"] != fmt.Sprint(16<<20) || got["retention.ms"] != fmt.Sprint((36 * time.Hour).Milliseconds()) {
+	if got["max.message.bytes"] != fmt.Sprint(16<<20) || got["retention.ms"] != fmt.Sprint((36*time.Hour).Milliseconds()) {
 		t.Fatalf("topic config %v", got)
 	}
 }
