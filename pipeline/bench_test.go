@@ -33,6 +33,7 @@ func BenchmarkPipeline(b *testing.B) {
 			yaml := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: ""}
+control: {listen: ""}
 %s
 pipeline: {progress_interval: 1h, batch_size: 1000, max_in_flight: 20000}
 sources:

@@ -48,8 +48,9 @@ type Runner struct {
 	mu    sync.Mutex
 	flows []*flow
 	start time.Time
-	// Addr is the bound HTTP address once Run has started the server.
-	addr string
+	// addr and controlAddr are the bound webhook and control listener
+	// addresses once Run has started them.
+	addr, controlAddr string
 }
 
 // NewRunner returns a runner for a validated configuration.
@@ -87,9 +88,16 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	}
 	closers = append(closers, closer{"state store", st.Close})
 
-	var srv *server.Server
+	var srv, ctl *server.Server
 	if cfg.Server.Listen != "" {
-		srv = server.New(cfg.Server.Listen, cfg.Server.ReadTimeout, cfg.Server.WriteTimeout, r.Status)
+		srv = server.New(cfg.Server.Listen, cfg.Server.ReadTimeout, cfg.Server.WriteTimeout)
+	}
+	if cfg.Control.Listen != "" {
+		token, err := server.ControlToken(cfg.DataDir, cfg.Control.Token.Reveal())
+		if err != nil {
+			return err
+		}
+		ctl = server.NewControl(cfg.Control.Listen, token, cfg.Server.ReadTimeout, r.Status)
 	}
 	var webhooks WebhookLogger
 	env := func(name string) Env {
@@ -97,6 +105,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			PluginsDir: cfg.Path(cfg.Plugins.Dir), PluginSHA256: cfg.Plugins.Pins(), Webhooks: webhooks}
 		if srv != nil {
 			e.HTTP = srv.Mux
+		}
+		if ctl != nil {
+			e.Control = ctl.Mux
 		}
 		return e
 	}
@@ -191,25 +202,45 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	r.flows = flows
 	r.mu.Unlock()
 
-	if srv != nil {
-		addr, err := srv.Start()
+	for _, l := range []struct {
+		s     *server.Server
+		name  string
+		addr  *string
+		serve string
+	}{
+		{srv, "webhook listener", &r.addr, "/healthz and the connectors' endpoints (/webhooks/…)"},
+		{ctl, "control listener", &r.controlAddr, "/status, /api/history; bearer token: control.token or data_dir/" + server.ControlTokenFile},
+	} {
+		if l.s == nil {
+			continue
+		}
+		addr, err := l.s.Start()
 		if err != nil {
 			return err
 		}
 		r.mu.Lock()
-		r.addr = addr
+		*l.addr = addr
 		r.mu.Unlock()
-		closers = append(closers, closer{"http server", func() error {
+		closers = append(closers, closer{l.name, func() error {
 			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			return srv.Shutdown(c)
+			return l.s.Shutdown(c)
 		}})
-		log.WithField("addr", "http://"+addr).Info("http server listening (/healthz, /status)")
+		log.WithFields(logrus.Fields{"addr": "http://" + addr, "serves": l.serve}).Info(l.name)
 	}
-	return r.runFlows(ctx, flows, srv, log)
+	return r.runFlows(ctx, flows, serverErr(srv), serverErr(ctl), log)
 }
 
-func (r *Runner) runFlows(ctx context.Context, flows []*flow, srv *server.Server, log *logrus.Entry) error {
+// serverErr is where a listener reports failing; nil (which never
+// delivers) for a disabled one.
+func serverErr(s *server.Server) <-chan error {
+	if s == nil {
+		return nil
+	}
+	return s.Err()
+}
+
+func (r *Runner) runFlows(ctx context.Context, flows []*flow, webErr, ctlErr <-chan error, log *logrus.Entry) error {
 	run, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, len(flows))
@@ -227,10 +258,6 @@ func (r *Runner) runFlows(ctx context.Context, flows []*flow, srv *server.Server
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
 
-	var srvErr <-chan error
-	if srv != nil {
-		srvErr = srv.Err()
-	}
 	progress := time.NewTicker(r.cfg.Pipeline.ProgressInterval)
 	defer progress.Stop()
 	log.Infof("pipeline running: %d flow(s); Ctrl-C stops it cleanly", len(flows))
@@ -240,7 +267,10 @@ loop:
 		select {
 		case <-progress.C:
 			r.logProgress(log)
-		case err := <-srvErr:
+		case err := <-webErr:
+			first = err
+			cancel()
+		case err := <-ctlErr:
 			first = err
 			cancel()
 		case <-run.Done():
@@ -316,7 +346,15 @@ func (r *Runner) Status() any {
 	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats()}
 }
 
-// Addr is the HTTP server's bound address ("" before it starts or when
+// ControlAddr is the control listener's bound address ("" before it starts
+// or when control.listen is empty).
+func (r *Runner) ControlAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.controlAddr
+}
+
+// Addr is the webhook listener's bound address ("" before it starts or when
 // disabled).
 func (r *Runner) Addr() string {
 	r.mu.Lock()

@@ -65,6 +65,7 @@ func TestRunnerDeadLettersRejectedRecordsToFile(t *testing.T) {
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: ""}
+control: {listen: ""}
 broker: none
 sources:
   generator: {count: 1000, rate: 0}
@@ -123,7 +124,7 @@ sinks:
 }
 
 func TestRunnerReportsMissingComponents(t *testing.T) {
-	cfg, _ := config.Parse([]byte("version: 1\ndata_dir: "+t.TempDir()+"\nserver: {listen: \"\"}\nsinks: {file: {path: o}}\nsources: {generator: {enabled: false}}\n"), func(string) (string, bool) { return "", false })
+	cfg, _ := config.Parse([]byte("version: 1\ndata_dir: "+t.TempDir()+"\nserver: {listen: \"\"}\ncontrol: {listen: \"\"}\nsinks: {file: {path: o}}\nsources: {generator: {enabled: false}}\n"), func(string) (string, bool) { return "", false })
 	err := pipeline.NewRunner(cfg, logrus.New()).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "no source is enabled") {
 		t.Fatalf("want a clear error, got %v", err)

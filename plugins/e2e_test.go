@@ -39,6 +39,7 @@ func TestRunnerEndToEnd(t *testing.T) {
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: "127.0.0.1:0"}
+control: {listen: ""}
 connectors:
   echo_e2e: {count: 3}
 sinks:

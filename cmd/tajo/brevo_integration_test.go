@@ -45,6 +45,7 @@ func brevoConfig(t *testing.T, dir, baseURL, extra string) string {
 	cfg := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: ""}
+control: {listen: ""}
 log: {level: info}
 pipeline: {batch_size: 500, progress_interval: 1s, commit_interval: 200ms, retry: {initial: 50ms, max: 1s}}
 sources:

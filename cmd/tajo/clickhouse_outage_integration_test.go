@@ -43,6 +43,7 @@ func TestClickHouseOutageLosesNoHistory(t *testing.T) {
 	cfg := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: ""}
+control: {listen: ""}
 pipeline: {progress_interval: 1s, commit_interval: 200ms, retry: {initial: 100ms, max: 2s}}
 dead_letter: {sink: clickhouse}
 sources:

@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tajo/tajo/pipeline/config"
+	"github.com/tajo/tajo/pipeline/server"
 	"github.com/tajo/tajo/sinks/clickhouse"
 	"github.com/tajo/tajo/sources/shopify"
 )
@@ -23,8 +26,8 @@ func init() {
 		run:     cmdConnectors, order: 40,
 	})
 	register("query", command{
-		args:    `[-c pipeline.yaml] [--json] "SQL"`,
-		summary: "run an ad-hoc SQL query on the sync history",
+		args:    `[-c pipeline.yaml] [--json] [--max-rows N] [--max-bytes N] [--timeout 30s] "SQL"`,
+		summary: "run a read-only SQL query on tajo's history tables",
 		run:     cmdQuery, order: 50,
 	})
 }
@@ -36,7 +39,8 @@ const connectorsUsage = `Usage:
   tajo connectors test    shopify     [-c pipeline.yaml]
 
 status, logs and history read the history kept by sinks.clickhouse
-(embedded chDB or a server), whether or not tajo run is running. test
+(embedded chDB or a server), whether or not tajo run is running (then
+through its control listener, control.listen, with the control token). test
 checks that each configured store answers with the configured credentials.
 `
 
@@ -129,19 +133,23 @@ func cmdConnectors(args []string, stdout, stderr io.Writer) int {
 
 func cmdQuery(args []string, stdout, stderr io.Writer) int {
 	h := newHistoryFlags("query", stderr)
+	var lim clickhouse.Limits
+	h.fs.Int64Var(&lim.MaxRows, "max-rows", clickhouse.DefaultMaxRows, fmt.Sprintf("refuse a result of more rows (at most %d)", clickhouse.CapMaxRows))
+	h.fs.Int64Var(&lim.MaxBytes, "max-bytes", clickhouse.DefaultMaxBytes, fmt.Sprintf("refuse a result of more bytes (at most %d)", clickhouse.CapMaxBytes))
+	h.fs.DurationVar(&lim.Timeout, "timeout", clickhouse.DefaultQueryTimeout, fmt.Sprintf("stop a query that runs longer (at most %s)", clickhouse.CapQueryTimeout))
 	pos, err := parseInterspersed(h.fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		fmt.Fprintln(stderr, `usage: tajo query [-c pipeline.yaml] [--json] "SELECT … FROM sync_history …"`)
+		fmt.Fprintln(stderr, `usage: tajo query [-c pipeline.yaml] [--json] [--max-rows N] [--max-bytes N] [--timeout 30s] "SELECT … FROM sync_history …"`)
 		return 2
 	}
 	cfg, ok := loadConfig(h.config, stderr)
 	if !ok {
 		return 1
 	}
-	return report(cfg, clickhouse.ReportRequest{Kind: "query", SQL: pos[0], JSON: h.json}, stdout, stderr)
+	return report(cfg, clickhouse.ReportRequest{Kind: "query", SQL: pos[0], JSON: h.json, Limits: lim}, stdout, stderr)
 }
 
 // testConnector runs a connector's connection test, one ✓/✗ line per check.
@@ -177,31 +185,47 @@ func testConnector(cfgPath, name string, stdout, stderr io.Writer) int {
 }
 
 // report opens the history store the pipeline writes to and renders a
-// report; when a running tajo holds an embedded store, it asks that process.
+// report; when a running tajo holds it, it asks that process on its
+// control listener, with the control token.
 func report(cfg *config.Config, req clickhouse.ReportRequest, stdout, stderr io.Writer) int {
 	comp := cfg.Component("sinks", clickhouse.SinkName)
 	if comp == nil {
 		fmt.Fprintf(stderr, "the sync history lives in sinks.clickhouse, which is not enabled in %s\n", cfg.File)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), clickhouse.CapQueryTimeout+time.Minute)
 	defer cancel()
-	// A running tajo answers for the store it holds; asking it first also
-	// keeps this process from locking the store while tajo run starts.
-	if cfg.Server.Listen != "" && running(ctx, cfg.Server.Listen) {
-		if err := clickhouse.RemoteReport(ctx, cfg.Server.Listen, req, stdout); err != nil {
-			fmt.Fprintln(stderr, err)
+	ctl := cfg.Control.Listen
+	token, tokenFrom := controlToken(cfg)
+	remote := func() int {
+		if err := clickhouse.RemoteReport(ctx, ctl, token, req, stdout); err != nil {
+			if errors.Is(err, clickhouse.ErrUnauthorized) {
+				fmt.Fprintln(stderr, refusedToken(ctl, tokenFrom))
+			} else {
+				fmt.Fprintln(stderr, err)
+			}
 			return 1
 		}
 		return 0
 	}
-	db, err := clickhouse.OpenConfig(ctx, comp.Spec.(*clickhouse.Config), cfg.DataDir)
-	if errors.Is(err, clickhouse.ErrLocked) && cfg.Server.Listen != "" {
-		if rerr := clickhouse.RemoteReport(ctx, cfg.Server.Listen, req, stdout); rerr != nil {
-			fmt.Fprintln(stderr, rerr)
+	// A running tajo answers for the store it holds; asking it first also
+	// keeps this process from locking the store while tajo run starts.
+	if ctl != "" {
+		switch probe(ctx, ctl, token) {
+		case controlUp:
+			return remote()
+		case controlRefused:
+			fmt.Fprintln(stderr, refusedToken(ctl, tokenFrom))
 			return 1
 		}
-		return 0
+	}
+	db, err := clickhouse.OpenConfig(ctx, comp.Spec.(*clickhouse.Config), cfg.DataDir)
+	if errors.Is(err, clickhouse.ErrLocked) {
+		if ctl == "" {
+			fmt.Fprintf(stderr, "%v\ncontrol.listen is empty in %s, so the running tajo cannot be asked: set it (default 127.0.0.1:8081) and restart tajo run\n", err, cfg.File)
+			return 1
+		}
+		return remote() // its control listener may have started just now
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -215,21 +239,60 @@ func report(cfg *config.Config, req clickhouse.ReportRequest, stdout, stderr io.
 	return 0
 }
 
-// running reports whether a tajo with a history store answers on addr.
-func running(ctx context.Context, addr string) bool {
+// controlToken is the token the CLI sends, and where it came from (for
+// messages; never the token itself): control.token (TAJO_CONTROL_TOKEN in
+// the shipped pipeline.yaml), else the one tajo run generated in data_dir.
+func controlToken(cfg *config.Config) (token, from string) {
+	if t := cfg.Control.Token.Reveal(); t != "" {
+		return t, "control.token"
+	}
+	path := filepath.Join(cfg.DataDir, server.ControlTokenFile)
+	t, err := server.ReadControlToken(cfg.DataDir)
+	switch {
+	case err == nil:
+		return t, path
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "no token (control.token is empty and " + path + " does not exist)"
+	}
+	return "", fmt.Sprintf("no token (%v)", err)
+}
+
+func refusedToken(addr, from string) string {
+	return fmt.Sprintf("a tajo answers on control.listen %s but refused this CLI's token, from %s: "+
+		"use the running tajo's token (the same control.token or TAJO_CONTROL_TOKEN, or the same data_dir, "+
+		"whose generated token is in data_dir/%s), or stop it to read the history directly", addr, from, server.ControlTokenFile)
+}
+
+type controlState int
+
+const (
+	controlAbsent  controlState = iota // nothing answers, or no history API there
+	controlUp                          // a tajo with the history API accepted the token
+	controlRefused                     // a tajo answers but not to this token
+)
+
+// probe asks the control listener on addr whether it serves the history.
+func probe(ctx context.Context, addr, token string) controlState {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+clickhouse.APIPath, strings.NewReader("{}"))
 	if err != nil {
-		return false
+		return controlAbsent
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return false
+		return controlAbsent
 	}
 	resp.Body.Close()
-	// Any answer but 404 means the history API is mounted there.
-	return resp.StatusCode != http.StatusNotFound
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		return controlRefused
+	case http.StatusNotFound:
+		return controlAbsent
+	}
+	// Any other answer (400 for the empty request) means it is mounted.
+	return controlUp
 }
 
 func knownConnector(cfg *config.Config, name string) bool {

@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,12 +57,13 @@ func TestConnectorsCommandsOnAKnownRun(t *testing.T) {
 		t.Skip(err)
 	}
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr, ctl := freeAddr(t), freeAddr(t)
 	// 400 generator events: 4 types in turn (customer_updated, order_placed,
 	// cart_updated, customer_created) over 50 customers.
 	cfg := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: "%s"}
+control: {listen: "%s"}
 pipeline: {progress_interval: 1s, commit_interval: 100ms}
 dead_letter: {sink: clickhouse}
 sources:
@@ -68,7 +71,7 @@ sources:
 sinks:
   clickhouse: {dsn: "chdb://history", flush_interval: 100ms}
   file: {path: out.jsonl}
-`, dir, addr)
+`, dir, addr, ctl)
 	cfgPath := filepath.Join(dir, "pipeline.yaml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 	logPath := filepath.Join(dir, "tajo.log")
@@ -113,6 +116,7 @@ sinks:
 	if code != 1 || !strings.Contains(errOut, "read-only") {
 		t.Fatalf("a write through the running tajo must be refused: exit %d %s", code, errOut)
 	}
+	testControlAPIIsClosed(t, dir, cfgPath, addr, ctl)
 
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
@@ -131,5 +135,90 @@ sinks:
 	_, errOut, code = tajoCLI(t, "connectors", "logs", "shopify", "-c", cfgPath, "--type", "everything")
 	if code != 2 || !strings.Contains(errOut, "--type must be one of webhook, error, sync") {
 		t.Fatalf("bad --type: exit %d %s", code, errOut)
+	}
+}
+
+// testControlAPIIsClosed: against a running tajo, the history API is on the
+// control listener only, behind the token tajo generated into data_dir,
+// and reads tajo's tables only, with bounded results.
+func testControlAPIIsClosed(t *testing.T, dir, cfgPath, webhookAddr, ctl string) {
+	t.Helper()
+	post := func(addr, token string, hdr map[string]string, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+clickhouse.APIPath, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		for k, v := range hdr {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tokBytes, err := os.ReadFile(filepath.Join(dir, "control.token"))
+	fi, serr := os.Stat(filepath.Join(dir, "control.token"))
+	if err != nil || serr != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("data_dir/control.token: %v %v", err, serr)
+	}
+	token := strings.TrimSpace(string(tokBytes))
+	status := `{"kind": "status", "json": true}`
+	if code, _ := post(webhookAddr, token, nil, status); code != http.StatusNotFound {
+		t.Errorf("/api/history on the webhook listener: %d, want 404", code)
+	}
+	if code, _ := post(ctl, "", nil, status); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", code)
+	}
+	if code, _ := post(ctl, strings.Repeat("x", len(token)), nil, status); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d, want 401", code)
+	}
+	_, port, _ := net.SplitHostPort(ctl)
+	if code, _ := post(ctl, token, map[string]string{"Host": "rebind.evil.example:" + port}, status); code != http.StatusForbidden {
+		t.Errorf("rebinding Host: %d, want 403", code)
+	}
+	if code, _ := post(ctl, token, map[string]string{"Origin": "http://evil.example"}, status); code != http.StatusForbidden {
+		t.Errorf("foreign Origin: %d, want 403", code)
+	}
+	if code, body := post(ctl, token, nil, status); code != http.StatusOK || !strings.Contains(body, `"ordersCount": 100`) {
+		t.Errorf("status with the token: %d %s", code, body)
+	}
+	for _, q := range []string{
+		"SELECT * FROM file('/etc/passwd', 'LineAsString')",
+		"SELECT * FROM file('/proc/self/environ', 'LineAsString')",
+		"SELECT * FROM url('http://127.0.0.1:1/x', 'LineAsString')",
+		"SELECT name FROM system.tables",
+		"WITH 1 AS y INSERT INTO sync_history SELECT * FROM sync_history",
+		"SELECT * FROM sync_history INTO OUTFILE '/tmp/tajo-outfile' APPEND",
+		"SELECT 1; SELECT 2",
+	} {
+		body, _ := json.Marshal(clickhouse.ReportRequest{Kind: "query", SQL: q})
+		if code, msg := post(ctl, token, nil, string(body)); code != http.StatusForbidden || !strings.Contains(msg, "read-only query refused") {
+			t.Errorf("%s: %d %s, want 403 and a refusal", q, code, msg)
+		}
+		if _, errOut, code := tajoCLI(t, "query", "-c", cfgPath, q); code != 1 || !strings.Contains(errOut, "read-only query refused") {
+			t.Errorf("tajo query %s: exit %d %s", q, code, errOut)
+		}
+	}
+	_, errOut, code := tajoCLI(t, "query", "-c", cfgPath, "--max-rows", "10", "SELECT * FROM sync_history")
+	if code != 1 || !strings.Contains(errOut, "over the limit of 10 rows") {
+		t.Errorf("--max-rows 10 over 800 rows: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := tajoCLI(t, "query", "-c", cfgPath, "--max-rows", "100000000", "SELECT 1"); code != 1 || !strings.Contains(errOut, "between 1 and") {
+		t.Errorf("--max-rows over the cap: exit %d %s", code, errOut)
+	}
+	// A CLI with another token is told so, not shown another error.
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	b, _ := os.ReadFile(cfgPath)
+	cfgOther := strings.Replace(string(b), fmt.Sprintf("control: {listen: %q}\n", ctl), "", 1)
+	os.WriteFile(other, []byte(cfgOther+"control: {listen: \""+ctl+"\", token: \"some-other-token-0123456789\"}\n"), 0o644)
+	if _, errOut, code := tajoCLI(t, "connectors", "status", "shopify", "-c", other); code != 1 || !strings.Contains(errOut, "refused this CLI's token, from control.token") {
+		t.Errorf("a CLI with another token: exit %d %s", code, errOut)
 	}
 }

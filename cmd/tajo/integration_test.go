@@ -42,6 +42,7 @@ func writeConfig(t *testing.T, dir string, count, rate int) string {
 	cfg := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: ""}
+control: {listen: ""}
 log: {level: info}
 pipeline: {progress_interval: 1s, commit_interval: 200ms}
 sources:

@@ -76,6 +76,7 @@ func TestReplay(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: "%s"}
+control: {listen: ""}
 dead_letter: {sink: clickhouse}
 connectors:
   shopify: {shop_url: a.myshopify.com, api_secret: replay-secret, access_token: shpat_x, sync: {backfill: false}}

@@ -45,6 +45,7 @@ func startShopify(t *testing.T, dir, connector string) *shopifyRun {
 	cfg := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: %q}
+control: {listen: ""}
 log: {level: info}
 broker: {partitions: 4, embedded: {listen: %q}}
 pipeline: {progress_interval: 2s}

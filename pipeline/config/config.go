@@ -20,6 +20,7 @@ type Config struct {
 	Version    int        `yaml:"version"`
 	DataDir    string     `yaml:"data_dir"`
 	Server     Server     `yaml:"server"`
+	Control    Control    `yaml:"control"`
 	Log        Log        `yaml:"log"`
 	Broker     Broker     `yaml:"broker"`
 	Pipeline   Pipeline   `yaml:"pipeline"`
@@ -43,7 +44,22 @@ type Config struct {
 	envRefs map[string][]string
 }
 
-// Server is the host HTTP server: webhook ingress, collector, control API.
+// Control is the control listener: history queries, /status and admin
+// actions, behind a bearer token, never on the webhook listener.
+type Control struct {
+	// Listen is its address; "" disables it (the CLI then reads the
+	// history itself, which a running tajo's embedded store refuses).
+	Listen string `yaml:"listen"`
+	// Token is the bearer token; empty makes tajo generate one into
+	// data_dir/control.token (mode 0600), which the CLI reads.
+	Token Secret `yaml:"token"`
+}
+
+// MinControlTokenLength is the shortest control.token accepted.
+const MinControlTokenLength = 16
+
+// Server is the webhook listener: the Shopify webhook endpoints and the
+// storefront collector, which face the internet, and /healthz.
 type Server struct {
 	Listen       string        `yaml:"listen"`
 	ReadTimeout  time.Duration `yaml:"read_timeout"`
@@ -179,6 +195,7 @@ func Default() *Config {
 		Version: 1,
 		DataDir: "data",
 		Server:  Server{Listen: "127.0.0.1:8080", ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second},
+		Control: Control{Listen: "127.0.0.1:8081"},
 		Log:     Log{Level: "info", Format: "text"},
 		Broker: Broker{
 			TopicPrefix:       "tajo",
@@ -291,6 +308,7 @@ func (c *Config) validate(p *Problems) {
 			p.Add("server.listen", "must be host:port", `e.g. "127.0.0.1:8080", or "" to disable the server`)
 		}
 	}
+	c.validateControl(p)
 	p.OneOf("log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	p.OneOf("log.format", c.Log.Format, "text", "json")
 	c.validateBroker(p)
@@ -335,6 +353,21 @@ func (c *Config) validate(p *Problems) {
 		if v, ok := c.Sections[name].(Validatable); ok {
 			v.Validate(p, name)
 		}
+	}
+}
+
+func (c *Config) validateControl(p *Problems) {
+	ctl := c.Control
+	if ctl.Listen != "" {
+		if _, port, err := net.SplitHostPort(ctl.Listen); err != nil {
+			p.Add("control.listen", "must be host:port", `e.g. "127.0.0.1:8081", or "" to disable the control API`)
+		} else if ctl.Listen == c.Server.Listen && port != "0" {
+			p.Add("control.listen", "must differ from server.listen", "the webhook listener faces Shopify; the control API must not: e.g. 127.0.0.1:8081")
+		}
+	}
+	if n := len(ctl.Token.Reveal()); n > 0 && n < MinControlTokenLength {
+		p.Add("control.token", fmt.Sprintf("must be at least %d characters, got %d", MinControlTokenLength, n),
+			"e.g. `openssl rand -hex 32`, or leave it empty to have tajo generate one into data_dir/control.token")
 	}
 }
 

@@ -7,23 +7,35 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
-// Server is the host HTTP server.
+// Server is one HTTP listener: the webhook listener (New), which faces
+// Shopify, or the control listener (NewControl).
 type Server struct {
 	Mux    *http.ServeMux
 	srv    *http.Server
 	ln     net.Listener
+	key    string // the config key of its address, for errors
+	port   atomic.Value
 	status func() any
+	token  [32]byte // the control token's SHA-256
 	errs   chan error
 }
 
-// New returns a server that will listen on addr; status, if non-nil,
-// produces the body of GET /status.
-func New(addr string, readTimeout, writeTimeout time.Duration, status func() any) *Server {
+// New returns the webhook listener (server.listen): it serves /healthz and
+// what connectors mount for Shopify and the storefront, nothing else.
+func New(addr string, readTimeout, writeTimeout time.Duration) *Server {
+	s := newServer("server.listen", addr, readTimeout, writeTimeout)
+	s.Mux.HandleFunc("GET /healthz", healthz)
+	return s
+}
+
+func newServer(key, addr string, readTimeout, writeTimeout time.Duration) *Server {
 	mux := http.NewServeMux()
-	s := &Server{Mux: mux, status: status, errs: make(chan error, 1)}
+	s := &Server{Mux: mux, key: key, errs: make(chan error, 1)}
+	s.port.Store("")
 	s.srv = &http.Server{
 		Addr:              addr,
 		Handler:           mux,
@@ -32,30 +44,34 @@ func New(addr string, readTimeout, writeTimeout time.Duration, status func() any
 		WriteTimeout:      writeTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		var body any = map[string]string{"status": "starting"}
-		if s.status != nil {
-			body = s.status()
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(body)
-	})
 	return s
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	var body any = map[string]string{"status": "starting"}
+	if s.status != nil {
+		body = s.status()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(body)
 }
 
 // Start listens and serves in the background; it returns the bound address.
 func (s *Server) Start() (string, error) {
 	ln, err := net.Listen("tcp", s.srv.Addr)
 	if err != nil {
-		return "", fmt.Errorf("server.listen %s: %w", s.srv.Addr, err)
+		return "", fmt.Errorf("%s %s: %w", s.key, s.srv.Addr, err)
 	}
 	s.ln = ln
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	s.port.Store(port)
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.errs <- fmt.Errorf("http server: %w", err)

@@ -31,6 +31,11 @@ type backend interface {
 	// query runs one SELECT (or SHOW, DESCRIBE…) and returns its result
 	// with values normalized (see Result).
 	query(ctx context.Context, q string) (*Result, error)
+	// queryLimited runs a statement someone typed (checked by checkSQL)
+	// with settings that make it read-only and bound its result and time.
+	// On chDB it also waits behind at most one other such query, so a
+	// writer never queues behind several.
+	queryLimited(ctx context.Context, q string, settings []setting) (*Result, error)
 	close() error
 	name() string
 }
@@ -45,6 +50,13 @@ type Result struct {
 	Columns []string
 	Types   []string
 	Rows    [][]any
+}
+
+// setting is one numeric query setting (18.16 takes no string-valued ones
+// from clients that must also run on it).
+type setting struct {
+	name  string
+	value int
 }
 
 // Code of a few ClickHouse exceptions that retrying cannot fix.

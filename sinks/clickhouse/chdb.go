@@ -29,8 +29,15 @@ var sessions struct {
 type chdbSession struct {
 	dir  string
 	refs int
-	mu   sync.Mutex // chDB answers one query at a time per session
-	conn *chdbConn
+	// lock is held by the one statement chDB is running: it answers one
+	// at a time per session. A channel, so a caller whose context ends
+	// stops waiting for it.
+	lock chan struct{}
+	// adhoc is held by the one ad-hoc query (queryLimited) waiting for or
+	// holding lock: the history writes queue behind at most one of them,
+	// which max_execution_time bounds.
+	adhoc chan struct{}
+	conn  *chdbConn
 }
 
 type embedded struct {
@@ -69,7 +76,7 @@ func openChdb(dir string) (*embedded, error) {
 		}
 		return nil, pipelineFatal("chdb_open", fmt.Errorf("open chDB at %s: %w", abs, err))
 	}
-	s := &chdbSession{dir: abs, refs: 1, conn: conn}
+	s := &chdbSession{dir: abs, refs: 1, conn: conn, lock: make(chan struct{}, 1), adhoc: make(chan struct{}, 1)}
 	sessions.cur = s
 	return &embedded{s: s}, nil
 }
@@ -105,16 +112,49 @@ func (e *embedded) run(ctx context.Context, q, format string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, classify(err)
 	}
-	e.s.mu.Lock()
-	defer e.s.mu.Unlock()
+	select {
+	case e.s.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, classify(ctx.Err())
+	}
+	defer func() { <-e.s.lock }()
 	if e.s.conn == nil {
 		return nil, pipelineFatal("closed", errors.New("chDB session is closed"))
 	}
 	out, err := e.s.conn.query(q, format)
 	if err != nil {
+		// A query that fails after its output began (a result limit, a
+		// timeout) leaves that output in the session, and chDB hands it to
+		// the next statement as the start of its own. Run a throwaway one
+		// to take it.
+		_, _ = e.s.conn.query("SELECT 1", "TabSeparated")
 		return nil, classify(newChdbError(err.Error()))
 	}
 	return out, nil
+}
+
+// queryLimited appends the settings as a SETTINGS clause (chDB takes no
+// settings beside the query). checkSQL refused any clause of the query's
+// own and cut trailing comments, so this one applies to the whole
+// statement.
+func (e *embedded) queryLimited(ctx context.Context, q string, settings []setting) (*Result, error) {
+	select {
+	case e.s.adhoc <- struct{}{}:
+	case <-ctx.Done():
+		return nil, classify(ctx.Err())
+	}
+	defer func() { <-e.s.adhoc }()
+	var b strings.Builder
+	b.WriteString(q)
+	for i, kv := range settings {
+		if i == 0 {
+			b.WriteString("\nSETTINGS ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s = %d", kv.name, kv.value)
+	}
+	return e.query(ctx, b.String())
 }
 
 func (e *embedded) exec(ctx context.Context, stmt string) error {
@@ -173,10 +213,10 @@ func (e *embedded) close() error {
 	if s.refs > 0 {
 		return nil
 	}
-	s.mu.Lock()
+	s.lock <- struct{}{}
 	s.conn.close()
 	s.conn = nil
-	s.mu.Unlock()
+	<-s.lock
 	sessions.cur = nil
 	return nil
 }

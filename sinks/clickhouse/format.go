@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -19,7 +21,11 @@ const maxCell = 80
 // WriteTable prints r as aligned columns for people.
 func WriteTable(w io.Writer, r *Result) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(r.Columns, "\t"))
+	head := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		head[i] = cellText(c)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, row := range r.Rows {
 		cells := make([]string, len(row))
 		for i, v := range row {
@@ -35,12 +41,55 @@ func WriteTable(w io.Writer, r *Result) error {
 }
 
 func cellText(v any) string {
-	s := textOf(v)
-	s = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
-	if len([]rune(s)) > maxCell {
-		s = string([]rune(s)[:maxCell-1]) + "…"
+	s := []rune(escapeControl(textOf(v)))
+	if len(s) > maxCell {
+		return string(s[:maxCell-1]) + "…"
 	}
-	return s
+	return string(s)
+}
+
+// escapeControl makes a stored string safe to print on a terminal: shop
+// names and reasons come from unauthenticated requests and from other
+// services, and a raw ESC, carriage return or bidirectional override in
+// them would rewrite what the operator sees. Control characters (C0, DEL,
+// C1), Unicode format characters (bidi overrides, zero-width ones) and
+// bytes that are not UTF-8 are written as Go escapes; a backslash is
+// doubled so that an escape is never ambiguous.
+func escapeControl(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == '\\' || r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i-1])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x80 && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func textOf(v any) string {

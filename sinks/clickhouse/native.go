@@ -109,6 +109,23 @@ func (n *native) query(ctx context.Context, q string) (*Result, error) {
 	return res, nil
 }
 
+// queryLimited sends the settings with the query (the protocol's settings
+// block): 18.16 ignores result limits in a SETTINGS clause and refuses the
+// clause after SHOW and DESCRIBE. clickhouse-go replaces max_execution_time
+// with the context's deadline plus 5 s, so the query runs under a context
+// that is canceled with ctx but shows no deadline.
+func (n *native) queryLimited(ctx context.Context, q string, settings []setting) (*Result, error) {
+	s := ch.Settings{}
+	for _, kv := range settings {
+		s[kv.name] = kv.value
+	}
+	qctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	return n.query(ch.Context(qctx, ch.WithSettings(s)), q)
+}
+
 func (n *native) close() error { return n.conn.Close() }
 
 // normalize maps a scanned value onto Result's small set of types.

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -107,7 +108,8 @@ func (db *DB) History(ctx context.Context, shop string, limit int) (*Result, err
 	return db.b.query(ctx, q)
 }
 
-// Query runs ad-hoc SQL, one statement, on whichever backend is open.
+// Query runs SQL tajo wrote itself (tests, tools), one statement, on
+// whichever backend is open. SQL a person typed goes through ReadOnlyQuery.
 func (db *DB) Query(ctx context.Context, sql string) (*Result, error) {
 	sql = strings.TrimSpace(sql)
 	sql = strings.TrimSpace(strings.TrimSuffix(sql, ";"))
@@ -115,6 +117,95 @@ func (db *DB) Query(ctx context.Context, sql string) (*Result, error) {
 		return nil, fmt.Errorf("empty query")
 	}
 	return db.b.query(ctx, sql)
+}
+
+// Limits bound one ad-hoc query: the rows and bytes of its result and its
+// running time. Zero means the default; more than the cap is refused.
+type Limits struct {
+	MaxRows  int64         `json:"max_rows,omitempty"`
+	MaxBytes int64         `json:"max_bytes,omitempty"`
+	Timeout  time.Duration `json:"timeout,omitempty"`
+}
+
+// The defaults and caps of Limits. A result is held in memory whole (and
+// twice while the control API renders it), so the caps keep a query from
+// taking the memory the pipeline needs; on chDB the timeout is also how
+// long the history writes may wait behind one query.
+const (
+	DefaultMaxRows      = 100_000
+	CapMaxRows          = 1_000_000
+	DefaultMaxBytes     = 64 << 20
+	CapMaxBytes         = 256 << 20
+	DefaultQueryTimeout = 30 * time.Second
+	CapQueryTimeout     = 5 * time.Minute
+)
+
+// resolve fills the defaults and checks the caps.
+func (l Limits) resolve() (Limits, error) {
+	if l.MaxRows == 0 {
+		l.MaxRows = DefaultMaxRows
+	}
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.Timeout == 0 {
+		l.Timeout = DefaultQueryTimeout
+	}
+	switch {
+	case l.MaxRows < 0 || l.MaxRows > CapMaxRows:
+		return l, fmt.Errorf("max rows must be between 1 and %d, got %d", CapMaxRows, l.MaxRows)
+	case l.MaxBytes < 0 || l.MaxBytes > CapMaxBytes:
+		return l, fmt.Errorf("max bytes must be between 1 and %d (%d MiB), got %d", CapMaxBytes, CapMaxBytes>>20, l.MaxBytes)
+	case l.Timeout < time.Second || l.Timeout > CapQueryTimeout:
+		return l, fmt.Errorf("the query timeout must be between 1s and %s, got %s", CapQueryTimeout, l.Timeout)
+	}
+	return l, nil
+}
+
+// ReadOnlyQuery runs SQL a person typed (`tajo query`, the control API):
+// one SELECT, WITH … SELECT, SHOW, DESCRIBE or EXPLAIN over tajo's own
+// tables (checkSQL says what else is refused, with a *SQLError), with
+// readonly = 1 and lim's bounds set as ClickHouse settings.
+func (db *DB) ReadOnlyQuery(ctx context.Context, sql string, lim Limits) (*Result, error) {
+	q, err := checkSQL(sql)
+	if err != nil {
+		return nil, err
+	}
+	lim, err = lim.resolve()
+	if err != nil {
+		return nil, err
+	}
+	secs := int((lim.Timeout + time.Second - 1) / time.Second)
+	// The client gives up a little after the server should have, in case
+	// it does not (a statement that never checks its time).
+	ctx, cancel := context.WithTimeout(ctx, lim.Timeout+5*time.Second)
+	defer cancel()
+	res, err := db.b.queryLimited(ctx, q, []setting{
+		{"max_result_rows", int(lim.MaxRows)},
+		{"max_result_bytes", int(lim.MaxBytes)},
+		{"max_execution_time", secs},
+		{"readonly", 1}, // last: once set, no later setting may change
+	})
+	if err != nil {
+		return nil, explainLimit(err, lim)
+	}
+	return res, nil
+}
+
+// explainLimit turns ClickHouse's refusals of the bounds into what to do
+// about them.
+func explainLimit(err error, lim Limits) error {
+	code, _ := exceptionCode(err)
+	switch {
+	case code == 396 || code == 158:
+		return fmt.Errorf("the result is over the limit of %d rows or %d MiB: narrow the query or add a LIMIT (or raise --max-rows, at most %d, or --max-bytes, at most %d MiB): %w",
+			lim.MaxRows, lim.MaxBytes>>20, CapMaxRows, CapMaxBytes>>20, err)
+	case code == 159 || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("the query ran longer than %s: narrow it (or raise --timeout, at most %s): %w", lim.Timeout, CapQueryTimeout, err)
+	case code == 164:
+		return &SQLError{Reason: "ClickHouse refused it in readonly mode: this path only reads (" + err.Error() + ")"}
+	}
+	return err
 }
 
 func shopWhere(prefix, shop string) string {

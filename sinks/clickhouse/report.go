@@ -21,7 +21,9 @@ type ReportRequest struct {
 	Last  time.Duration `json:"last,omitempty"` // logs: only rows this recent
 	Limit int           `json:"limit,omitempty"`
 	SQL   string        `json:"sql,omitempty"`
-	JSON  bool          `json:"json,omitempty"` // JSON for scripts, else a table for people
+	// Limits bound a query's result and time (zero: the defaults).
+	Limits Limits `json:"limits,omitzero"`
+	JSON   bool   `json:"json,omitempty"` // JSON for scripts, else a table for people
 }
 
 // Report runs a report and renders it to w.
@@ -43,7 +45,7 @@ func (db *DB) Report(ctx context.Context, req ReportRequest, w io.Writer) error 
 	case "history":
 		res, err = db.History(ctx, req.Shop, req.Limit)
 	case "query":
-		res, err = db.Query(ctx, req.SQL)
+		res, err = db.ReadOnlyQuery(ctx, req.SQL, req.Limits)
 	default:
 		return fmt.Errorf("unknown report %q", req.Kind)
 	}
@@ -56,28 +58,22 @@ func (db *DB) Report(ctx context.Context, req ReportRequest, w io.Writer) error 
 	return WriteTable(w, res)
 }
 
-// readOnly reports whether sql is a statement that only reads. The control
-// API runs only those: it listens on loopback, but a history store is not
-// something a stray request should be able to drop.
-func readOnly(sql string) bool {
-	s := strings.ToUpper(strings.TrimLeft(sql, " \t\r\n("))
-	for _, p := range []string{"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC ", "EXISTS", "EXPLAIN"} {
-		if strings.HasPrefix(s, p) {
-			return !strings.Contains(strings.TrimRight(strings.TrimSpace(sql), ";"), ";")
-		}
-	}
-	return false
-}
-
-// APIPath is where a running tajo answers reports, so the CLI can read a
-// chDB history that the running process holds locked.
+// APIPath is where a running tajo answers reports on its control listener
+// (control.listen, behind the control token), so the CLI can read a chDB
+// history that the running process holds locked.
 const APIPath = "/api/history"
+
+// ErrUnauthorized is returned (wrapped) when a running tajo refuses the
+// control token the CLI sent.
+var ErrUnauthorized = errors.New("unauthorized: use the token of the running tajo (control.token, TAJO_CONTROL_TOKEN, or data_dir/control.token)")
 
 // maxReportRequest bounds a report request body.
 const maxReportRequest = 1 << 20
 
 // APIHandler serves POST APIPath with a JSON ReportRequest, answering the
 // rendered report as text. db returns the open store (nil before Open).
+// It is mounted on the control listener only, whose guard checks the
+// token; queries go through ReadOnlyQuery, and a refused one is a 403.
 func APIHandler(db func() *DB) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -92,10 +88,6 @@ func APIHandler(db func() *DB) http.Handler {
 			http.Error(w, "bad report request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if req.Kind == "query" && !readOnly(req.SQL) {
-			http.Error(w, "the running tajo answers read-only queries only (SELECT, WITH, SHOW, DESCRIBE, EXISTS, EXPLAIN); stop it to run others", http.StatusForbidden)
-			return
-		}
 		d := db()
 		if d == nil {
 			http.Error(w, "the history store is not open yet", http.StatusServiceUnavailable)
@@ -103,7 +95,12 @@ func APIHandler(db func() *DB) http.Handler {
 		}
 		var buf bytes.Buffer
 		if err := d.Report(r.Context(), req, &buf); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			code := http.StatusBadRequest
+			var se *SQLError
+			if errors.As(err, &se) {
+				code = http.StatusForbidden
+			}
+			http.Error(w, err.Error(), code)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -111,8 +108,9 @@ func APIHandler(db func() *DB) http.Handler {
 	})
 }
 
-// RemoteReport asks the tajo listening on addr (server.listen) for a report.
-func RemoteReport(ctx context.Context, addr string, req ReportRequest, w io.Writer) error {
+// RemoteReport asks the tajo whose control listener is addr for a report,
+// with the control token.
+func RemoteReport(ctx context.Context, addr, token string, req ReportRequest, w io.Writer) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return err
@@ -122,11 +120,16 @@ func RemoteReport(ctx context.Context, addr string, req ReportRequest, w io.Writ
 		return err
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(hr)
+	hr.Header.Set("Authorization", "Bearer "+token)
+	// Long enough for the longest query the limits allow.
+	resp, err := (&http.Client{Timeout: CapQueryTimeout + 30*time.Second}).Do(hr)
 	if err != nil {
 		return fmt.Errorf("the history is locked by a running tajo, and asking it at %s failed: %w", addr, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return fmt.Errorf("the tajo at %s refused the control token: %w", addr, ErrUnauthorized)
+	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return errors.New(strings.TrimSpace(string(msg)))

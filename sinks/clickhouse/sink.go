@@ -79,10 +79,11 @@ func (s *Sink) Open(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.retain(stop)
 	}
-	if s.env.HTTP != nil {
+	if s.env.Control != nil {
 		// The CLI reads the history through here while this process holds
-		// the chDB directory locked.
-		s.env.HTTP.Handle(APIPath, APIHandler(s.DB))
+		// the chDB directory locked. Only on the control listener: the
+		// webhook listener faces Shopify and the internet.
+		s.env.Control.Handle(APIPath, APIHandler(s.DB))
 	}
 	return nil
 }
