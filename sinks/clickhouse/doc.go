@@ -21,6 +21,12 @@
 // event is never counted twice (FINAL folds within a partition, a month of
 // ingested_at: a redelivery written in the next month stays a second row).
 //
+// Closed by default (invariant 8) is enforced here for the history: the
+// report API (APIPath) is mounted on the control listener only, and SQL a
+// person typed goes through ReadOnlyQuery, which refuses what is not one
+// read of tajo's own tables (sqlguard.go) and runs the rest with readonly
+// and bounded results.
+//
 // Retention (retention_days) drops whole months of ingested_at, the time a
 // row was written, never by the event's own date; Migrate moves a store of
 // an earlier layout there without loss (relayout.go).
