@@ -47,7 +47,7 @@ lint:
 FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	./pipeline/config/:FuzzParse ./schemas/:FuzzDecodeEvent ./schemas/:FuzzUnquoteAgreesWithJSON \
-	./sources/shopify/:FuzzNormalize ./sources/shopify/:FuzzVerifyHMAC \
+	./sources/shopify/:FuzzNormalize ./sources/shopify/:FuzzVerifyHMAC ./sources/shopify/:FuzzWebhook \
 	./transforms/:FuzzE164 ./transforms/:FuzzToDate ./transforms/:FuzzParseEnvelope \
 	./transforms/:FuzzMapExpression ./transforms/:FuzzFastTags
 fuzz:

@@ -51,7 +51,7 @@ func (c *grpcClient) Specify(ctx context.Context) (Spec, error) {
 	if err != nil {
 		return Spec{}, fromStatus(ctx, err)
 	}
-	return Spec{Name: r.Name, Version: r.Version, Summary: r.Summary, Webhooks: r.Webhooks, ConfigSchema: r.ConfigSchema}, nil
+	return Spec{Name: r.Name, Version: r.Version, Summary: r.Summary, Webhooks: r.Webhooks, ConfigSchema: r.ConfigSchema, Signing: signingFromProto(r.WebhookSigning)}, nil
 }
 
 func (c *grpcClient) Configure(ctx context.Context, config []byte) error {

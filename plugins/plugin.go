@@ -66,6 +66,10 @@ type Spec struct {
 	Webhooks bool
 	// ConfigSchema is the JSON Schema of the configuration, if published.
 	ConfigSchema string
+	// Signing, when set, is how webhooks are signed: the host then
+	// authenticates every request while reading it and answers a bad or
+	// missing signature 401 itself, before anything reaches the plugin.
+	Signing *WebhookSigning
 }
 
 // Record is one record a plugin produces. Key and Value are what goes on

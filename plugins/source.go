@@ -116,6 +116,9 @@ type Source struct {
 	nextSeq  uint64
 	closed   bool
 
+	signing *verifier // how webhooks are authenticated (Spec.Signing); nil: by the plugin
+	ingress ingress   // the webhook endpoint's bounds and counters
+
 	hooks  chan []*pipeline.Record  // webhook records on their way to Read
 	weblog chan pipeline.WebhookLog // webhook log entries on their way to cfg.Webhooks
 	fatal  chan struct{}            // closed when fatalErr is set
@@ -225,6 +228,7 @@ func (s *Source) start(ctx context.Context) (*instance, error) {
 	s.gen++
 	gen := s.gen
 	s.webhooks = spec.Webhooks
+	s.signing = newVerifier(spec.Signing)
 	s.mu.Unlock()
 	if err := sp.Open(ctx, pos); err != nil {
 		p.Kill()

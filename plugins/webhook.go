@@ -1,15 +1,99 @@
 package plugins
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/tajo/tajo/pipeline"
 )
+
+// Requests whose sender is not yet authenticated are bounded: at most
+// maxUnauthenticatedReads bodies are being read at a time (beyond it:
+// 503 with Retry-After, which Shopify retries), so a flood of unsigned
+// 5 MiB requests costs at most 32 × MaxBodyBytes of memory, not one body
+// per connection. The slot is held only while reading and verifying, not
+// while the records wait for Kafka.
+const maxUnauthenticatedReads = 32
+
+// At most this many refused (unauthenticated) requests per second reach
+// the webhook log; all are counted (Source.Unauthenticated).
+const unauthenticatedLogPerSecond = 10
+
+// ingress is the webhook endpoint's own state; its zero value is ready.
+type ingress struct {
+	once  sync.Once
+	reads chan struct{}
+
+	refused  atomic.Int64 // requests answered without authentication
+	mu       sync.Mutex
+	second   int64 // the Unix second sampled counts belong to
+	sampled  int
+	reported int64 // refused, as of the last report line
+}
+
+func (g *ingress) slots() chan struct{} {
+	g.once.Do(func() { g.reads = make(chan struct{}, maxUnauthenticatedReads) })
+	return g.reads
+}
+
+// sample reports whether a refused request may go to the webhook log.
+func (g *ingress) sample(now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s := now.Unix(); s != g.second {
+		g.second, g.sampled = s, 0
+	}
+	g.sampled++
+	return g.sampled <= unauthenticatedLogPerSecond
+}
+
+// Unauthenticated is how many webhook requests were refused before their
+// sender was authenticated (bad or missing signature, too many unsigned
+// requests at once, a body over the limit), since NewSource.
+func (s *Source) Unauthenticated() int64 { return s.ingress.refused.Load() }
+
+// reportUnauthenticated logs, once a minute when there were any, how many
+// requests were refused unauthenticated: the webhook log only samples them.
+func (s *Source) reportUnauthenticated() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		n := s.ingress.refused.Load()
+		if d := n - s.ingress.reported; d > 0 {
+			s.log.WithFields(logrus.Fields{"last_minute": d, "total": n}).Warn("webhook requests refused without a valid signature")
+		}
+		s.ingress.reported = n
+	}
+}
+
+// Untrusted is how a name taken from an unauthenticated request (a shop
+// domain) is stored: escaped, so no control character reaches a terminal
+// that prints it, clipped, and marked so it is never taken for a tenant.
+func Untrusted(s string) string {
+	if s == "" {
+		return ""
+	}
+	const max = 64
+	if len(s) > max {
+		s = s[:max]
+	}
+	return "unverified:" + strconv.QuoteToASCII(s)
+}
 
 // Mount routes POST and every other method on /webhooks/<name> (and paths
 // below it, e.g. /webhooks/shopify/orders-create) to the plugin. A nil mux
@@ -21,6 +105,7 @@ func (s *Source) Mount(mux *http.ServeMux) {
 	p := s.WebhookPath()
 	mux.Handle(p, s)
 	mux.Handle(p+"/", s)
+	go s.reportUnauthenticated()
 }
 
 // WebhookPath is where Mount routes the plugin's webhooks.
@@ -34,28 +119,80 @@ func (s *Source) WebhookPath() string { return "/webhooks/" + s.cfg.Name }
 // shutdown) the answer is 503 and the sender retries; duplicates are
 // harmless downstream.
 //
+// When the plugin declared how its webhooks are signed (Spec.Signing),
+// the request is authenticated here first: a missing signature or one no
+// candidate secret can have made is a 401 before the body is read, and
+// the body is hashed as it is read, so that nothing of an unauthenticated
+// request ever reaches the plugin. A body over MaxBodyBytes is a 413,
+// before it is read when its Content-Length says so.
+//
 // After answering, and without delaying the answer, the request goes to
-// the webhook log (SourceConfig.Webhooks) and its final status to the
-// plugin (WebhookFinisher).
+// the webhook log (SourceConfig.Webhooks; refused unauthenticated ones
+// sampled) and its final status to the plugin (WebhookFinisher).
 func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var info WebhookInfo
 	var size int
 	status := http.StatusOK
-	defer func() { s.logWebhook(start, info, status, size) }()
+	defer func() {
+		if info.HMAC != "valid" && status != http.StatusOK {
+			s.refused(start, info, status, size)
+			return
+		}
+		s.logWebhook(start, info, status, size)
+	}()
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	s.mu.Lock()
+	v := s.signing
+	s.mu.Unlock()
+	var check *bodyCheck
+	if v != nil {
+		if r.Method != http.MethodPost {
+			status = http.StatusMethodNotAllowed
+			http.Error(w, "POST only", status)
+			return
+		}
+		var verdict string
+		check, verdict = v.start(r.Header)
+		info = WebhookInfo{Shop: Untrusted(v.key(r.Header)), HMAC: verdict}
+		if check == nil {
+			status = http.StatusUnauthorized
+			http.Error(w, "Unauthorized", status)
+			return
+		}
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		status = tooLarge(w, s.cfg.MaxBodyBytes)
+		return
+	}
+	select {
+	case s.ingress.slots() <- struct{}{}:
+	default:
+		w.Header().Set("Retry-After", "1")
+		status = http.StatusServiceUnavailable
+		http.Error(w, "service unavailable: too many requests being read; retry later", status)
+		return
+	}
+	body, err := readBody(r, s.cfg.MaxBodyBytes, check)
+	<-s.ingress.slots()
 	size = len(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			status = http.StatusRequestEntityTooLarge
-			http.Error(w, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodyBytes), status)
+			status = tooLarge(w, s.cfg.MaxBodyBytes)
 			return
 		}
 		status = http.StatusBadRequest
 		http.Error(w, "could not read the request body", status)
 		return
+	}
+	if check != nil && !check.ok() {
+		status = http.StatusUnauthorized
+		http.Error(w, "Unauthorized", status)
+		return
+	}
+	if check != nil {
+		info.HMAC = "valid"
 	}
 	inst := s.current()
 	if inst == nil {
@@ -92,6 +229,28 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(resp.Body)
+}
+
+// readBody reads at most limit bytes (a larger body is a
+// *http.MaxBytesError), hashing them into check as they arrive.
+func readBody(r *http.Request, limit int64, check *bodyCheck) ([]byte, error) {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	var dst io.Writer = &buf
+	if check != nil {
+		dst = io.MultiWriter(&buf, check)
+	}
+	_, err := io.Copy(dst, http.MaxBytesReader(nil, r.Body, limit))
+	return buf.Bytes(), err
+}
+
+func tooLarge(w http.ResponseWriter, limit int64) int {
+	// The rest of the body is not read: the connection closes after this.
+	w.Header().Set("Connection", "close")
+	http.Error(w, fmt.Sprintf("request body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+	return http.StatusRequestEntityTooLarge
 }
 
 // webhookDone tells the running plugin, in the background, how a request

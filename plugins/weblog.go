@@ -32,6 +32,16 @@ func (s *Source) logWebhook(start time.Time, info WebhookInfo, status, size int)
 	}
 }
 
+// refused counts a request answered without its sender being
+// authenticated and logs a sample of them: a flood of unsigned requests
+// must not become a flood of webhook log rows.
+func (s *Source) refused(start time.Time, info WebhookInfo, status, size int) {
+	s.ingress.refused.Add(1)
+	if s.ingress.sample(start) {
+		s.logWebhook(start, info, status, size)
+	}
+}
+
 // writeWebhookLog batches queued entries to cfg.Webhooks until Close,
 // then writes what is left.
 func (s *Source) writeWebhookLog() {

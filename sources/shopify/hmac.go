@@ -15,6 +15,17 @@ type Secrets struct {
 	Previous string // optional
 }
 
+// list is the secrets that are set, current first.
+func (s Secrets) list() []string {
+	var out []string
+	for _, v := range []string{s.Current, s.Previous} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // maxHMACHeader bounds the header we look at; a valid one is 44 characters.
 const maxHMACHeader = 128
 

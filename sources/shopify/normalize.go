@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/tajo/tajo/plugins"
 	"github.com/tajo/tajo/schemas"
 )
 
@@ -180,17 +180,13 @@ func Unprocessable(in Webhook, kind string, reasons ...string) *schemas.Event {
 }
 
 // untrustedShop is how a shop name that is not a valid myshopify domain
-// is stored: escaped (no control characters reach a terminal), clipped,
-// and marked, so that it is never taken for a tenant.
+// is stored (plugins.Untrusted: escaped, clipped, marked), so that it is
+// never taken for a tenant.
 func untrustedShop(s string) string {
 	if s == "" {
 		return "(no shop domain)"
 	}
-	q := strconv.QuoteToASCII(s)
-	if len(q) > 66 {
-		q = q[:64] + "…\""
-	}
-	return "unverified:" + q
+	return plugins.Untrusted(s)
 }
 
 // errNotJSON is the one verdict on a body that is answered 400.

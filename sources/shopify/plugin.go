@@ -58,12 +58,32 @@ func New() *Plugin {
 	return &Plugin{log: plugins.Logrus(), stopped: make(chan struct{}), bg: bg, cancel: cancel}
 }
 
-// Specify describes the plugin.
+// Specify describes the plugin. Once configured, it also tells the host
+// how Shopify signs webhooks and with which secrets, so that the host
+// authenticates each request while reading it (plugins.WebhookSigning):
+// a configured shop by its own current and previous secret, any other
+// shop (or none) by the app-level ones. HandleWebhook verifies again.
 func (p *Plugin) Specify(context.Context) (plugins.Spec, error) {
-	return plugins.Spec{
+	spec := plugins.Spec{
 		Name: "shopify", Version: "1", Webhooks: true,
 		Summary: "Shopify stores: verified webhooks, bulk backfill and scheduled reconciliation",
-	}, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cfg != nil {
+		sg := &plugins.WebhookSigning{
+			Scheme:           plugins.SchemeHMACSHA256Base64,
+			SignatureHeaders: []string{HeaderHMAC, strings.TrimPrefix(HeaderHMAC, "X-")},
+			KeyHeaders:       []string{HeaderShopDomain, strings.TrimPrefix(HeaderShopDomain, "X-")},
+			Secrets:          map[string][]string{},
+			Default:          p.app.list(),
+		}
+		for shop, st := range p.stores {
+			sg.Secrets[shop] = st.secrets.list()
+		}
+		spec.Signing = sg
+	}
+	return spec, nil
 }
 
 // Configure decodes the connector's configuration (validated by the host
@@ -283,9 +303,7 @@ func (p *Plugin) refuseBody(info plugins.WebhookInfo, err error) plugins.Webhook
 // escaped and flagged so the webhook log never shows it as a tenant, and
 // every header value is clipped and escaped.
 func unverified(info plugins.WebhookInfo) plugins.WebhookInfo {
-	if info.Shop != "" {
-		info.Shop = untrustedShop(info.Shop)
-	}
+	info.Shop = plugins.Untrusted(info.Shop)
 	info.Topic, info.WebhookID, info.APIVersion = quoteClip(info.Topic), quoteClip(info.WebhookID), quoteClip(info.APIVersion)
 	return info
 }

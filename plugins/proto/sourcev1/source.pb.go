@@ -150,9 +150,15 @@ type SpecifyResponse struct {
 	// keeps the source open after the Run stream reports end_of_stream.
 	Webhooks bool `protobuf:"varint,4,opt,name=webhooks,proto3" json:"webhooks,omitempty"`
 	// JSON Schema of the configuration, if the plugin publishes one.
-	ConfigSchema  string `protobuf:"bytes,5,opt,name=config_schema,json=configSchema,proto3" json:"config_schema,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ConfigSchema string `protobuf:"bytes,5,opt,name=config_schema,json=configSchema,proto3" json:"config_schema,omitempty"`
+	// How the plugin's webhooks are signed, when the host is to authenticate
+	// each request while reading its body, before any of it reaches the
+	// plugin. Unset: the host passes every request on and the plugin judges
+	// it. Hosts that do not know this field ignore it; the plugin still
+	// verifies what it receives.
+	WebhookSigning *WebhookSigning `protobuf:"bytes,6,opt,name=webhook_signing,json=webhookSigning,proto3" json:"webhook_signing,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SpecifyResponse) Reset() {
@@ -220,6 +226,150 @@ func (x *SpecifyResponse) GetConfigSchema() string {
 	return ""
 }
 
+func (x *SpecifyResponse) GetWebhookSigning() *WebhookSigning {
+	if x != nil {
+		return x.WebhookSigning
+	}
+	return nil
+}
+
+// WebhookSigning describes a signature over the raw request body.
+type WebhookSigning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The only scheme today: "hmac-sha256-base64", the standard base64 of
+	// HMAC-SHA256(body, secret).
+	Scheme string `protobuf:"bytes,1,opt,name=scheme,proto3" json:"scheme,omitempty"`
+	// Headers that may carry the signature, the first present one wins.
+	SignatureHeaders []string `protobuf:"bytes,2,rep,name=signature_headers,json=signatureHeaders,proto3" json:"signature_headers,omitempty"`
+	// Headers whose value (trimmed, lower-cased) selects the secrets, e.g.
+	// the shop domain; the first present one wins.
+	KeyHeaders []string `protobuf:"bytes,3,rep,name=key_headers,json=keyHeaders,proto3" json:"key_headers,omitempty"`
+	// The secrets accepted for each key value.
+	Keys []*KeySecrets `protobuf:"bytes,4,rep,name=keys,proto3" json:"keys,omitempty"`
+	// The secrets accepted for any other key value or a missing key header;
+	// none: such requests are unauthorized.
+	DefaultSecrets []string `protobuf:"bytes,5,rep,name=default_secrets,json=defaultSecrets,proto3" json:"default_secrets,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *WebhookSigning) Reset() {
+	*x = WebhookSigning{}
+	mi := &file_source_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookSigning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookSigning) ProtoMessage() {}
+
+func (x *WebhookSigning) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookSigning.ProtoReflect.Descriptor instead.
+func (*WebhookSigning) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WebhookSigning) GetScheme() string {
+	if x != nil {
+		return x.Scheme
+	}
+	return ""
+}
+
+func (x *WebhookSigning) GetSignatureHeaders() []string {
+	if x != nil {
+		return x.SignatureHeaders
+	}
+	return nil
+}
+
+func (x *WebhookSigning) GetKeyHeaders() []string {
+	if x != nil {
+		return x.KeyHeaders
+	}
+	return nil
+}
+
+func (x *WebhookSigning) GetKeys() []*KeySecrets {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *WebhookSigning) GetDefaultSecrets() []string {
+	if x != nil {
+		return x.DefaultSecrets
+	}
+	return nil
+}
+
+type KeySecrets struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Secrets       []string               `protobuf:"bytes,2,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeySecrets) Reset() {
+	*x = KeySecrets{}
+	mi := &file_source_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeySecrets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeySecrets) ProtoMessage() {}
+
+func (x *KeySecrets) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeySecrets.ProtoReflect.Descriptor instead.
+func (*KeySecrets) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *KeySecrets) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KeySecrets) GetSecrets() []string {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
 type ConfigureRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ConfigJson    []byte                 `protobuf:"bytes,1,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
@@ -229,7 +379,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_source_proto_msgTypes[3]
+	mi := &file_source_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -241,7 +391,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[3]
+	mi := &file_source_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -254,7 +404,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{3}
+	return file_source_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ConfigureRequest) GetConfigJson() []byte {
@@ -272,7 +422,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_source_proto_msgTypes[4]
+	mi := &file_source_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -284,7 +434,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[4]
+	mi := &file_source_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -297,7 +447,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{4}
+	return file_source_proto_rawDescGZIP(), []int{6}
 }
 
 type OpenRequest struct {
@@ -309,7 +459,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_source_proto_msgTypes[5]
+	mi := &file_source_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +471,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[5]
+	mi := &file_source_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +484,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{5}
+	return file_source_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OpenRequest) GetPosition() []byte {
@@ -352,7 +502,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_source_proto_msgTypes[6]
+	mi := &file_source_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +514,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[6]
+	mi := &file_source_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +527,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{6}
+	return file_source_proto_rawDescGZIP(), []int{8}
 }
 
 type RunRequest struct {
@@ -390,7 +540,7 @@ type RunRequest struct {
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_source_proto_msgTypes[7]
+	mi := &file_source_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +552,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[7]
+	mi := &file_source_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +565,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{7}
+	return file_source_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RunRequest) GetAckPositions() [][]byte {
@@ -437,7 +587,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_source_proto_msgTypes[8]
+	mi := &file_source_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +599,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[8]
+	mi := &file_source_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +612,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{8}
+	return file_source_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RunResponse) GetRecords() []*Record {
@@ -489,7 +639,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_source_proto_msgTypes[9]
+	mi := &file_source_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +651,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[9]
+	mi := &file_source_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +664,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{9}
+	return file_source_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Header) GetName() string {
@@ -545,7 +695,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_source_proto_msgTypes[10]
+	mi := &file_source_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +707,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[10]
+	mi := &file_source_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +720,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{10}
+	return file_source_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WebhookRequest) GetMethod() string {
@@ -632,7 +782,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_source_proto_msgTypes[11]
+	mi := &file_source_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +794,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[11]
+	mi := &file_source_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +807,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{11}
+	return file_source_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -717,7 +867,7 @@ type WebhookInfo struct {
 
 func (x *WebhookInfo) Reset() {
 	*x = WebhookInfo{}
-	mi := &file_source_proto_msgTypes[12]
+	mi := &file_source_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +879,7 @@ func (x *WebhookInfo) String() string {
 func (*WebhookInfo) ProtoMessage() {}
 
 func (x *WebhookInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[12]
+	mi := &file_source_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +892,7 @@ func (x *WebhookInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookInfo.ProtoReflect.Descriptor instead.
 func (*WebhookInfo) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{12}
+	return file_source_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WebhookInfo) GetShop() string {
@@ -791,7 +941,7 @@ type WebhookDoneRequest struct {
 
 func (x *WebhookDoneRequest) Reset() {
 	*x = WebhookDoneRequest{}
-	mi := &file_source_proto_msgTypes[13]
+	mi := &file_source_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +953,7 @@ func (x *WebhookDoneRequest) String() string {
 func (*WebhookDoneRequest) ProtoMessage() {}
 
 func (x *WebhookDoneRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[13]
+	mi := &file_source_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +966,7 @@ func (x *WebhookDoneRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDoneRequest.ProtoReflect.Descriptor instead.
 func (*WebhookDoneRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{13}
+	return file_source_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WebhookDoneRequest) GetToken() []byte {
@@ -841,7 +991,7 @@ type WebhookDoneResponse struct {
 
 func (x *WebhookDoneResponse) Reset() {
 	*x = WebhookDoneResponse{}
-	mi := &file_source_proto_msgTypes[14]
+	mi := &file_source_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +1003,7 @@ func (x *WebhookDoneResponse) String() string {
 func (*WebhookDoneResponse) ProtoMessage() {}
 
 func (x *WebhookDoneResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[14]
+	mi := &file_source_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +1016,7 @@ func (x *WebhookDoneResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDoneResponse.ProtoReflect.Descriptor instead.
 func (*WebhookDoneResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{14}
+	return file_source_proto_rawDescGZIP(), []int{16}
 }
 
 type TestConnectionRequest struct {
@@ -877,7 +1027,7 @@ type TestConnectionRequest struct {
 
 func (x *TestConnectionRequest) Reset() {
 	*x = TestConnectionRequest{}
-	mi := &file_source_proto_msgTypes[15]
+	mi := &file_source_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +1039,7 @@ func (x *TestConnectionRequest) String() string {
 func (*TestConnectionRequest) ProtoMessage() {}
 
 func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[15]
+	mi := &file_source_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +1052,7 @@ func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionRequest.ProtoReflect.Descriptor instead.
 func (*TestConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{15}
+	return file_source_proto_rawDescGZIP(), []int{17}
 }
 
 type TestConnectionResponse struct {
@@ -915,7 +1065,7 @@ type TestConnectionResponse struct {
 
 func (x *TestConnectionResponse) Reset() {
 	*x = TestConnectionResponse{}
-	mi := &file_source_proto_msgTypes[16]
+	mi := &file_source_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1077,7 @@ func (x *TestConnectionResponse) String() string {
 func (*TestConnectionResponse) ProtoMessage() {}
 
 func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[16]
+	mi := &file_source_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1090,7 @@ func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionResponse.ProtoReflect.Descriptor instead.
 func (*TestConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{16}
+	return file_source_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TestConnectionResponse) GetMessage() string {
@@ -958,7 +1108,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1120,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1133,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{17}
+	return file_source_proto_rawDescGZIP(), []int{19}
 }
 
 type StopResponse struct {
@@ -994,7 +1144,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_source_proto_msgTypes[18]
+	mi := &file_source_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1156,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[18]
+	mi := &file_source_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1169,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{18}
+	return file_source_proto_rawDescGZIP(), []int{20}
 }
 
 type TeardownRequest struct {
@@ -1030,7 +1180,7 @@ type TeardownRequest struct {
 
 func (x *TeardownRequest) Reset() {
 	*x = TeardownRequest{}
-	mi := &file_source_proto_msgTypes[19]
+	mi := &file_source_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1192,7 @@ func (x *TeardownRequest) String() string {
 func (*TeardownRequest) ProtoMessage() {}
 
 func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[19]
+	mi := &file_source_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1205,7 @@ func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownRequest.ProtoReflect.Descriptor instead.
 func (*TeardownRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{19}
+	return file_source_proto_rawDescGZIP(), []int{21}
 }
 
 type TeardownResponse struct {
@@ -1066,7 +1216,7 @@ type TeardownResponse struct {
 
 func (x *TeardownResponse) Reset() {
 	*x = TeardownResponse{}
-	mi := &file_source_proto_msgTypes[20]
+	mi := &file_source_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1228,7 @@ func (x *TeardownResponse) String() string {
 func (*TeardownResponse) ProtoMessage() {}
 
 func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[20]
+	mi := &file_source_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1241,7 @@ func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownResponse.ProtoReflect.Descriptor instead.
 func (*TeardownResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{20}
+	return file_source_proto_rawDescGZIP(), []int{22}
 }
 
 var File_source_proto protoreflect.FileDescriptor
@@ -1104,13 +1254,25 @@ const file_source_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12$\n" +
 	"\x0etime_unix_nano\x18\x03 \x01(\x03R\ftimeUnixNano\x12\x1a\n" +
 	"\bposition\x18\x04 \x01(\fR\bposition\"\x10\n" +
-	"\x0eSpecifyRequest\"\x9a\x01\n" +
+	"\x0eSpecifyRequest\"\xea\x01\n" +
 	"\x0fSpecifyResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\tR\asummary\x12\x1a\n" +
 	"\bwebhooks\x18\x04 \x01(\bR\bwebhooks\x12#\n" +
-	"\rconfig_schema\x18\x05 \x01(\tR\fconfigSchema\"3\n" +
+	"\rconfig_schema\x18\x05 \x01(\tR\fconfigSchema\x12N\n" +
+	"\x0fwebhook_signing\x18\x06 \x01(\v2%.tajo.plugin.source.v1.WebhookSigningR\x0ewebhookSigning\"\xd6\x01\n" +
+	"\x0eWebhookSigning\x12\x16\n" +
+	"\x06scheme\x18\x01 \x01(\tR\x06scheme\x12+\n" +
+	"\x11signature_headers\x18\x02 \x03(\tR\x10signatureHeaders\x12\x1f\n" +
+	"\vkey_headers\x18\x03 \x03(\tR\n" +
+	"keyHeaders\x125\n" +
+	"\x04keys\x18\x04 \x03(\v2!.tajo.plugin.source.v1.KeySecretsR\x04keys\x12'\n" +
+	"\x0fdefault_secrets\x18\x05 \x03(\tR\x0edefaultSecrets\"8\n" +
+	"\n" +
+	"KeySecrets\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
+	"\asecrets\x18\x02 \x03(\tR\asecrets\"3\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"\x13\n" +
@@ -1185,59 +1347,63 @@ func file_source_proto_rawDescGZIP() []byte {
 	return file_source_proto_rawDescData
 }
 
-var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_source_proto_goTypes = []any{
 	(*Record)(nil),                 // 0: tajo.plugin.source.v1.Record
 	(*SpecifyRequest)(nil),         // 1: tajo.plugin.source.v1.SpecifyRequest
 	(*SpecifyResponse)(nil),        // 2: tajo.plugin.source.v1.SpecifyResponse
-	(*ConfigureRequest)(nil),       // 3: tajo.plugin.source.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),      // 4: tajo.plugin.source.v1.ConfigureResponse
-	(*OpenRequest)(nil),            // 5: tajo.plugin.source.v1.OpenRequest
-	(*OpenResponse)(nil),           // 6: tajo.plugin.source.v1.OpenResponse
-	(*RunRequest)(nil),             // 7: tajo.plugin.source.v1.RunRequest
-	(*RunResponse)(nil),            // 8: tajo.plugin.source.v1.RunResponse
-	(*Header)(nil),                 // 9: tajo.plugin.source.v1.Header
-	(*WebhookRequest)(nil),         // 10: tajo.plugin.source.v1.WebhookRequest
-	(*WebhookResponse)(nil),        // 11: tajo.plugin.source.v1.WebhookResponse
-	(*WebhookInfo)(nil),            // 12: tajo.plugin.source.v1.WebhookInfo
-	(*WebhookDoneRequest)(nil),     // 13: tajo.plugin.source.v1.WebhookDoneRequest
-	(*WebhookDoneResponse)(nil),    // 14: tajo.plugin.source.v1.WebhookDoneResponse
-	(*TestConnectionRequest)(nil),  // 15: tajo.plugin.source.v1.TestConnectionRequest
-	(*TestConnectionResponse)(nil), // 16: tajo.plugin.source.v1.TestConnectionResponse
-	(*StopRequest)(nil),            // 17: tajo.plugin.source.v1.StopRequest
-	(*StopResponse)(nil),           // 18: tajo.plugin.source.v1.StopResponse
-	(*TeardownRequest)(nil),        // 19: tajo.plugin.source.v1.TeardownRequest
-	(*TeardownResponse)(nil),       // 20: tajo.plugin.source.v1.TeardownResponse
+	(*WebhookSigning)(nil),         // 3: tajo.plugin.source.v1.WebhookSigning
+	(*KeySecrets)(nil),             // 4: tajo.plugin.source.v1.KeySecrets
+	(*ConfigureRequest)(nil),       // 5: tajo.plugin.source.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),      // 6: tajo.plugin.source.v1.ConfigureResponse
+	(*OpenRequest)(nil),            // 7: tajo.plugin.source.v1.OpenRequest
+	(*OpenResponse)(nil),           // 8: tajo.plugin.source.v1.OpenResponse
+	(*RunRequest)(nil),             // 9: tajo.plugin.source.v1.RunRequest
+	(*RunResponse)(nil),            // 10: tajo.plugin.source.v1.RunResponse
+	(*Header)(nil),                 // 11: tajo.plugin.source.v1.Header
+	(*WebhookRequest)(nil),         // 12: tajo.plugin.source.v1.WebhookRequest
+	(*WebhookResponse)(nil),        // 13: tajo.plugin.source.v1.WebhookResponse
+	(*WebhookInfo)(nil),            // 14: tajo.plugin.source.v1.WebhookInfo
+	(*WebhookDoneRequest)(nil),     // 15: tajo.plugin.source.v1.WebhookDoneRequest
+	(*WebhookDoneResponse)(nil),    // 16: tajo.plugin.source.v1.WebhookDoneResponse
+	(*TestConnectionRequest)(nil),  // 17: tajo.plugin.source.v1.TestConnectionRequest
+	(*TestConnectionResponse)(nil), // 18: tajo.plugin.source.v1.TestConnectionResponse
+	(*StopRequest)(nil),            // 19: tajo.plugin.source.v1.StopRequest
+	(*StopResponse)(nil),           // 20: tajo.plugin.source.v1.StopResponse
+	(*TeardownRequest)(nil),        // 21: tajo.plugin.source.v1.TeardownRequest
+	(*TeardownResponse)(nil),       // 22: tajo.plugin.source.v1.TeardownResponse
 }
 var file_source_proto_depIdxs = []int32{
-	0,  // 0: tajo.plugin.source.v1.RunResponse.records:type_name -> tajo.plugin.source.v1.Record
-	9,  // 1: tajo.plugin.source.v1.WebhookRequest.headers:type_name -> tajo.plugin.source.v1.Header
-	9,  // 2: tajo.plugin.source.v1.WebhookResponse.headers:type_name -> tajo.plugin.source.v1.Header
-	0,  // 3: tajo.plugin.source.v1.WebhookResponse.records:type_name -> tajo.plugin.source.v1.Record
-	12, // 4: tajo.plugin.source.v1.WebhookResponse.info:type_name -> tajo.plugin.source.v1.WebhookInfo
-	1,  // 5: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
-	3,  // 6: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
-	5,  // 7: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
-	7,  // 8: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
-	10, // 9: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
-	13, // 10: tajo.plugin.source.v1.Source.WebhookDone:input_type -> tajo.plugin.source.v1.WebhookDoneRequest
-	15, // 11: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
-	17, // 12: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
-	19, // 13: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
-	2,  // 14: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
-	4,  // 15: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
-	6,  // 16: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
-	8,  // 17: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
-	11, // 18: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
-	14, // 19: tajo.plugin.source.v1.Source.WebhookDone:output_type -> tajo.plugin.source.v1.WebhookDoneResponse
-	16, // 20: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
-	18, // 21: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
-	20, // 22: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
-	14, // [14:23] is the sub-list for method output_type
-	5,  // [5:14] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	3,  // 0: tajo.plugin.source.v1.SpecifyResponse.webhook_signing:type_name -> tajo.plugin.source.v1.WebhookSigning
+	4,  // 1: tajo.plugin.source.v1.WebhookSigning.keys:type_name -> tajo.plugin.source.v1.KeySecrets
+	0,  // 2: tajo.plugin.source.v1.RunResponse.records:type_name -> tajo.plugin.source.v1.Record
+	11, // 3: tajo.plugin.source.v1.WebhookRequest.headers:type_name -> tajo.plugin.source.v1.Header
+	11, // 4: tajo.plugin.source.v1.WebhookResponse.headers:type_name -> tajo.plugin.source.v1.Header
+	0,  // 5: tajo.plugin.source.v1.WebhookResponse.records:type_name -> tajo.plugin.source.v1.Record
+	14, // 6: tajo.plugin.source.v1.WebhookResponse.info:type_name -> tajo.plugin.source.v1.WebhookInfo
+	1,  // 7: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
+	5,  // 8: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
+	7,  // 9: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
+	9,  // 10: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
+	12, // 11: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
+	15, // 12: tajo.plugin.source.v1.Source.WebhookDone:input_type -> tajo.plugin.source.v1.WebhookDoneRequest
+	17, // 13: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
+	19, // 14: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
+	21, // 15: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
+	2,  // 16: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
+	6,  // 17: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
+	8,  // 18: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
+	10, // 19: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
+	13, // 20: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
+	16, // 21: tajo.plugin.source.v1.Source.WebhookDone:output_type -> tajo.plugin.source.v1.WebhookDoneResponse
+	18, // 22: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
+	20, // 23: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
+	22, // 24: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
+	16, // [16:25] is the sub-list for method output_type
+	7,  // [7:16] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_source_proto_init() }
@@ -1251,7 +1417,7 @@ func file_source_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_source_proto_rawDesc), len(file_source_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
