@@ -136,7 +136,7 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 	stages := tc.stages()
 	if comp := cfg.Component("connectors", "shopify"); comp != nil {
 		if ps, ok := comp.Spec.(ProductSettings); ok {
-			stages = withConnectorProducts(stages, len(tc.Stages) == 0, ps)
+			stages = withConnectorProducts(stages, ps)
 		}
 	}
 	var out []pipeline.NamedTransform

@@ -120,26 +120,39 @@ type ProductSettings interface {
 	ProductSyncSettings() (enabled, includeVariants, includeImages, categoriesAsTags bool, status, excludeTags []string)
 }
 
-// withConnectorProducts fills the product_filter stages that do not set
-// products: from the connector's settings, and puts a product_filter first
-// in the default chain.
-func withConnectorProducts(stages []Stage, defaulted bool, ps ProductSettings) []Stage {
+// withConnectorProducts puts the connector's product settings on the
+// product path of every chain: product_filter stages that do not set
+// products: take them, and a chain that lists none gets one first, so the
+// seed's filter (status, exclude_tags) and categories_as_tags apply
+// whatever stages are listed. A listed product_filter is the product path:
+// nothing is added, so no product is filtered twice.
+func withConnectorProducts(stages []Stage, ps ProductSettings) []Stage {
 	enabled, variants, images, cats, status, exclude := ps.ProductSyncSettings()
 	from := ProductSync{
 		Enabled: &enabled, IncludeVariants: &variants, IncludeImages: &images, CategoriesAsTags: cats,
 		Filter: ProductFilter{Status: status, ExcludeTags: exclude},
 	}
 	out := make([]Stage, 0, len(stages)+1)
-	if defaulted {
-		out = append(out, Stage{Name: "products", Type: StageProductFilter, Products: from})
-	}
+	listed := false
+	names := map[string]bool{}
 	for _, s := range stages {
-		if s.Type == StageProductFilter && reflect.DeepEqual(s.Products, ProductSync{}) {
-			s.Products = from
+		names[s.Name] = true
+		if s.Type == StageProductFilter {
+			listed = true
+			if reflect.DeepEqual(s.Products, ProductSync{}) {
+				s.Products = from
+			}
 		}
 		out = append(out, s)
 	}
-	return out
+	if listed {
+		return out
+	}
+	name := "products"
+	for i := 2; names[name]; i++ {
+		name = fmt.Sprintf("products_%d", i)
+	}
+	return append([]Stage{{Name: name, Type: StageProductFilter, Products: from}}, out...)
 }
 
 // Validate compiles every expression, so a mistake fails tajo validate
