@@ -42,9 +42,14 @@
 //
 // The host mounts /webhooks/<name> (Source.Mount) and passes each request
 // (method, path, query, headers, the raw body up to a size limit; 413
-// beyond) to HandleWebhook. The plugin decides the status of a bad request
-// (401 bad HMAC, 400 malformed, 404 unknown shop) and returns the records
-// of a good one. The host answers the plugin's status only after the
+// beyond) to HandleWebhook. A plugin that declares how its webhooks are
+// signed (Spec.Signing) has the host authenticate every request while
+// reading it: a bad or missing signature is answered 401 by the host and
+// nothing of it reaches the plugin; at most 32 bodies are read
+// unauthenticated at once (503 beyond), and refused requests are counted
+// (Source.Unauthenticated) and sampled into the webhook log. The plugin
+// decides the status of any other request (400 malformed, …) and returns
+// the records of a good one. The host answers the plugin's status only after the
 // engine has acked every one of those records, that is, after they are
 // durably on Kafka; if that does not happen within the timeout, or the
 // plugin crashes mid-request, or tajo shuts down, it answers 503 so the

@@ -17,16 +17,20 @@
 // or a reconciliation run. Each store has its own Admin API client (its
 // own cost bucket) and goroutine: a failing store does not stall another.
 //
-// It enforces, for webhooks, part of invariant 4 (bad input is answered):
-// every failure is classed by a sentinel so the ingress can answer without
-// guessing: ErrUnauthorized → 401 (the HMAC did not verify against the
-// current or previous secret), ErrMalformed → 400 (missing headers, a shop
-// domain that is not *.myshopify.com, a body that is not the payload the
-// topic promises), ErrUnsupportedTopic → acknowledge and record (a 4xx
-// would make Shopify retry a delivery tajo will never use, then drop the
-// subscription), ErrNoSecret → 500 (our configuration, not the delivery,
-// is at fault). HTTPStatus maps them. And part of invariant 6: HMACs are
-// compared in constant time and secrets never appear in errors.
+// It enforces, for webhooks, invariant 7 (no authenticated delivery
+// vanishes) and part of invariant 4: a bad or missing signature, or one no
+// secret can judge, is a 401 (declared to the host in Spec.Signing, so the
+// host refuses it before reading the body); a signed body that is not JSON
+// is the only 400 (ErrMalformed); every other signed delivery is answered
+// 200 once its event is on Kafka. Normalization is lenient (lenient.go):
+// what does not parse is left out and named in Event.Problems. What cannot
+// become a canonical event at all (no entity id, a topic tajo does not
+// know, JSON that is not an object, a shop not configured, missing
+// headers, a destructive topic whose body does not fit it: destructive.go)
+// is a schemas.TypeDeliveryUnprocessable event with the raw body, headers
+// and reason, for the error history and `tajo replay`. And part of
+// invariant 6: HMACs are compared in constant time and secrets never
+// appear in errors; a bulk result's signed URL never appears in one.
 //
 // Normalization is deterministic: the same delivery always yields the same
 // event id, so Shopify's at-least-once redeliveries are harmless downstream.
