@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	handle("POST /v3/contacts/import", s.importContacts)
 	handle("GET /v3/processes/{processId}", s.getProcess)
 	handle("GET /brevotest/reports/{processId}/{kind}", s.getReport)
+	handle("GET /v3/events", s.listEvents)
 	handle("POST /v3/events", s.createEvent)
 	handle("POST /v3/events/batch", s.createEventBatch)
 	handle("POST /v3/products/batch", s.productsBatch)

@@ -12,8 +12,12 @@ import (
 
 // Event is an event the simulator accepted.
 type Event struct {
-	Name              string
-	Identifiers       map[string]any
+	Name        string
+	Identifiers map[string]any
+	// ContactID is the contact the identifiers resolved to when the event
+	// arrived (0: none yet), which GET /events reports and filters by.
+	ContactID         int64
+	ObjectType        string
 	Date              string
 	ContactProperties map[string]any
 	EventProperties   map[string]any
@@ -87,6 +91,14 @@ func checkEvent(b *eventBody) (Event, string) {
 		}
 	}
 	e.ContactProperties = b.ContactProperties
+	if len(b.Object) > 0 {
+		var obj struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(b.Object, &obj) == nil {
+			e.ObjectType = obj.Type
+		}
+	}
 	if len(b.EventProperties) > 0 && string(b.EventProperties) != "null" {
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, b.EventProperties); err != nil {
@@ -128,8 +140,8 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	e.Received = s.opts.Now()
+	s.applyContactProps(&e)
 	s.events = append(s.events, e)
-	s.applyContactProps(e)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -181,7 +193,7 @@ func (s *Server) createEventBatch(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	for i := range ok {
 		ok[i].Received = now
-		s.applyContactProps(ok[i])
+		s.applyContactProps(&ok[i])
 	}
 	s.events = append(s.events, ok...)
 	s.mu.Unlock()
@@ -203,13 +215,27 @@ func (s *Server) createEventBatch(w http.ResponseWriter, r *http.Request) {
 		"failed_events": len(raw) - len(ok), "errors": errs})
 }
 
-// applyContactProps updates the event's contact with its
+// applyContactProps notes the event's contact and updates it with its
 // contact_properties, as Brevo does; unknown attributes are ignored. Caller
 // holds s.mu.
-func (s *Server) applyContactProps(e Event) {
+func (s *Server) applyContactProps(e *Event) {
+	c := s.contactOf(e)
+	if c == nil {
+		return
+	}
+	e.ContactID = c.ID
 	if len(e.ContactProperties) == 0 {
 		return
 	}
+	attrs, msg := s.checkAttrs(c.Email, e.ContactProperties, true)
+	if msg == "" {
+		s.applyCommon(c, attrs, nil, nil, nil, nil, e.Received)
+	}
+}
+
+// contactOf resolves an event's identifiers, contact_id first, as Brevo
+// does. Caller holds s.mu.
+func (s *Server) contactOf(e *Event) *Contact {
 	var c *Contact
 	if id, ok := e.Identifiers["contact_id"].(int64); ok {
 		c = s.contacts[id]
@@ -220,13 +246,7 @@ func (s *Server) applyContactProps(e Event) {
 	if ext, ok := e.Identifiers["ext_id"].(string); c == nil && ok {
 		c = s.contacts[s.byExtID[ext]]
 	}
-	if c == nil {
-		return
-	}
-	attrs, msg := s.checkAttrs(c.Email, e.ContactProperties, true)
-	if msg == "" {
-		s.applyCommon(c, attrs, nil, nil, nil, nil, e.Received)
-	}
+	return c
 }
 
 // Events returns the accepted events in arrival order.

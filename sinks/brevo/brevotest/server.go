@@ -57,6 +57,13 @@ type Options struct {
 	// stop the client at a known point (kill -9 while a request is in
 	// flight). It runs on the request's goroutine.
 	OnRequest func(route string)
+	// AfterApply, when set, is called with the route of every API request
+	// the simulator answered, after it was applied and before its answer
+	// leaves: the window in which a client that dies (or gives up) has had
+	// its request applied without hearing so. It runs on the request's
+	// goroutine; panicking with http.ErrAbortHandler drops the connection
+	// without an answer.
+	AfterApply func(route string)
 }
 
 // DefaultAPIKey is the key a Server accepts unless Options.APIKey is set.
@@ -287,7 +294,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, fault, "internal_error", "Internal server error (injected)")
 	default:
 		// Through the mux, not h: only ServeMux.ServeHTTP sets path values.
-		s.mux.ServeHTTP(&statusRecorder{ResponseWriter: w, s: s}, r)
+		rec := &statusRecorder{ResponseWriter: w, s: s}
+		if s.opts.AfterApply != nil {
+			// Held back until the hook returns, so that nothing of the
+			// answer reaches the client before it.
+			rec.hold = &heldResponse{header: http.Header{}}
+		}
+		s.mux.ServeHTTP(rec, r)
+		if s.opts.AfterApply != nil {
+			s.opts.AfterApply(route)
+			rec.release(w)
+		}
 	}
 }
 
@@ -358,6 +375,21 @@ type statusRecorder struct {
 	http.ResponseWriter
 	s    *Server
 	done bool
+	hold *heldResponse // non-nil: buffer the answer until release
+}
+
+// heldResponse is an answer kept back while Options.AfterApply runs.
+type heldResponse struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (r *statusRecorder) Header() http.Header {
+	if r.hold != nil {
+		return r.hold.header
+	}
+	return r.ResponseWriter.Header()
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -367,6 +399,12 @@ func (r *statusRecorder) WriteHeader(code int) {
 		r.s.statuses[code]++
 		r.s.ctl.Unlock()
 	}
+	if r.hold != nil {
+		if r.hold.status == 0 {
+			r.hold.status = code
+		}
+		return
+	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
@@ -374,7 +412,27 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	if !r.done {
 		r.WriteHeader(http.StatusOK)
 	}
+	if r.hold != nil {
+		r.hold.body = append(r.hold.body, b...)
+		return len(b), nil
+	}
 	return r.ResponseWriter.Write(b)
+}
+
+// release sends a held answer.
+func (r *statusRecorder) release(w http.ResponseWriter) {
+	h := r.hold
+	if h == nil {
+		return
+	}
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	for k, v := range h.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(h.status)
+	_, _ = w.Write(h.body)
 }
 
 func (s *Server) fail(w http.ResponseWriter, status int, code, msg string) {
