@@ -88,6 +88,15 @@ type customerAgg struct {
 	SeedS    decimal.Decimal   `json:"ss"`
 	BaseN    int               `json:"bn,omitempty"`
 	BaseS    decimal.Decimal   `json:"bs"`
+	// NoTotals: the record holds the profile only; tajo knows nothing of
+	// the customer's orders yet (aggregates_known is false).
+	NoTotals bool `json:"nt,omitempty"`
+
+	// The profile (profile.go).
+	Email  string    `json:"e,omitempty"`
+	Tags   []string  `json:"tg,omitempty"`
+	TagsAt time.Time `json:"ta,omitzero"`
+	Known  bool      `json:"k,omitempty"`
 
 	// aov memoizes the average for the totals it was computed from.
 	aov, aovS decimal.Decimal
@@ -109,6 +118,9 @@ func (a *customerAgg) totals() (int, decimal.Decimal) {
 
 // view fills the aggregate fields of a customer view.
 func (a *customerAgg) view(v *CustomerView) {
+	if a.NoTotals {
+		return
+	}
 	n, s := a.totals()
 	v.AggregatesKnown = true
 	v.OrdersCount = n
@@ -133,6 +145,7 @@ func (a *customerAgg) view(v *CustomerView) {
 
 // apply moves the customer's totals from old's contribution to nw's.
 func (a *customerAgg) apply(id string, old, nw *orderEntry) {
+	a.NoTotals = false
 	oc, nc := old.counted(), nw.counted()
 	a.Spent = a.Spent.Sub(old.net()).Add(nw.net())
 	switch {
@@ -207,6 +220,7 @@ func (a *customerAgg) seed(n int64, spent decimal.Decimal, at time.Time) bool {
 	if a.Seeded && at.Before(a.SeedAt) {
 		return false
 	}
+	a.NoTotals = false
 	if a.Seeded && a.SeedN == int(n) && a.SeedS.Equal(spent) && a.BaseN == a.Count && a.BaseS.Equal(a.Spent) {
 		return false
 	}
@@ -294,6 +308,7 @@ func (s *aggregates) Process(ctx context.Context, rec *pipeline.Record) ([]*pipe
 	if err != nil {
 		return nil, err
 	}
+	typ := it.ev.Type
 	if err := s.update(it); err != nil {
 		// Whatever the failure, the cache may hold changes the store does
 		// not: start the retry from the store.
@@ -302,6 +317,11 @@ func (s *aggregates) Process(ctx context.Context, rec *pipeline.Record) ([]*pipe
 	}
 	if err := s.c.commitRecord(); err != nil {
 		return nil, pipeline.Retry(err)
+	}
+	if it.ev.Type != typ { // a customers/create retyped: see update
+		if err := it.write(rec); err != nil {
+			return nil, err
+		}
 	}
 	return []*pipeline.Record{rec}, nil
 }
@@ -351,6 +371,14 @@ func (s *aggregates) update(it *item) error {
 	if nw != nil && nw.Customer != "" {
 		key = nw.Customer
 	}
+	switch d := it.data.(type) {
+	case *schemas.Deletion:
+		if it.ev.Type == schemas.TypeCustomerDeleted && d.ID != 0 {
+			key = d.ID.String()
+		}
+	case *schemas.CustomerRedact:
+		key = customerKey(&schemas.Customer{ID: d.Customer.ID, Email: d.Customer.Email})
+	}
 	// Everything is read before anything is written, so a failed read
 	// leaves no half-applied order behind for the retry to skip.
 	var agg, prev *customerAgg
@@ -385,9 +413,9 @@ func (s *aggregates) update(it *item) error {
 	}
 	fresh := agg == nil
 	if fresh {
-		agg = new(customerAgg)
+		agg = &customerAgg{NoTotals: true}
 	}
-	changed := false
+	changed, created := agg.updateProfile(it)
 	if nw != nil && nw.Customer != "" {
 		agg.apply(orderID, old, nw)
 		changed = true
@@ -406,7 +434,7 @@ func (s *aggregates) update(it *item) error {
 			changed = agg.seed(int64(*d.NumberOfOrders), spent, at) || changed
 		}
 	case *schemas.Customer:
-		if d.OrdersCount != nil && (fresh || agg.Seeded) {
+		if d.OrdersCount != nil && (agg.NoTotals || agg.Seeded) {
 			var spent decimal.Decimal
 			if d.TotalSpent != nil {
 				spent = d.TotalSpent.Decimal
@@ -422,6 +450,14 @@ func (s *aggregates) update(it *item) error {
 	if !fresh || changed {
 		it.agg = agg
 		it.envDone = false
+		agg.fillCustomer(it, key)
+	}
+	if it.ev.Type == schemas.TypeCustomerCreated && !created {
+		// A customers/create of a customer tajo already knew (from a
+		// backfill, a reconciliation or an earlier customers/create) is an
+		// update of it: only a new customer is customer_created, the event
+		// a welcome series starts from.
+		it.ev.Type, it.base, it.out.touched = schemas.TypeCustomerUpdated, -1, true
 	}
 	return nil
 }

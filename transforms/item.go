@@ -208,6 +208,8 @@ func newData(typ string) any {
 		return new(schemas.Checkout)
 	case schemas.TypeProductCreated, schemas.TypeProductUpdated:
 		return new(schemas.Product)
+	case schemas.TypeCustomerRedact:
+		return new(schemas.CustomerRedact) // the aggregates forget its profile
 	}
 	return nil
 }
