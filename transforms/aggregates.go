@@ -97,6 +97,10 @@ type customerAgg struct {
 	Tags   []string  `json:"tg,omitempty"`
 	TagsAt time.Time `json:"ta,omitzero"`
 	Known  bool      `json:"k,omitempty"`
+	// Recency is the RECENCY last sent (by an event or the sweep), when
+	// RecencySent; the sweep sends only customers whose RECENCY moved.
+	Recency     int  `json:"rc,omitempty"`
+	RecencySent bool `json:"rs,omitempty"`
 
 	// aov memoizes the average for the totals it was computed from.
 	aov, aovS decimal.Decimal
@@ -441,6 +445,13 @@ func (s *aggregates) update(it *item) error {
 			}
 			changed = agg.seed(int64(*d.OrdersCount), spent, d.UpdatedAt) || changed
 		}
+	}
+	switch it.data.(type) {
+	case *schemas.Deletion, *schemas.CustomerRedact:
+	default:
+		// The event carries RECENCY (the default mapping sends it with
+		// the aggregates): the daily sweep need not send it again today.
+		changed = !agg.NoTotals && agg.noteRecency(it.now) || changed
 	}
 	if changed {
 		if err := s.save(bucketCustomers, shop+"\x00"+key, agg); err != nil {

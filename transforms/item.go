@@ -210,6 +210,8 @@ func newData(typ string) any {
 		return new(schemas.Product)
 	case schemas.TypeCustomerRedact:
 		return new(schemas.CustomerRedact) // the aggregates forget its profile
+	case TypeCustomerRecency:
+		return new(recencyData)
 	}
 	return nil
 }
@@ -338,6 +340,8 @@ func (it *item) setData(v any) {
 		it.customer = &schemas.Customer{ID: d.CustomerID}
 	case *schemas.PurchasingSummary:
 		it.customer = &schemas.Customer{ID: d.CustomerID}
+	case *recencyData:
+		it.customer = &schemas.Customer{ID: d.CustomerID, Email: d.Email}
 	case *schemas.Order:
 		it.customer = orderCustomer(d)
 	case *schemas.Checkout:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -292,6 +293,40 @@ func (s *store) sweep(bucket string, limit int, old func(v []byte) bool, keep fu
 		})
 	})
 	return keys, err
+}
+
+// keysAfter returns the keys of bucket after the given one, in order,
+// from bbolt and the journal, without the deleted ones.
+func (s *store) keysAfter(bucket, after string) ([]string, error) {
+	s.mu.Lock()
+	prefix := bucket + "\x00"
+	var keys []string
+	gone := map[string]bool{}
+	for k, v := range s.dirty {
+		if k, ok := strings.CutPrefix(k, prefix); ok && k > after {
+			if v == nil {
+				gone[k] = true
+			} else {
+				keys = append(keys, k)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if s.st != nil {
+		err := s.st.View(func(tx state.Tx) error {
+			return tx.ForEach(bucket, func(k, _ []byte) error {
+				if string(k) > after && !gone[string(k)] {
+					keys = append(keys, string(k))
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
 }
 
 // durable reports whether gets can reach bbolt (and so are worth avoiding).
