@@ -12,8 +12,10 @@
 // # Output
 //
 // The record stays a tajo.event.v1 envelope, byte for byte as the source
-// wrote it (only product_filter may trim a product's variants and images),
-// with up to three fields added by map stages:
+// wrote it (only product_filter may trim a product's variants and images,
+// and the aggregates retype the customers/create of a customer tajo
+// already knew to customer_updated), with up to three fields added by map
+// stages:
 //
 //	"attributes":  {"FIRSTNAME":"Zoë","ORDER_COUNT":2,"TOTAL_SPENT":150.5,"LAST_ORDER_DATE":"2026-11-20"}
 //	"identifiers": {"email":"zoe@example.com","ext_id":"706405506930370084","phone":"+33612345678"}
@@ -41,6 +43,9 @@
 //     guard orders updates by their object's own time, never the receive
 //     time, and withholds the parts of an order's or checkout's customer
 //     snapshot that a newer customer record set (freshness.go).
+//   - Work without an event (the daily RECENCY sweep, sweep.go) is a
+//     durable timer on the same state, driven by the engine through
+//     Timed; its progress is saved only once its records are handled.
 //   - No delivery vanishes here (invariant 7): an unprocessable delivery
 //     (schemas.TypeDeliveryUnprocessable) is rejected with its reason, so
 //     the engine keeps it with its envelope in the error history.
