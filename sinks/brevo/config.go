@@ -44,6 +44,11 @@ type SinkConfig struct {
 		// DedupeWindow is how long the sink remembers (durably) that Brevo
 		// accepted an event, so a redelivery within it sends nothing.
 		DedupeWindow time.Duration `yaml:"dedupe_window"`
+		// VerifyDelay is how long after an event request whose outcome
+		// is unknown (tajo killed, a timeout) a GET /v3/events that does
+		// not show its events is trusted to mean they never arrived;
+		// until then the record waits (see doubt.go).
+		VerifyDelay time.Duration `yaml:"verify_delay"`
 	} `yaml:"events"`
 	// TestOrders is "skip" (default: a `test: true` order or refund sends
 	// nothing to Brevo) or "send".
@@ -111,6 +116,7 @@ func NewSinkConfig() any {
 	c.Concurrency.Initial, c.Concurrency.Max = 2, 8
 	c.Events.Enabled, c.Ecommerce.Enabled = true, true
 	c.Events.DedupeWindow = 168 * time.Hour
+	c.Events.VerifyDelay = time.Minute
 	c.TestOrders = TestOrdersSkip
 	c.Historical.Sources = []string{"shopify.backfill", "backfill"}
 	return c
@@ -134,6 +140,9 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	if c.Events.DedupeWindow < time.Hour {
 		p.Add(config.Join(path, "events.dedupe_window"), "must be at least 1h",
 			"it must outlast any redelivery of a record (a stopped pipeline, a restart); the default is 168h")
+	}
+	if c.Events.VerifyDelay < 0 {
+		p.Add(config.Join(path, "events.verify_delay"), "must be 0 or more", "the default is 1m")
 	}
 	p.OneOf(config.Join(path, "test_orders"), c.TestOrders, TestOrdersSkip, TestOrdersSend)
 	for k, id := range map[string]int64{"all_customers": c.Lists.AllCustomers, "buyers": c.Lists.Buyers, "abandoned_cart": c.Lists.AbandonedCart} {

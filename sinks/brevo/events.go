@@ -133,14 +133,25 @@ type batchEventsResponse struct {
 // Rejected with Brevo's message. After a Retryable or Fatal failure of one
 // request, later requests are not sent and their events carry that error.
 func (c *Client) SendEvents(ctx context.Context, events []Event) error {
-	return c.sendEvents(ctx, events, nil)
+	return c.sendEvents(ctx, events, eventHooks{})
 }
 
-// sendEvents is SendEvents that calls accepted, when not nil, right after
-// each request Brevo answered, with the indexes (into events) of the events
-// it accepted: the sink records them there, before anything else happens.
-// An error from accepted becomes the outcome of those events.
-func (c *Client) sendEvents(ctx context.Context, events []Event, accepted func(idx []int) error) error {
+// eventHooks let the sink keep its sent log around each request (indexes
+// are into the events given to sendEvents); any may be nil.
+type eventHooks struct {
+	// before runs just before a request leaves; an error keeps it from
+	// leaving and becomes the outcome of its events.
+	before func(idx []int) error
+	// answered runs as soon as Brevo answered a request, with the events
+	// it accepted and those it refused; an error becomes the outcome of
+	// the accepted ones.
+	answered func(accepted, refused []int) error
+	// failed runs when a request got no usable answer.
+	failed func(idx []int, err error)
+}
+
+// sendEvents is SendEvents with hooks around each request.
+func (c *Client) sendEvents(ctx context.Context, events []Event, h eventHooks) error {
 	errs := make([]error, len(events))
 	raw := make([][]byte, len(events))
 	var pending []int
@@ -162,7 +173,10 @@ func (c *Client) sendEvents(ctx context.Context, events []Event, accepted func(i
 			}
 			continue
 		}
-		if err := c.sendEventBatch(ctx, raw, idx, errs, accepted); err != nil {
+		if err := c.sendEventBatch(ctx, raw, idx, errs, h); err != nil {
+			if h.failed != nil {
+				h.failed(idx, err)
+			}
 			if pipeline.ClassOf(err) == pipeline.Rejected {
 				for _, i := range idx {
 					errs[i] = err
@@ -241,9 +255,13 @@ func batchBody(raw [][]byte, idx []int) []byte {
 }
 
 // sendEventBatch sends one request. Per-event refusals are written to errs;
-// a returned error applies to every event of the request. accepted (may be
-// nil) hears of the events Brevo accepted as soon as it answered.
-func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, errs []error, accepted func([]int) error) error {
+// a returned error applies to every event of the request.
+func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, errs []error, h eventHooks) error {
+	if h.before != nil {
+		if err := h.before(idx); err != nil {
+			return err
+		}
+	}
 	var resp batchEventsResponse
 	status, err := c.do(ctx, request{method: http.MethodPost, route: "POST /events/batch", path: "/events/batch",
 		body: batchBody(raw, idx), out: &resp})
@@ -253,7 +271,7 @@ func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, er
 			json.Unmarshal(ae.body, &resp) == nil && len(resp.Errors) > 0 {
 			// Every event failed validation; Brevo still says which and why.
 			mapEventErrors(c.scrubbed(resp), idx, errs, ae.Message)
-			return nil
+			return c.answered(idx, errs, h)
 		}
 		return err
 	}
@@ -265,16 +283,24 @@ func (c *Client) sendEventBatch(ctx context.Context, raw [][]byte, idx []int, er
 		}
 		mapEventErrors(c.scrubbed(resp), idx, errs, "")
 	}
-	if accepted == nil {
+	return c.answered(idx, errs, h)
+}
+
+// answered tells h.answered which events of a request Brevo accepted and
+// which it refused.
+func (c *Client) answered(idx []int, errs []error, h eventHooks) error {
+	if h.answered == nil {
 		return nil
 	}
-	var ok []int
+	var ok, refused []int
 	for _, i := range idx {
 		if errs[i] == nil {
 			ok = append(ok, i)
+		} else {
+			refused = append(refused, i)
 		}
 	}
-	if err := accepted(ok); err != nil {
+	if err := h.answered(ok, refused); err != nil {
 		for _, i := range ok {
 			errs[i] = err
 		}

@@ -69,7 +69,7 @@ func TestSentLogPrunesAfterWindow(t *testing.T) {
 	if err := l.prune(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.lookup([]string{"a|order_placed", "b|order_placed", "c|order_placed"})
+	got, _, err := l.lookup([]string{"a|order_placed", "b|order_placed", "c|order_placed"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestSentLogCommitFailureIsRetriedNotResent(t *testing.T) {
 	if pipeline.ClassOf(err) != pipeline.Retryable {
 		t.Fatalf("a failed commit: %v, want a retryable error", err)
 	}
-	got, _ := l.lookup([]string{"a|order_placed"})
+	got, _, _ := l.lookup([]string{"a|order_placed"})
 	if got[0] != unsaved {
 		t.Fatalf("state %v, want unsaved (accepted, never resent)", got[0])
 	}
@@ -100,7 +100,7 @@ func TestSentLogCommitFailureIsRetriedNotResent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new log on the same store (a restart) knows it.
-	got, _ = newSentLog(st, "brevo", time.Hour, time.Now).lookup([]string{"a|order_placed"})
+	got, _, _ = newSentLog(st, "brevo", time.Hour, time.Now).lookup([]string{"a|order_placed"})
 	if got[0] != saved {
 		t.Fatalf("state after the retry %v, want saved", got[0])
 	}
@@ -123,7 +123,8 @@ func TestSentLogOneCommitPerRequest(t *testing.T) {
 }
 
 // Through the sink: a Write of 50 orders sends one /events/batch and makes
-// one commit; the same Write again sends and commits nothing.
+// two commits (the intent before it, the outcome after it); the same Write
+// again sends and commits nothing.
 func TestSinkCommitsOncePerEventRequest(t *testing.T) {
 	srv := brevotest.New(brevotest.Options{Lists: map[int64]string{1: "All", 2: "Buyers", 3: "Abandoned"}})
 	defer srv.Close()
@@ -156,7 +157,7 @@ func TestSinkCommitsOncePerEventRequest(t *testing.T) {
 	if n := srv.RequestCount("POST /events/batch"); n != 1 {
 		t.Fatalf("%d event requests, want 1", n)
 	}
-	if n := st.updates.Load(); n != 1 {
-		t.Fatalf("%d state commits for one event request, want 1", n)
+	if n := st.updates.Load(); n != 2 {
+		t.Fatalf("%d state commits for one event request, want 2 (intent, outcome)", n)
 	}
 }

@@ -110,6 +110,14 @@ func (s *Sink) Open(ctx context.Context) error {
 		s.attrs[k] = v
 	}
 	s.mu.Unlock()
+	// Events a previous run left in flight (killed between a request and
+	// its answer's commit) are looked up in Brevo before anything is sent.
+	if err := s.resolveInFlight(ctx); err != nil {
+		if pipeline.ClassOf(err) == pipeline.Fatal {
+			return fmt.Errorf("brevo sink: %w", err)
+		}
+		s.log.WithError(err).Warn("brevo sink: resolving events left in flight")
+	}
 	return nil
 }
 
