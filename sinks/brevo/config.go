@@ -2,8 +2,10 @@ package brevo
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,12 +19,16 @@ type SinkConfig struct {
 	APIKey  string        `yaml:"api_key"`
 	BaseURL string        `yaml:"base_url"`
 	Timeout time.Duration `yaml:"timeout"`
-	Lists   struct {
-		AllCustomers  int64 `yaml:"all_customers"`
-		Buyers        int64 `yaml:"buyers"`
-		AbandonedCart int64 `yaml:"abandoned_cart"`
-	} `yaml:"lists"`
-	Consent struct {
+	// Lists are explicit list ids for every shop: a non-zero one wins over
+	// ListsByShop. Usually left 0, since the lists are the seed's
+	// connectors.shopify.lists (see ListsByShop).
+	Lists ListIDs `yaml:"lists"`
+	// ListsByShop are the lists of each store's contacts, by shop domain;
+	// the key AnyShop ("*") holds those of any shop not listed. tajo fills
+	// it from connectors.shopify (lists, and each stores[].lists), keeping
+	// what a user wrote here.
+	ListsByShop map[string]ListIDs `yaml:"lists_by_shop"`
+	Consent     struct {
 		Resubscribe bool `yaml:"resubscribe"`
 	} `yaml:"consent"`
 	ImportThreshold    int           `yaml:"import_threshold"`
@@ -62,6 +68,106 @@ type SinkConfig struct {
 	} `yaml:"historical"`
 	// Attributes adds to or overrides DefaultAttributes (name → type).
 	Attributes map[string]string `yaml:"attributes"`
+	// Products are connectors.shopify.sync.products as tajo copies them
+	// (cmd/tajo): not keys of this section, so the setting has one home.
+	Products ProductOptions `yaml:"-"`
+}
+
+// ListIDs are the Brevo lists contacts are put in; 0 is none.
+type ListIDs struct {
+	AllCustomers  int64 `yaml:"all_customers"`
+	Buyers        int64 `yaml:"buyers"`
+	AbandonedCart int64 `yaml:"abandoned_cart"`
+}
+
+// AnyShop is the lists_by_shop key of the shops not listed by name.
+const AnyShop = "*"
+
+// Or fills the ids l leaves at 0 from o.
+func (l ListIDs) Or(o ListIDs) ListIDs {
+	if l.AllCustomers == 0 {
+		l.AllCustomers = o.AllCustomers
+	}
+	if l.Buyers == 0 {
+		l.Buyers = o.Buyers
+	}
+	if l.AbandonedCart == 0 {
+		l.AbandonedCart = o.AbandonedCart
+	}
+	return l
+}
+
+// IDs returns the non-zero ids.
+func (l ListIDs) IDs() []int64 {
+	var out []int64
+	for _, id := range []int64{l.AllCustomers, l.Buyers, l.AbandonedCart} {
+		if id > 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ProductOptions say how a product becomes Brevo products.
+type ProductOptions struct {
+	// IncludeVariants sends each variant as a product of its own whose
+	// parentId is the product (connectors.shopify.sync.products.
+	// include_variants); otherwise one product per Shopify product.
+	IncludeVariants bool
+	// IncludeImages sends image URLs (include_images).
+	IncludeImages bool
+}
+
+// NormalizeShop is the form shop domains are compared in: lower case,
+// without scheme, path or trailing dot.
+func NormalizeShop(shop string) string {
+	s := strings.ToLower(strings.TrimSpace(shop))
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(s, ".")
+}
+
+// ListsFor returns the lists of shop's contacts: sinks.brevo.lists where
+// non-zero, else lists_by_shop of that shop, else of AnyShop.
+func (c *SinkConfig) ListsFor(shop string) ListIDs {
+	out := c.Lists
+	if len(c.ListsByShop) == 0 {
+		return out
+	}
+	want := NormalizeShop(shop)
+	for k, l := range c.ListsByShop {
+		if k != AnyShop && NormalizeShop(k) == want {
+			out = out.Or(l)
+			break
+		}
+	}
+	return out.Or(c.ListsByShop[AnyShop])
+}
+
+// AllListIDs returns every list id the configuration names, sorted.
+func (c *SinkConfig) AllListIDs() []int64 {
+	seen := map[int64]bool{}
+	for _, id := range c.Lists.IDs() {
+		seen[id] = true
+	}
+	for _, l := range c.ListsByShop {
+		for _, id := range l.IDs() {
+			seen[id] = true
+		}
+	}
+	out := keys64(seen)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func keys64(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // Values of sinks.brevo.test_orders.
@@ -119,6 +225,7 @@ func NewSinkConfig() any {
 	c.Events.VerifyDelay = time.Minute
 	c.TestOrders = TestOrdersSkip
 	c.Historical.Sources = []string{"shopify.backfill", "backfill"}
+	c.Products.IncludeImages = true
 	return c
 }
 
@@ -145,10 +252,20 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 		p.Add(config.Join(path, "events.verify_delay"), "must be 0 or more", "the default is 1m")
 	}
 	p.OneOf(config.Join(path, "test_orders"), c.TestOrders, TestOrdersSkip, TestOrdersSend)
-	for k, id := range map[string]int64{"all_customers": c.Lists.AllCustomers, "buyers": c.Lists.Buyers, "abandoned_cart": c.Lists.AbandonedCart} {
-		if id < 0 {
-			p.Add(config.Join(path, "lists", k), "must be a Brevo list id, or 0 for none", "")
+	checkLists := func(at string, l ListIDs) {
+		for k, id := range map[string]int64{"all_customers": l.AllCustomers, "buyers": l.Buyers, "abandoned_cart": l.AbandonedCart} {
+			if id < 0 {
+				p.Add(config.Join(at, k), "must be a Brevo list id, or 0 for none", "")
+			}
 		}
+	}
+	checkLists(config.Join(path, "lists"), c.Lists)
+	for _, shop := range slices.Sorted(maps.Keys(c.ListsByShop)) {
+		if strings.TrimSpace(shop) == "" {
+			p.Add(config.Join(path, "lists_by_shop"), "has an empty shop", `key by the shop's domain ("my-store.myshopify.com"), or "*" for any other shop`)
+			continue
+		}
+		checkLists(config.Join(path, "lists_by_shop", shop), c.ListsByShop[shop])
 	}
 	if c.ImportThreshold < 0 {
 		p.Add(config.Join(path, "import_threshold"), "must be 0 (never import) or more", "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/tajo/tajo/pipeline"
@@ -107,4 +108,22 @@ func (c *Client) listOp(ctx context.Context, listID int64, op string, emails []s
 		res.Failure = append(res.Failure, out.Contacts.Failure...)
 	}
 	return res, nil
+}
+
+// CheckLists makes sure every list exists (GET /contacts/lists/{listId}).
+// A missing one is Fatal: each contact added to it would be refused, and
+// a configuration error must stop the pipeline, not fill the error
+// history.
+func (c *Client) CheckLists(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		_, err := c.do(ctx, request{method: http.MethodGet, route: "GET /contacts/lists/{listId}",
+			path: "/contacts/lists/" + strconv.FormatInt(id, 10)})
+		if IsNotFound(err) {
+			return pipeline.Stop(fmt.Errorf("brevo list %d does not exist: create it in Brevo → Contacts → Lists, or fix the id in connectors.shopify.lists (or stores[].lists, sinks.brevo.lists, sinks.brevo.lists_by_shop)", id))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,14 +14,18 @@ import (
 
 // What each canonical event type does in Brevo. This table is the one place
 // that decides it; README.md shows it to users. A type that is not listed
-// has nothing to hold in Brevo (inventory, fulfillments, data requests, …)
-// and counts as delivered.
+// has nothing to hold in Brevo (inventory, fulfillments, data requests, …):
+// it is recorded skipped, "no Brevo rule for <topic>", as is every record
+// for which the sink ends up sending nothing (see nothingToSend).
 //
 // Lists are applied after the contact is upserted, events and orders after
 // that, so an automation triggered by an event finds the contact with its
 // new attributes and list memberships.
 var rules = map[string]rule{
-	schemas.TypeCustomerCreated:             {contact: upsert},
+	// customer_created is a customer tajo did not know (the transforms
+	// type a known one's customers/create as an update): the event starts
+	// a welcome series.
+	schemas.TypeCustomerCreated:             {contact: upsert, event: "customer_created"},
 	schemas.TypeCustomerUpdated:             {contact: upsert},
 	schemas.TypeCustomerEnabled:             {contact: upsert},
 	schemas.TypeCustomerDisabled:            {contact: upsert},
@@ -33,6 +36,9 @@ var rules = map[string]rule{
 	schemas.TypeCustomerSMSConsentUpdated:   {contact: upsert},
 	schemas.TypeCustomerDeleted:             {contact: remove},
 	schemas.TypeCustomerRedact:              {contact: remove},
+	// The daily RECENCY sweep's contact updates; a batch of them goes
+	// through one import.
+	TypeCustomerRecencyUpdated: {contact: upsert},
 
 	schemas.TypeOrderPlaced:             {contact: upsert, order: true, lists: []listChange{{buyers, true}, {abandoned, false}}, event: "order_placed"},
 	schemas.TypeOrderUpdated:            {contact: upsert, order: true},
@@ -40,7 +46,9 @@ var rules = map[string]rule{
 	schemas.TypeOrderPartiallyFulfilled: {contact: upsert, order: true},
 	schemas.TypeOrderFulfilled:          {contact: upsert, order: true, event: "order_fulfilled"},
 	schemas.TypeOrderCancelled:          {contact: upsert, order: true, event: "order_cancelled"},
-	schemas.TypeOrderRefunded:           {event: "order_refunded"},
+	// A refund names no buyer; the transforms find it in the order ledger
+	// and set the identifiers and the recomputed TOTAL_SPENT/AOV.
+	schemas.TypeOrderRefunded: {contact: upsert, event: "order_refunded"},
 
 	schemas.TypeCheckoutCreated: {contact: upsert, checkoutLists: true, event: "checkout_created"},
 	schemas.TypeCheckoutUpdated: {contact: upsert, checkoutLists: true, event: "checkout_updated"},
@@ -60,6 +68,9 @@ var rules = map[string]rule{
 const (
 	TypeCheckoutAbandoned = "checkout_abandoned"
 	TypeCartAbandoned     = "cart_abandoned"
+	// TypeCustomerRecencyUpdated is the transforms' daily sweep
+	// (transforms.TypeCustomerRecency).
+	TypeCustomerRecencyUpdated = "customer_recency_updated"
 )
 
 type action int
@@ -103,11 +114,15 @@ type plan struct {
 	emailState ConsentState
 	smsState   ConsentState
 	lists      []listChange
+	// listIDs are the lists of the record's shop.
+	listIDs    ListIDs
 	historical bool
 	event      *Event
 	order      *Order
-	product    *Product
-	category   *Category
+	// products are the product and, with include_variants, its variants;
+	// categories the ones they name.
+	products   []Product
+	categories []Category
 	// skip, when set, is why nothing is sent for the record; it is
 	// recorded as skipped with this reason.
 	skip string
@@ -178,8 +193,9 @@ func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
 	p := &plan{ev: ev, rule: rules[ev.Type]}
 	r := p.rule
 	if r.contact == none && r.event == "" && !r.order && r.product == none {
-		return p, nil
+		return &plan{ev: ev, skip: "no Brevo rule for " + first(ev.Topic, ev.Type)}, nil
 	}
+	p.listIDs = s.cfg.ListsFor(ev.Shop)
 	p.historical = s.historical(ev, now)
 
 	var pr probe
@@ -240,6 +256,11 @@ func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
 	}
 	if r.event != "" && s.cfg.Events.Enabled && !p.historical && p.id.key() != "" {
 		p.event = brevoEvent(ev, r.event, p.id)
+		if ev.Entity.Kind == schemas.KindRefund && len(p.attrs) > 0 {
+			// The contact's figures as the refund left them, on the event
+			// too, so an automation it starts reads them.
+			p.event.ContactProperties = upperKeys(p.attrs)
+		}
 	}
 	if s.cfg.Ecommerce.Enabled {
 		if r.order {
@@ -250,14 +271,54 @@ func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
 			p.order = o
 		}
 		if r.product != none {
-			prod, cat, err := brevoProduct(ev, r.product == remove)
+			prods, cats, err := brevoProducts(ev, r.product == remove, s.cfg.Products)
 			if err != nil {
 				return nil, err
 			}
-			p.product, p.category = prod, cat
+			p.products, p.categories = prods, cats
 		}
 	}
+	if why := s.nothingToSend(p); why != "" {
+		return &plan{ev: ev, skip: why}, nil
+	}
 	return p, nil
+}
+
+// nothingToSend says why a planned record makes no request to Brevo, or ""
+// when it makes one: the history must never call delivered a step that
+// sent nothing (DESIGN.md invariant 9).
+func (s *Sink) nothingToSend(p *plan) string {
+	r, ev := p.rule, p.ev
+	known := p.id.key() != ""
+	if (r.contact != none && known) || p.event != nil || p.order != nil || len(p.products) > 0 {
+		return ""
+	}
+	switch {
+	case ev.Entity.Kind == schemas.KindRefund && !known:
+		return "refund of an order without a known buyer"
+	case ev.Entity.Kind == schemas.KindCart && !known:
+		return "cart without a known buyer (Shopify carts name none)"
+	case r.product != none && !s.cfg.Ecommerce.Enabled:
+		return "e-commerce is off (sinks.brevo.ecommerce.enabled: false)"
+	case r.order && !s.cfg.Ecommerce.Enabled && r.event == "":
+		return "e-commerce is off (sinks.brevo.ecommerce.enabled: false)"
+	case r.event != "" && !s.cfg.Events.Enabled:
+		return "custom events are off (sinks.brevo.events.enabled: false)"
+	case r.event != "" && p.historical:
+		return "historical record: " + r.event + " is not sent for backfilled events"
+	case !known:
+		return "no buyer identified (no email, ext_id or phone)"
+	}
+	return "nothing to send to Brevo for " + ev.Type
+}
+
+// upperKeys copies attributes with their names in Brevo's upper case.
+func upperKeys(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[strings.ToUpper(k)] = v
+	}
+	return out
 }
 
 func identityOf(ev *schemas.Event, pr *probe) identity {
@@ -382,6 +443,12 @@ func brevoEvent(ev *schemas.Event, name string, id identity) *Event {
 			props["order_id"] = r.OrderID.String()
 			props["refund_id"] = r.ID.String()
 			props["amount"] = r.RefundedAmount().InexactFloat64()
+			for _, t := range r.Transactions {
+				if t.Currency != "" {
+					props["currency"] = t.Currency
+					break
+				}
+			}
 		}
 	case schemas.KindCart:
 		var c schemas.Cart
@@ -421,11 +488,15 @@ func orderAmount(o *schemas.Order) float64 {
 	return o.TotalPrice.InexactFloat64()
 }
 
-// orderStatus is the status Brevo shows for an order.
+// orderStatus is the status Brevo shows for an order. The event that
+// says what just happened decides first: orders/paid is "paid" even when
+// the order was fulfilled before it was paid (cash on delivery).
 func orderStatus(ev *schemas.Event, o *schemas.Order) string {
 	switch {
 	case o.CancelledAt != nil || ev.Type == schemas.TypeOrderCancelled:
 		return "cancelled"
+	case ev.Type == schemas.TypeOrderPaid:
+		return "paid"
 	case o.FulfillmentStatus == "fulfilled" || ev.Type == schemas.TypeOrderFulfilled:
 		return "fulfilled"
 	case o.FinancialStatus != "":
@@ -477,64 +548,4 @@ func brevoOrder(ev *schemas.Event, id identity) (*Order, error) {
 		out.Coupons = append(out.Coupons, dc.Code)
 	}
 	return out, nil
-}
-
-func brevoProduct(ev *schemas.Event, deleted bool) (*Product, *Category, error) {
-	if deleted {
-		var d schemas.Deletion
-		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == 0 {
-			return nil, nil, pipeline.Reject("invalid_event", fmt.Errorf("%s: no product id", ev.Type))
-		}
-		// Brevo needs a name to create, and a deletion may be the first it
-		// hears of a product.
-		return &Product{ID: d.ID.String(), Name: "product " + d.ID.String(), IsDeleted: true, DeletedAt: FormatTime(ev.OccurredAt)}, nil, nil
-	}
-	var p schemas.Product
-	if err := json.Unmarshal(ev.Data, &p); err != nil || p.ID == 0 {
-		return nil, nil, pipeline.Reject("invalid_event", fmt.Errorf("%s: no product id (%v)", ev.Type, err))
-	}
-	out := &Product{ID: p.ID.String(), Name: first(p.Title, "product "+p.ID.String())}
-	if p.Handle != "" {
-		out.URL = "https://" + ev.Shop + "/products/" + p.Handle
-	}
-	if p.Image != nil {
-		out.ImageURL = p.Image.Src
-	} else if len(p.Images) > 0 {
-		out.ImageURL = p.Images[0].Src
-	}
-	if len(p.Variants) > 0 {
-		v := p.Variants[0]
-		out.SKU = v.SKU
-		price := v.Price.InexactFloat64()
-		out.Price = &price
-	}
-	meta := map[string]string{}
-	for k, v := range map[string]string{"vendor": p.Vendor, "product_type": p.ProductType, "status": p.Status, "shop": ev.Shop, "variants": strconv.Itoa(len(p.Variants))} {
-		if v != "" {
-			meta[k] = v
-		}
-	}
-	out.MetaInfo = meta
-	var cat *Category
-	if p.ProductType != "" {
-		cat = &Category{ID: slug(p.ProductType), Name: p.ProductType}
-		out.Categories = []string{cat.ID}
-	}
-	return out, cat, nil
-}
-
-// slug makes a stable category id from a product type.
-func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return "type-" + strings.TrimSuffix(b.String(), "-")
 }

@@ -44,7 +44,7 @@ func TestKeyNeverInErrorsOrLogs(t *testing.T) {
 		case r.URL.Path == "/v3/orders/status":
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprintf(w, `{"code":"unauthorized","message":"Key not found: %s"}`, echo)
-		case strings.HasPrefix(r.URL.Path, "/v3/contacts/lists"):
+		case strings.HasPrefix(r.URL.Path, "/v3/contacts/lists") && r.Method == http.MethodPost:
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, "maintenance; your key %s", echo)
 		default:

@@ -84,14 +84,18 @@ func (s *Sink) Client() *Client { return s.client }
 // Discipline returns the transport, for its statistics.
 func (s *Sink) Discipline() *Discipline { return s.disc }
 
-// Open checks the key and makes every declared attribute exist with its
-// type. A refused key or a type mismatch is Fatal; Brevo being briefly
-// unavailable is retried for a while.
+// Open checks the key, makes every declared attribute exist with its
+// type and checks that every configured list exists. A refused key, a type
+// mismatch or a missing list is Fatal; Brevo being briefly unavailable is
+// retried for a while.
 func (s *Sink) Open(ctx context.Context) error {
 	want := s.cfg.attributeTypes()
 	var err error
 	for attempt := 1; attempt <= 6; attempt++ {
 		if err = s.client.EnsureAttributes(ctx, want); err == nil {
+			err = s.client.CheckLists(ctx, s.cfg.AllListIDs())
+		}
+		if err == nil {
 			break
 		}
 		if pipeline.ClassOf(err) != pipeline.Retryable || ctx.Err() != nil {

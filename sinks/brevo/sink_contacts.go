@@ -3,6 +3,8 @@ package brevo
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/tajo/tajo/pipeline"
@@ -10,7 +12,9 @@ import (
 
 // contactWork is everything one Write asks of one contact, coalesced in
 // batch order: later attributes, identifiers and consent win, a deletion
-// discards what came before it, list changes keep their last word.
+// discards what came before it, list changes keep their last word. Lists
+// are ids: each record's shop has its own (SinkConfig.ListsFor), and a
+// contact of two stores joins the lists of both.
 type contactWork struct {
 	id         identity
 	attrs      map[string]any
@@ -18,9 +22,14 @@ type contactWork struct {
 	smsState   ConsentState
 	del        bool // delete first
 	upsert     bool // then upsert
-	lists      map[listName]bool
-	recs       []int
-	failed     bool
+	// all are the all_customers lists the upsert puts the contact in.
+	all map[int64]bool
+	// lists: list id → added (true) or removed; names says which setting
+	// each id came from, for messages.
+	lists  map[int64]bool
+	names  map[int64]string
+	recs   []int
+	failed bool
 }
 
 // coalesce groups the contact parts of the plans by contact. An ext_id seen
@@ -48,7 +57,7 @@ func (s *Sink) coalesce(plans []*plan) []*contactWork {
 		}
 		w := byKey[key]
 		if w == nil {
-			w = &contactWork{attrs: map[string]any{}, lists: map[listName]bool{}}
+			w = &contactWork{attrs: map[string]any{}, all: map[int64]bool{}, lists: map[int64]bool{}, names: map[int64]string{}}
 			byKey[key] = w
 			order = append(order, w)
 		}
@@ -59,11 +68,14 @@ func (s *Sink) coalesce(plans []*plan) []*contactWork {
 		switch p.rule.contact {
 		case remove:
 			w.del, w.upsert = true, false
-			w.attrs, w.lists = map[string]any{}, map[listName]bool{}
+			w.attrs, w.all, w.lists = map[string]any{}, map[int64]bool{}, map[int64]bool{}
 			w.emailState, w.smsState = ConsentUnknown, ConsentUnknown
 			continue
 		case upsert:
 			w.upsert = true
+			if id := p.listIDs.AllCustomers; id > 0 {
+				w.all[id] = true
+			}
 		}
 		for k, v := range p.attrs {
 			w.attrs[strings.ToUpper(k)] = v
@@ -71,7 +83,10 @@ func (s *Sink) coalesce(plans []*plan) []*contactWork {
 		w.emailState = foldConsent(w.emailState, p.emailState, s.cfg.Consent.Resubscribe)
 		w.smsState = foldConsent(w.smsState, p.smsState, s.cfg.Consent.Resubscribe)
 		for _, lc := range p.lists {
-			w.lists[lc.list] = lc.add
+			if id := p.listIDs.of(lc.list); id > 0 {
+				w.lists[id] = lc.add
+				w.names[id] = lc.list.String()
+			}
 		}
 	}
 	return order
@@ -110,19 +125,30 @@ func (s *Sink) writeContacts(ctx context.Context, work []*contactWork, out *outc
 		}
 	})
 
-	var singles, imports []*contactWork
+	// An import puts all its contacts in the same lists, so imports are
+	// grouped by all_customers list; a contact in none, or in several
+	// (two stores' records in one batch), is upserted alone.
+	var singles []*contactWork
+	imports := map[int64][]*contactWork{}
 	for _, w := range work {
 		if !w.upsert || w.failed {
 			continue
 		}
-		if s.importable(w) {
-			imports = append(imports, w)
+		if len(w.all) == 1 && s.importable(w) {
+			for id := range w.all {
+				imports[id] = append(imports[id], w)
+			}
 		} else {
 			singles = append(singles, w)
 		}
 	}
-	if s.cfg.ImportThreshold == 0 || len(imports) < s.cfg.ImportThreshold || s.cfg.Lists.AllCustomers <= 0 {
-		singles, imports = append(singles, imports...), nil
+	var importLists []int64
+	for _, id := range slices.Sorted(maps.Keys(imports)) {
+		if s.cfg.ImportThreshold == 0 || len(imports[id]) < s.cfg.ImportThreshold {
+			singles = append(singles, imports[id]...)
+		} else {
+			importLists = append(importLists, id)
+		}
 	}
 	parallel(len(singles), 64, func(i int) {
 		w := singles[i]
@@ -131,8 +157,8 @@ func (s *Sink) writeContacts(ctx context.Context, work []*contactWork, out *outc
 			out.setAll(w.recs, err)
 		}
 	})
-	if len(imports) > 0 {
-		s.importContacts(ctx, imports, out)
+	for _, id := range importLists {
+		s.importContacts(ctx, id, imports[id], out)
 	}
 }
 
@@ -266,32 +292,43 @@ func (s *Sink) upsertOne(ctx context.Context, w *contactWork) error {
 	return nil
 }
 
-// listIDs are the lists a single upsert adds the contact to: all_customers,
-// and for a contact without email (who cannot be added by email later) the
-// lists its records added it to.
+// listIDs are the lists a single upsert adds the contact to: all_customers
+// of its shops, and for a contact without email (who cannot be added by
+// email later) the lists its records added it to.
 func (s *Sink) listIDs(w *contactWork) []int64 {
-	var ids []int64
-	if s.cfg.Lists.AllCustomers > 0 {
-		ids = append(ids, s.cfg.Lists.AllCustomers)
-	}
+	ids := maps.Clone(w.all)
 	if w.id.email == "" {
-		for l, add := range w.lists {
-			if id := s.listID(l); add && id > 0 {
-				ids = append(ids, id)
+		for id, add := range w.lists {
+			if add {
+				ids[id] = true
 			}
 		}
 	}
-	return ids
+	if len(ids) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(ids))
 }
 
-func (s *Sink) listID(l listName) int64 {
-	switch l {
+// of is the id of list l; 0 when none is configured.
+func (l ListIDs) of(name listName) int64 {
+	switch name {
 	case buyers:
-		return s.cfg.Lists.Buyers
+		return l.Buyers
 	case abandoned:
-		return s.cfg.Lists.AbandonedCart
+		return l.AbandonedCart
 	}
 	return 0
+}
+
+func (l listName) String() string {
+	switch l {
+	case buyers:
+		return "buyers"
+	case abandoned:
+		return "abandoned_cart"
+	}
+	return "all_customers"
 }
 
 // learn remembers what Brevo now holds for the contact, so later writes
@@ -326,7 +363,7 @@ func (s *Sink) learn(w *contactWork, prev *BrevoContactState, d ConsentDecision)
 
 // importContacts runs one import per batch.import.max_records contacts and
 // maps Brevo's per-contact reports back to the records.
-func (s *Sink) importContacts(ctx context.Context, work []*contactWork, out *outcomes) {
+func (s *Sink) importContacts(ctx context.Context, listID int64, work []*contactWork, out *outcomes) {
 	size := s.cfg.Batch.Import.MaxRecords
 	var chunks [][]*contactWork
 	for lo := 0; lo < len(work); lo += size {
@@ -334,7 +371,7 @@ func (s *Sink) importContacts(ctx context.Context, work []*contactWork, out *out
 	}
 	parallel(len(chunks), 4, func(c int) {
 		chunk := chunks[c]
-		req := ImportRequest{ListIDs: []int64{s.cfg.Lists.AllCustomers}, UpdateExistingContacts: Bool(true), DisableNotification: true}
+		req := ImportRequest{ListIDs: []int64{listID}, UpdateExistingContacts: Bool(true), DisableNotification: true}
 		for _, w := range chunk {
 			req.Contacts = append(req.Contacts, ImportContact{Email: w.id.email, ExtID: w.id.extID, Attributes: w.attrs})
 		}
@@ -375,24 +412,26 @@ func (s *Sink) importContacts(ctx context.Context, work []*contactWork, out *out
 // a configuration error and stops the pipeline.
 func (s *Sink) writeLists(ctx context.Context, work []*contactWork, out *outcomes) {
 	type op struct {
-		list  listName
+		id    int64
+		name  string
 		add   bool
 		email []string
 		recs  [][]int
 	}
-	ops := map[[2]int]*op{}
+	type opKey struct {
+		id  int64
+		add bool
+	}
+	ops := map[opKey]*op{}
 	for _, w := range work {
 		if w.failed || w.id.email == "" {
 			continue
 		}
-		for l, add := range w.lists {
-			if s.listID(l) <= 0 {
-				continue
-			}
-			k := [2]int{int(l), map[bool]int{false: 0, true: 1}[add]}
+		for id, add := range w.lists {
+			k := opKey{id, add}
 			o := ops[k]
 			if o == nil {
-				o = &op{list: l, add: add}
+				o = &op{id: id, name: w.names[id], add: add}
 				ops[k] = o
 			}
 			o.email = append(o.email, w.id.email)
@@ -406,15 +445,15 @@ func (s *Sink) writeLists(ctx context.Context, work []*contactWork, out *outcome
 			hi := min(lo+size, len(o.email))
 			calls = append(calls, func() {
 				var err error
-				id := s.listID(o.list)
+				id := o.id
 				if o.add {
 					_, err = s.client.AddToList(ctx, id, o.email[lo:hi])
 				} else {
 					_, err = s.client.RemoveFromList(ctx, id, o.email[lo:hi])
 				}
 				if IsNotFound(err) {
-					err = pipeline.Stop(fmt.Errorf("brevo list %d (sinks.brevo.lists.%s) does not exist: create it in Brevo → Contacts → Lists or fix the id: %w",
-						id, map[listName]string{buyers: "buyers", abandoned: "abandoned_cart"}[o.list], err))
+					err = pipeline.Stop(fmt.Errorf("brevo list %d (the %s list) does not exist: create it in Brevo → Contacts → Lists, or fix the id in connectors.shopify.lists (or stores[].lists, sinks.brevo.lists): %w",
+						id, o.name, err))
 				}
 				for _, r := range o.recs[lo:hi] {
 					out.setAll(r, err)

@@ -109,14 +109,18 @@ func (s *Sink) writeCatalog(ctx context.Context, plans []*plan, out *outcomes) {
 	var prods []Product
 	var prodRecs []int
 	for i, p := range plans {
-		if p == nil || p.product == nil {
+		if p == nil {
 			continue
 		}
-		if p.category != nil && !seen[p.category.ID] {
-			seen[p.category.ID] = true
-			cats, catRecs = append(cats, *p.category), append(catRecs, i)
+		for _, c := range p.categories {
+			if !seen[c.ID] {
+				seen[c.ID] = true
+				cats, catRecs = append(cats, c), append(catRecs, i)
+			}
 		}
-		prods, prodRecs = append(prods, *p.product), append(prodRecs, i)
+		for _, prod := range p.products {
+			prods, prodRecs = append(prods, prod), append(prodRecs, i)
+		}
 	}
 	size := s.cfg.Batch.Products.MaxRecords
 	for k, e := range isolate(len(cats), size, func(lo, hi int) error {

@@ -52,6 +52,8 @@ func (s *Server) routes() {
 		}
 	}
 	handle("POST /v3/contacts", s.createContact)
+	handle("GET /v3/contacts", s.listContacts)
+	handle("GET /v3/contacts/lists/{listId}", s.getList)
 	handle("GET /v3/contacts/{identifier}", s.getContact)
 	handle("PUT /v3/contacts/{identifier}", s.updateContact)
 	handle("DELETE /v3/contacts/{identifier}", s.deleteContact)
@@ -306,13 +308,129 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	cp := s.copyContact(c)
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id": cp.ID, "email": cp.Email, "ext_id": cp.ExtID, "emailBlacklisted": cp.EmailBlacklisted,
-		"smsBlacklisted": cp.SMSBlacklisted, "createdAt": cp.CreatedAt.UTC().Format(time.RFC3339),
-		"modifiedAt": cp.ModifiedAt.UTC().Format(time.RFC3339), "listIds": cp.ListIDs,
-		"attributes": cp.Attributes, "statistics": map[string]any{},
+	body := contactJSON(s.copyContact(c))
+	body["statistics"] = map[string]any{}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// contactJSON is a contact as Brevo's GET routes show it.
+func contactJSON(c *Contact) map[string]any {
+	ids := c.ListIDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	return map[string]any{
+		"id": c.ID, "email": c.Email, "ext_id": c.ExtID, "emailBlacklisted": c.EmailBlacklisted,
+		"smsBlacklisted": c.SMSBlacklisted, "createdAt": c.CreatedAt.UTC().Format(time.RFC3339),
+		"modifiedAt": c.ModifiedAt.UTC().Format(time.RFC3339), "listIds": ids,
+		"attributes": c.Attributes,
+	}
+}
+
+// listContacts is GET /v3/contacts: limit (default 50, at most 1000),
+// offset, modifiedSince, createdSince, listIds and sort (by creation,
+// desc by default), answering {contacts, count} as Brevo does; count is
+// the number of contacts that match, not the page's.
+func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, offset := int64(50), int64(0)
+	for _, p := range []struct {
+		name string
+		dst  *int64
+		max  int64
+	}{{"limit", &limit, 1000}, {"offset", &offset, -1}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			s.reply(w, http.StatusBadRequest, "invalid_parameter", p.name+" must be a non-negative integer")
+			return
+		}
+		if p.max > 0 && n > p.max {
+			s.reply(w, http.StatusBadRequest, "out_of_range", fmt.Sprintf("%s must be at most %d", p.name, p.max))
+			return
+		}
+		*p.dst = n
+	}
+	var since [2]time.Time // modified, created
+	for i, name := range []string{"modifiedSince", "createdSince"} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				if t, err = time.Parse("2006-01-02T15:04:05.000Z0700", v); err != nil {
+					s.reply(w, http.StatusBadRequest, "invalid_parameter", name+" must be a UTC date-time (YYYY-MM-DDTHH:mm:ss.SSSZ)")
+					return
+				}
+			}
+			since[i] = t
+		}
+	}
+	sortAsc := false
+	switch q.Get("sort") {
+	case "", "desc":
+	case "asc":
+		sortAsc = true
+	default:
+		s.reply(w, http.StatusBadRequest, "invalid_parameter", "sort must be asc or desc")
+		return
+	}
+	var lists []int64
+	for _, v := range q["listIds"] {
+		for _, part := range strings.Split(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil {
+				s.reply(w, http.StatusBadRequest, "invalid_parameter", "listIds must be list ids")
+				return
+			}
+			lists = append(lists, id)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var match []*Contact
+	for _, c := range s.contacts {
+		if !since[0].IsZero() && !c.ModifiedAt.After(since[0]) || !since[1].IsZero() && !c.CreatedAt.After(since[1]) {
+			continue
+		}
+		in := len(lists) == 0
+		for _, id := range lists {
+			if l := s.lists[id]; l != nil && l.members[c.ID] {
+				in = true
+			}
+		}
+		if in {
+			match = append(match, c)
+		}
+	}
+	sort.Slice(match, func(i, j int) bool {
+		if sortAsc {
+			return match[i].ID < match[j].ID
+		}
+		return match[i].ID > match[j].ID
 	})
+	page := []map[string]any{}
+	for i := offset; i < int64(len(match)) && i < offset+limit; i++ {
+		page = append(page, contactJSON(s.copyContact(match[i])))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": page, "count": len(match)})
+}
+
+// getList is GET /v3/contacts/lists/{listId}: the sink checks at start
+// that the lists it is configured with exist.
+func (s *Server) getList(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("listId"), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.lists[id]
+	if err != nil || l == nil {
+		s.reply(w, http.StatusNotFound, "document_not_found", "List ID does not exist")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "name": l.name, "folderId": 1,
+		"totalBlacklisted": 0, "totalSubscribers": len(l.members), "uniqueSubscribers": len(l.members),
+		"createdAt": s.start.UTC().Format(time.RFC3339)})
 }
 
 func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) {
