@@ -146,14 +146,15 @@ func (c *SinkConfig) ListsFor(shop string) ListIDs {
 	return out.Or(c.ListsByShop[AnyShop])
 }
 
-// AllListIDs returns every list id the configuration names, sorted.
+// AllListIDs returns every list id some shop's contacts can go to,
+// sorted: an id sinks.brevo.lists overrides everywhere is not one.
 func (c *SinkConfig) AllListIDs() []int64 {
 	seen := map[int64]bool{}
 	for _, id := range c.Lists.IDs() {
 		seen[id] = true
 	}
-	for _, l := range c.ListsByShop {
-		for _, id := range l.IDs() {
+	for shop := range c.ListsByShop {
+		for _, id := range c.ListsFor(shop).IDs() {
 			seen[id] = true
 		}
 	}
