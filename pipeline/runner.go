@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,17 +46,26 @@ type Runner struct {
 	cfg *config.Config
 	log *logrus.Logger
 
-	mu    sync.Mutex
-	flows []*flow
-	start time.Time
+	// clock is the timers' time and Env.Now (WithClock); the wall clock
+	// by default.
+	clock Clock
+
+	mu     sync.Mutex
+	flows  []*flow
+	timers []*timerInput
+	start  time.Time
 	// addr and controlAddr are the bound webhook and control listener
 	// addresses once Run has started them.
 	addr, controlAddr string
 }
 
 // NewRunner returns a runner for a validated configuration.
-func NewRunner(cfg *config.Config, log *logrus.Logger) *Runner {
-	return &Runner{cfg: cfg, log: log}
+func NewRunner(cfg *config.Config, log *logrus.Logger, opts ...Option) *Runner {
+	r := &Runner{cfg: cfg, log: log, clock: wallClock{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 type closer struct {
@@ -100,9 +110,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		ctl = server.NewControl(cfg.Control.Listen, token, cfg.Server.ReadTimeout, r.Status)
 	}
 	var webhooks WebhookLogger
+	checks := newCheckLog(log.WithField("component", "checks"))
 	env := func(name string) Env {
 		e := Env{Name: name, DataDir: cfg.DataDir, Log: log.WithField("component", name), State: st,
-			PluginsDir: cfg.Path(cfg.Plugins.Dir), PluginSHA256: cfg.Plugins.Pins(), Webhooks: webhooks}
+			PluginsDir: cfg.Path(cfg.Plugins.Dir), PluginSHA256: cfg.Plugins.Pins(), Webhooks: webhooks, Checks: checks,
+			Now: r.clock.Now}
 		if srv != nil {
 			e.HTTP = srv.Mux
 		}
@@ -112,8 +124,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		return e
 	}
 
-	sinks, dlq, cls, err := buildSinks(ctx, cfg, env)
+	sinks, dlq, cls, err := buildSinks(ctx, cfg, env, checks)
 	closers = append(closers, cls...)
+	// After the sinks' closers, so it runs before them: the checks of a
+	// sink that failed to open are written while the history is open.
+	closers = append(closers, closer{"connection checks", checks.close})
 	if err != nil {
 		return err
 	}
@@ -145,6 +160,13 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		}
 	}
 
+	// The transforms' timers (the RECENCY sweep) feed the flow that runs
+	// the chain: with a broker through the events topic, else directly.
+	var timers []*timerInput
+	if cfg.Broker.None || len(sinks) > 0 {
+		timers = findTimers(transforms, r.clock, cfg.Pipeline, log)
+	}
+
 	recorder, recorderName := findRecorder(sinks)
 	withHistory := func(f *flow) *flow {
 		f.recorder, f.recorderName = recorder, recorderName
@@ -156,7 +178,10 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			return fmt.Errorf("broker: none runs exactly one source, %d are enabled", len(sources))
 		}
 		s := sources[0]
-		in := &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
+		var in input = &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
+		if len(timers) > 0 {
+			in = &mergedInput{src: in, timers: timers}
+		}
 		flows = append(flows, withHistory(newFlow("pipeline:"+s.name, in, transforms, sinks, dlq, cfg.Pipeline, log)))
 	} else {
 		addrs := cfg.Broker.Brokers
@@ -191,6 +216,13 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			in := &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
 			flows = append(flows, newFlow("ingest:"+s.name, in, nil, []NamedSink{{Name: "kafka", Sink: &producer{p: p}}}, dlq, cfg.Pipeline, log))
 		}
+		// A timer writes to the topic like a source: its tick is done once
+		// every replica has its records (acks=all).
+		for _, t := range timers {
+			p := conn.NewProducer(topic, cfg.Pipeline.BatchSize, limit)
+			closers = append(closers, closer{"kafka producer", p.Close})
+			flows = append(flows, newFlow("ingest:timer:"+t.name, t, nil, []NamedSink{{Name: "kafka", Sink: &producer{p: p}}}, dlq, cfg.Pipeline, log))
+		}
 		if len(sinks) > 0 {
 			rd := conn.NewReader(topic, cfg.Broker.ConsumerGroup)
 			closers = append(closers, closer{"kafka reader", rd.Close})
@@ -199,7 +231,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		}
 	}
 	r.mu.Lock()
-	r.flows = flows
+	r.flows, r.timers = flows, timers
 	r.mu.Unlock()
 
 	for _, l := range []struct {
@@ -305,6 +337,23 @@ func (r *Runner) logProgress(log *logrus.Entry) {
 			"retries": s.Retries.Load(), "rate_per_s": int64(float64(s.In.Load()) / max(elapsed, 0.001)),
 		}).Info(f.name)
 	}
+	for _, t := range r.snapshotTimers() {
+		s := t.status()
+		fields := logrus.Fields{"ticks": s.Ticks, "records": s.Records, "retries": s.Retries}
+		if !s.LastRun.IsZero() {
+			fields["last_run"] = s.LastRun.Format(time.RFC3339)
+		}
+		if !s.NextRun.IsZero() {
+			fields["next_run"] = s.NextRun.Format(time.RFC3339)
+		}
+		log.WithFields(fields).Info("timer:" + s.Name)
+	}
+}
+
+func (r *Runner) snapshotTimers() []*timerInput {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*timerInput(nil), r.timers...)
 }
 
 func (r *Runner) snapshotFlows() []*flow {
@@ -340,10 +389,15 @@ func (r *Runner) Stats() []FlowStatus {
 
 // Status is the body of GET /status.
 func (r *Runner) Status() any {
+	var timers []TimerStatus
+	for _, t := range r.snapshotTimers() {
+		timers = append(timers, t.status())
+	}
 	return struct {
-		Uptime string       `json:"uptime"`
-		Flows  []FlowStatus `json:"flows"`
-	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats()}
+		Uptime string        `json:"uptime"`
+		Flows  []FlowStatus  `json:"flows"`
+		Timers []TimerStatus `json:"timers,omitempty"`
+	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats(), Timers: timers}
 }
 
 // ControlAddr is the control listener's bound address ("" before it starts
@@ -408,12 +462,12 @@ func buildSources(ctx context.Context, cfg *config.Config, env func(string) Env)
 	return out, cls, nil
 }
 
-func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env) ([]NamedSink, DeadLetterSink, []closer, error) {
+func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env, checks *checkLog) ([]NamedSink, DeadLetterSink, []closer, error) {
 	var out []NamedSink
 	var cls []closer
 	byName := map[string]Sink{}
-	names := slices.Sorted(maps.Keys(cfg.Components["sinks"]))
-	for _, name := range names {
+	var built []NamedSink
+	for _, name := range slices.Sorted(maps.Keys(cfg.Components["sinks"])) {
 		comp := cfg.Component("sinks", name)
 		if comp == nil {
 			continue
@@ -426,13 +480,36 @@ func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env) (
 		if err != nil {
 			return out, nil, cls, fmt.Errorf("sinks.%s: %w", name, err)
 		}
+		built = append(built, NamedSink{Name: name, Sink: s})
+	}
+	// The sink that keeps the connection checks opens first, so a sink
+	// whose credentials are refused in Open leaves its check in the
+	// history even though the run stops there.
+	slices.SortStableFunc(built, func(a, b NamedSink) int {
+		_, ra := a.Sink.(CheckRecorder)
+		_, rb := b.Sink.(CheckRecorder)
+		switch {
+		case ra && !rb:
+			return -1
+		case rb && !ra:
+			return 1
+		}
+		return 0
+	})
+	for _, ns := range built {
+		name, s := ns.Name, ns.Sink
 		if err := s.Open(ctx); err != nil {
 			return out, nil, cls, fmt.Errorf("sinks.%s: open: %w", name, err)
 		}
 		cls = append(cls, closer{"sinks." + name, func() error { return s.Close(context.Background()) }})
-		out = append(out, NamedSink{Name: name, Sink: s})
+		out = append(out, ns)
 		byName[name] = s
+		if r, ok := s.(CheckRecorder); ok && checks != nil {
+			checks.attach(r)
+		}
 	}
+	// Delivery order stays the configuration's (by name).
+	slices.SortFunc(out, func(a, b NamedSink) int { return strings.Compare(a.Name, b.Name) })
 	if cfg.DeadLetter.Sink != "" {
 		s, ok := byName[cfg.DeadLetter.Sink]
 		if !ok {

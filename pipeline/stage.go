@@ -119,6 +119,13 @@ type Env struct {
 	PluginSHA256 map[string][]byte
 	// Webhooks keeps the webhook log; nil when no sink keeps one.
 	Webhooks WebhookLogger
+	// Checks takes the connection checks a component sees (how Shopify
+	// or Brevo answered its credentials); nil outside a run.
+	Checks CheckReporter
+	// Now is the runner's clock (WithClock): a stage that computes with
+	// the current time (RECENCY) uses it, so a test can move time by
+	// days. Nil outside a run: use time.Now.
+	Now func() time.Time
 }
 
 // WebhookLog is one webhook the host answered.

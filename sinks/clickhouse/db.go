@@ -24,6 +24,7 @@ type DB struct {
 	comm *batcher // commerce_events
 	hook *batcher // webhook_log
 	errs *batcher // error_history
+	chks *batcher // connection_checks
 
 	closeOnce sync.Once
 }
@@ -83,6 +84,7 @@ func OpenConfig(ctx context.Context, cfg *Config, dataDir string) (*DB, error) {
 	db.comm = db.newBatcher("commerce_events", commerceCols)
 	db.hook = db.newBatcher("webhook_log", webhookCols)
 	db.errs = db.newBatcher("error_history", errorCols)
+	db.chks = db.newBatcher("connection_checks", checkCols)
 	return db, nil
 }
 
@@ -92,7 +94,7 @@ func (db *DB) Backend() string { return db.b.name() }
 // Close flushes what is pending and releases the backend.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		for _, b := range []*batcher{db.sync, db.comm, db.hook, db.errs} {
+		for _, b := range []*batcher{db.sync, db.comm, db.hook, db.errs, db.chks} {
 			if b != nil {
 				b.stop()
 			}
@@ -211,6 +213,21 @@ func (db *DB) RecordCommerce(ctx context.Context, evs []CommerceEvent) error {
 	return db.comm.add(ctx, rows, true)
 }
 
+// RecordChecks writes connection_checks rows and returns once they are
+// stored.
+func (db *DB) RecordChecks(ctx context.Context, checks []pipeline.ConnectionCheck) error {
+	now := db.now()
+	rows := make([][]any, len(checks))
+	for i, c := range checks {
+		r, err := checkRow(c, now)
+		if err != nil {
+			return pipeline.Stop(fmt.Errorf("connection check %d: %w", i, err))
+		}
+		rows[i] = r
+	}
+	return db.chks.add(ctx, rows, true)
+}
+
 // RecordDeadLetters writes error_history rows and returns once they are
 // stored.
 func (db *DB) RecordDeadLetters(ctx context.Context, dls []pipeline.DeadLetter) error {
@@ -223,7 +240,7 @@ func (db *DB) RecordDeadLetters(ctx context.Context, dls []pipeline.DeadLetter) 
 }
 
 // historyTables are the tables retention applies to.
-var historyTables = []string{"sync_history", "error_history", "webhook_log", "commerce_events"}
+var historyTables = []string{"sync_history", "error_history", "webhook_log", "commerce_events", "connection_checks"}
 
 // Retain drops every monthly partition whose whole month ended more than
 // days before now, and returns what it dropped ("table/partition").

@@ -154,21 +154,61 @@ func jsonValue(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// WriteStatusTable prints a Status for people.
+// WriteStatusTable prints a Status for people: what each figure counts is
+// said beside it (README, `tajo connectors status`).
 func WriteStatusTable(w io.Writer, s Status) error {
-	last := "never"
-	if s.LastSync != nil {
-		last = s.LastSync.UTC().Format(time.RFC3339)
-	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "connected\t%t\n", s.Connected)
+	conn := string(s.Connected)
+	if s.Reason != "" {
+		conn += " (" + s.Reason + ")"
+	}
+	fmt.Fprintf(tw, "connected\t%s\n", cellText(conn))
+	for i, c := range s.Checks {
+		label := ""
+		if i == 0 {
+			label = "checks"
+		}
+		mark := "✗"
+		if c.OK {
+			mark = "✓"
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\n", label, mark, cellText(checkName(c.Service, c.Shop)), c.Time.Format(time.RFC3339), cellText(c.Detail))
+	}
 	fmt.Fprintf(tw, "backend\t%s\n", s.Backend)
-	fmt.Fprintf(tw, "last sync\t%s\n", last)
-	fmt.Fprintf(tw, "customers\t%d\n", s.CustomersCount)
-	fmt.Fprintf(tw, "orders\t%d\n", s.OrdersCount)
-	fmt.Fprintf(tw, "products\t%d\n", s.ProductsCount)
-	fmt.Fprintf(tw, "error rate\t%.2f%% (%d of %d)\n", 100*s.ErrorRate, s.Failures, s.Events)
+	writeFigures(tw, s.Figures)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.Shops) < 2 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nby shop:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "shop\tcustomers\torders\tproducts\tevents\terror rate\tdelivered\tskipped\trejected\tfailed\tlast sync")
+	for _, f := range s.Shops {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%s\n", cellText(f.Shop), f.CustomersCount, f.OrdersCount, f.ProductsCount,
+			f.Events, percent(f.ErrorRate), f.Delivered, f.Skipped, f.Rejected, f.Failed, lastSync(f.LastSync))
+	}
 	return tw.Flush()
+}
+
+func writeFigures(tw io.Writer, f Figures) {
+	fmt.Fprintf(tw, "last sync\t%s\n", lastSync(f.LastSync))
+	fmt.Fprintf(tw, "customers\t%d\n", f.CustomersCount)
+	fmt.Fprintf(tw, "orders\t%d\n", f.OrdersCount)
+	fmt.Fprintf(tw, "products\t%d\n", f.ProductsCount)
+	fmt.Fprintf(tw, "events\t%d\n", f.Events)
+	fmt.Fprintf(tw, "steps\t%d delivered, %d skipped, %d rejected, %d failed\n", f.Delivered, f.Skipped, f.Rejected, f.Failed)
+	fmt.Fprintf(tw, "error rate\t%s (%d of %d events rejected or failed somewhere)\n", percent(f.ErrorRate), f.Failures, f.Events)
+}
+
+func percent(r float64) string { return strconv.FormatFloat(100*r, 'f', 2, 64) + "%" }
+
+func lastSync(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // WriteStatusJSON prints a Status as the seed's JSON.

@@ -121,7 +121,7 @@ func TestServerTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open over TLS: %v", err)
 	}
-	if st, err := db.Status(ctx, ""); err != nil || !st.Connected {
+	if st, err := db.Status(ctx, ""); err != nil || st.Backend != "server" {
 		t.Errorf("status over TLS: %+v %v", st, err)
 	}
 	db.Close()

@@ -8,57 +8,6 @@ import (
 	"time"
 )
 
-// Status is the seed's connector status, from the history. Counts are
-// distinct entities (customers, orders, products) that some sink delivered,
-// so a redelivered event never counts twice.
-type Status struct {
-	Connected      bool       `json:"connected"`
-	Backend        string     `json:"backend"`
-	LastSync       *time.Time `json:"lastSync"`
-	CustomersCount uint64     `json:"customersCount"`
-	OrdersCount    uint64     `json:"ordersCount"`
-	ProductsCount  uint64     `json:"productsCount"`
-	// Events is the number of (event, sink) pairs in the history and
-	// Failures those whose latest outcome is failed or rejected; ErrorRate
-	// is Failures/Events (0 with no events).
-	Events    uint64  `json:"events"`
-	Failures  uint64  `json:"failures"`
-	ErrorRate float64 `json:"errorRate"`
-}
-
-// Status summarizes one shop's history ("" for every shop). FINAL folds
-// redelivered rows at read time, which both 18.16 and current releases do
-// within a partition, and every redelivery of an event shares its partition.
-func (db *DB) Status(ctx context.Context, shop string) (Status, error) {
-	st := Status{Backend: db.Backend()}
-	q := `SELECT
-    uniqExactIf(entity_id, entity_kind = 'customer' AND outcome = 'delivered') AS customers,
-    uniqExactIf(entity_id, entity_kind = 'order' AND outcome = 'delivered') AS orders,
-    uniqExactIf(entity_id, entity_kind = 'product' AND outcome = 'delivered') AS products,
-    toUInt32(maxIf(synced_at, outcome = 'delivered')) AS last_sync,
-    countIf(outcome IN ('failed', 'rejected')) AS failures,
-    count() AS events
-FROM sync_history FINAL` + shopWhere(" WHERE ", shop)
-	res, err := db.b.query(ctx, q)
-	if err != nil {
-		return st, err
-	}
-	st.Connected = true
-	if len(res.Rows) == 1 {
-		r := res.Rows[0]
-		st.CustomersCount, st.OrdersCount, st.ProductsCount = asUint(r[0]), asUint(r[1]), asUint(r[2])
-		if sec := asUint(r[3]); sec > 0 {
-			t := time.Unix(int64(sec), 0).UTC()
-			st.LastSync = &t
-		}
-		st.Failures, st.Events = asUint(r[4]), asUint(r[5])
-		if st.Events > 0 {
-			st.ErrorRate = float64(st.Failures) / float64(st.Events)
-		}
-	}
-	return st, nil
-}
-
 // LogFilter selects log rows.
 type LogFilter struct {
 	// Type is "webhook" (webhook_log), "error" (error_history) or "sync"

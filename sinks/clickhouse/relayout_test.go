@@ -44,6 +44,9 @@ func testRetentionByIngestion(t *testing.T, h *backendHarness) {
 		if err := db.RecordWebhooks(ctx, []WebhookLogRow{{Time: event, Shop: ev.Shop, WebhookID: id, HMAC: "valid", Status: 200}}); err != nil {
 			t.Fatal(err)
 		}
+		if err := db.RecordChecks(ctx, []pipeline.ConnectionCheck{{Time: event, Service: "shopify", Shop: ev.Shop, OK: true}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	write(longAgo, recent, "written-long-ago")
 	write(now, old, "backfilled-now")
@@ -55,7 +58,7 @@ func testRetentionByIngestion(t *testing.T, h *backendHarness) {
 	}
 	month := longAgo.Format("200601")
 	var want []string
-	for _, table := range []string{"commerce_events", "error_history", "sync_history", "webhook_log"} {
+	for _, table := range []string{"commerce_events", "connection_checks", "error_history", "sync_history", "webhook_log"} {
 		want = append(want, table+"/"+month)
 	}
 	if !reflect.DeepEqual(dropped, want) {
@@ -67,7 +70,7 @@ func testRetentionByIngestion(t *testing.T, h *backendHarness) {
 			t.Errorf("%s: %d rows left, want the one written now: %v", table, len(res.Rows), res.Rows)
 			continue
 		}
-		if got := res.Rows[0]; got[1] != now || (table != "webhook_log" && table != "error_history" && table != "commerce_events" && got[0] != old) {
+		if got := res.Rows[0]; got[1] != now || (table == "sync_history" && got[0] != old) {
 			t.Errorf("%s: kept %v, want ts %s ingested %s", table, got, old, now)
 		}
 	}
@@ -252,7 +255,7 @@ func checkMigrated(t *testing.T, db *DB, before map[string][][]any, synced, migr
 		t.Errorf("leftover tables: %v", left)
 	}
 	got, err := db.Applied(context.Background())
-	if err != nil || !reflect.DeepEqual(got, []uint32{1, 2, 3, 4, 5}) {
+	if err != nil || !reflect.DeepEqual(got, []uint32{1, 2, 3, 4, 5, 6}) {
 		t.Errorf("applied %v %v", got, err)
 	}
 }

@@ -24,6 +24,9 @@ type ReportRequest struct {
 	// Limits bound a query's result and time (zero: the defaults).
 	Limits Limits `json:"limits,omitzero"`
 	JSON   bool   `json:"json,omitempty"` // JSON for scripts, else a table for people
+	// Expect lists the checks a status needs before it says connected:
+	// the stores and sinks the configuration has.
+	Expect []ExpectedCheck `json:"expect,omitempty"`
 }
 
 // Report runs a report and renders it to w.
@@ -32,7 +35,7 @@ func (db *DB) Report(ctx context.Context, req ReportRequest, w io.Writer) error 
 	var err error
 	switch req.Kind {
 	case "status":
-		st, err := db.Status(ctx, req.Shop)
+		st, err := db.Status(ctx, req.Shop, req.Expect...)
 		if err != nil {
 			return err
 		}

@@ -79,7 +79,27 @@ var (
 	errorCols    = []string{"ts", "shop", "stage", "error_class", "code", "message", "event_id", "payload", "ingested_at"}
 	webhookCols  = []string{"ts", "shop", "topic", "webhook_id", "api_version", "hmac", "status", "bytes", "latency_ms", "ingested_at"}
 	commerceCols = []string{"ts", "shop", "event_id", "event_type", "entity_kind", "entity_id", "customer_id", "email", "currency", "total_price", "subtotal_price", "total_tax", "total_discounts", "line_items", "quantity", "ingested_at"}
+	checkCols    = []string{"ts", "at_ns", "service", "shop", "ok", "detail", "ingested_at"}
 )
+
+// checkRow is one connection_checks row.
+func checkRow(c pipeline.ConnectionCheck, now time.Time) ([]any, error) {
+	ts := c.Time
+	if ts.IsZero() {
+		ts = now
+	}
+	if c.Service == "" {
+		return nil, errors.New("ConnectionCheck.Service is required")
+	}
+	if err := checkTime("ConnectionCheck.Time", ts); err != nil {
+		return nil, err
+	}
+	ok := uint8(0)
+	if c.OK {
+		ok = 1
+	}
+	return []any{ts, uint64(ts.UnixNano()), c.Service, c.Shop, ok, c.Detail, now}, nil
+}
 
 func (o Outcome) row(now time.Time) ([]any, error) {
 	synced := o.SyncedAt

@@ -254,3 +254,14 @@ func (s *Sink) LogWebhooks(ctx context.Context, logs []pipeline.WebhookLog) erro
 	}
 	return db.RecordWebhooks(ctx, rows)
 }
+
+var _ pipeline.CheckRecorder = (*Sink)(nil)
+
+// RecordChecks stores connection_checks rows.
+func (s *Sink) RecordChecks(ctx context.Context, checks []pipeline.ConnectionCheck) error {
+	db := s.DB()
+	if db == nil {
+		return pipeline.Retry(errors.New("clickhouse: history store not open"))
+	}
+	return db.RecordChecks(ctx, checks)
+}

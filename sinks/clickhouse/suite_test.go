@@ -24,6 +24,8 @@ func runSuite(t *testing.T, h *backendHarness) {
 	t.Run("bad_records", func(t *testing.T) { testBadRecords(t, h) })
 	t.Run("dedupe", func(t *testing.T) { testDedupe(t, h) })
 	t.Run("figures", func(t *testing.T) { testFigures(t, h) })
+	t.Run("status_figures", func(t *testing.T) { testStatusFigures(t, h) })
+	t.Run("connection_checks", func(t *testing.T) { testConnectionChecks(t, h) })
 	t.Run("retention", func(t *testing.T) { testRetention(t, h) })
 	t.Run("retention_by_ingestion", func(t *testing.T) { testRetentionByIngestion(t, h) })
 	t.Run("backfill_survives_restarts", func(t *testing.T) { testBackfillSurvivesRestarts(t, h) })
@@ -99,7 +101,7 @@ func scalar(t testing.TB, db *DB, q string) any {
 func testMigrations(t *testing.T, h *backendHarness) {
 	ctx := context.Background()
 	dsn, dataDir := h.fresh(t)
-	want := []uint32{1, 2, 3, 4, 5}
+	want := []uint32{1, 2, 3, 4, 5, 6}
 	for round := 0; round < 3; round++ {
 		db, err := Open(ctx, dsn, dataDir)
 		if err != nil {
@@ -357,9 +359,10 @@ func testDedupe(t *testing.T, h *backendHarness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Status{Connected: true, Backend: h.name, LastSync: &now, CustomersCount: 3, OrdersCount: 2, ProductsCount: 1,
-		Events: uint64(2 * len(evs)), Failures: 0, ErrorRate: 0}
-	if !reflect.DeepEqual(st, want) {
+	// The history's own rows are not steps: 8 events, one brevo step each.
+	want := Figures{Shop: "dedupe.myshopify.com", LastSync: &now, CustomersCount: 3, OrdersCount: 2, ProductsCount: 1,
+		Events: uint64(len(evs)), Delivered: uint64(len(evs))}
+	if !reflect.DeepEqual(st.Figures, want) || len(st.Shops) != 1 || !reflect.DeepEqual(st.Shops[0], want) {
 		t.Fatalf("status after redelivery:\n got %+v\nwant %+v", st, want)
 	}
 	if n := scalar(t, db, "SELECT count() FROM commerce_events FINAL"); n != uint64(3) {
@@ -411,15 +414,17 @@ func testFigures(t *testing.T, h *backendHarness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 8 clickhouse rows + 4 brevo rows; only the rejection still fails.
-	want := Status{Connected: true, Backend: h.name, LastSync: &now, CustomersCount: 3, OrdersCount: 2, ProductsCount: 1,
-		Events: 12, Failures: 1, ErrorRate: 1.0 / 12}
-	if !reflect.DeepEqual(st, want) {
-		t.Fatalf("status:\n got %+v\nwant %+v", st, want)
+	// 4 events have a brevo step (the 8 clickhouse rows are the history's
+	// own); only the rejection still fails. Delivered: customer 1 and
+	// order 5002; the product was skipped.
+	want := Figures{Shop: shop, LastSync: ptr(now.Add(-10 * time.Minute)), CustomersCount: 1, OrdersCount: 1, ProductsCount: 0,
+		Events: 4, Failures: 1, ErrorRate: 0.25, Delivered: 2, Skipped: 1, Rejected: 1}
+	if !reflect.DeepEqual(st.Figures, want) {
+		t.Fatalf("status:\n got %+v\nwant %+v", st.Figures, want)
 	}
 	all, err := db.Status(ctx, "")
-	if err != nil || all.Events != 13 || all.CustomersCount != 3 {
-		t.Fatalf("status of every shop: %+v %v (customer 1 of two shops is one entity id: 3 distinct)", all, err)
+	if err != nil || all.Events != 4 || all.CustomersCount != 1 || len(all.Shops) != 1 {
+		t.Fatalf("status of every shop: %+v %v (the other shop has no step)", all, err)
 	}
 
 	hist, err := db.History(ctx, shop, 3)
@@ -502,3 +507,5 @@ func testRetention(t *testing.T, h *backendHarness) {
 		t.Errorf("second retention pass: %v %v", again, err)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -253,7 +253,7 @@ func TestFormat(t *testing.T) {
 	}
 	var st bytes.Buffer
 	last := t0
-	if err := WriteStatusJSON(&st, Status{Connected: true, Backend: "chdb", LastSync: &last, CustomersCount: 15420}); err != nil {
+	if err := WriteStatusJSON(&st, Status{Connected: Connected, Backend: "chdb", Figures: Figures{LastSync: &last, CustomersCount: 15420}}); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
