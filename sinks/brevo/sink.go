@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -29,7 +30,8 @@ func init() {
 // delivered only when everything it asked for is. A Fatal answer (401/403,
 // a list that does not exist, a wrongly typed attribute) fails the whole
 // Write, so it can never be mistaken for a per-record rejection. A record
-// the sink deliberately sends nothing for (a test order) is reported as a
+// the sink sends nothing for (a test order, a type without a rule, a
+// refund without a known buyer; see nothingToSend) is reported as a
 // pipeline.Skip with its reason, so the history says skipped.
 type Sink struct {
 	cfg    SinkConfig
@@ -40,6 +42,10 @@ type Sink struct {
 
 	// sent is the durable record of the custom events Brevo accepted.
 	sent *sentLog
+
+	// checks takes what Brevo said of the key (checks.go).
+	checks      pipeline.CheckReporter
+	keyReported atomic.Bool
 
 	mu    sync.Mutex
 	attrs map[string]AttrType // known to exist in Brevo with this type
@@ -70,7 +76,7 @@ func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
 	if err != nil {
 		return nil, pipeline.Stop(err)
 	}
-	s := &Sink{cfg: cfg, log: log, client: client, disc: disc, now: time.Now,
+	s := &Sink{cfg: cfg, log: log, client: client, disc: disc, now: time.Now, checks: env.Checks,
 		attrs: map[string]AttrType{}, known: map[string]BrevoContactState{}}
 	// Without a state store (tools, tests) sent events are remembered in
 	// memory only; tajo run always has one.
@@ -92,7 +98,9 @@ func (s *Sink) Open(ctx context.Context) error {
 	want := s.cfg.attributeTypes()
 	var err error
 	for attempt := 1; attempt <= 6; attempt++ {
-		if err = s.client.EnsureAttributes(ctx, want); err == nil {
+		err = s.client.EnsureAttributes(ctx, want)
+		s.reportKey(err)
+		if err == nil {
 			err = s.client.CheckLists(ctx, s.cfg.AllListIDs())
 		}
 		if err == nil {
@@ -206,6 +214,7 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 	s.writeContacts(ctx, contacts, out)
 	if err := fatalOf(out); err != nil {
 		wg.Wait()
+		s.reportKey(err)
 		return err
 	}
 	wg.Add(3)
@@ -214,6 +223,7 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 	go func() { defer wg.Done(); s.writeOrders(ctx, plans, out) }()
 	wg.Wait()
 	if err := fatalOf(out); err != nil {
+		s.reportKey(err)
 		return err
 	}
 	for i, p := range plans {
