@@ -105,7 +105,9 @@ type Options struct {
 // aggregates → the default contact mapping when transforms.stages is
 // empty.
 func Build(cfg *config.Config, env pipeline.Env) ([]pipeline.NamedTransform, error) {
-	return BuildWith(cfg, env, Options{BatchCommit: true})
+	// The runner's clock (nil: the wall clock), so the RECENCY the
+	// mapping computes is the one the sweep's simulated day sees.
+	return BuildWith(cfg, env, Options{BatchCommit: true, Now: env.Now})
 }
 
 // BuildWith is Build with options.

@@ -3,4 +3,7 @@
 // sink in tajo runs it in its own tests, so the engine's assumptions
 // (positions, persist-then-ack, resume after the last ack, classified
 // errors, harmless redelivery) are checked in one place.
+//
+// Clock is a simulated clock for pipeline.WithClock, so a test moves a
+// running pipeline's timers (the daily RECENCY sweep) by days.
 package pipelinetest
