@@ -25,11 +25,11 @@ import (
 
 // contactLine is what the file sink wrote for one event.
 type contactLine struct {
-	ID          string         `json:"id"`
-	Type        string         `json:"type"`
-	Source      string         `json:"source"`
+	ID          string                 `json:"id"`
+	Type        string                 `json:"type"`
+	Source      string                 `json:"source"`
 	Identifiers struct{ Email string } `json:"identifiers"`
-	Attrs       map[string]any `json:"attributes"`
+	Attrs       map[string]any         `json:"attributes"`
 }
 
 func readOut(t *testing.T, path string) []contactLine {
