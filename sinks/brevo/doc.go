@@ -24,8 +24,11 @@
 //     characters do (KeyHint). It never follows a redirect to another host
 //     (RedirectError), and base_url is https unless it is a loopback address.
 //   - Custom events, the one Brevo call that is not idempotent, are sent
-//     once per event id across restarts: the sink keeps a durable record of
-//     what Brevo accepted in the state store (sent.go, invariant 2).
+//     once per event id across restarts: the sink records each request's
+//     events in the state store as in flight before it leaves and as sent
+//     once Brevo answered (sent.go, invariant 2), and resolves what a crash
+//     or a lost answer left in doubt with GET /v3/events before any resend
+//     (doubt.go).
 //
 // The consent precedence policy that decides blocklist flags and email
 // changes is in consent.go, as a pure function. An in-memory simulator of the

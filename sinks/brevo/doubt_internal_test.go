@@ -308,3 +308,44 @@ func TestResolvePagesThroughADenseWindow(t *testing.T) {
 		t.Errorf("%d pages read, want 3 (2500 events, 1000 a page)", n)
 	}
 }
+
+// BenchmarkSentLogPerRequest measures what the log costs one event request
+// on a real state file: the outcome commit alone (what closed nothing) and
+// the intent before it plus the outcome (what tajo does).
+func BenchmarkSentLogPerRequest(b *testing.B) {
+	for _, n := range []int{4, 200} {
+		for _, withIntent := range []bool{false, true} {
+			name := fmt.Sprintf("events=%d/outcome-only", n)
+			if withIntent {
+				name = fmt.Sprintf("events=%d/intent+outcome", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				st, err := state.Open(filepath.Join(b.TempDir(), "state.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.Close()
+				l := newSentLog(st, "brevo", time.Hour, time.Now)
+				dates := make([]time.Time, n)
+				for i := range dates {
+					dates[i] = time.Now()
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					keys := make([]string, n)
+					for j := range keys {
+						keys[j] = fmt.Sprintf("ev-%d-%d|order_placed", i, j)
+					}
+					if withIntent {
+						if err := l.intend(keys, dates); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := l.add(keys); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
