@@ -51,13 +51,16 @@ func readOut(t *testing.T, path string) []contactLine {
 	return out
 }
 
-func orderEvent(t *testing.T, at time.Time) []byte {
+// orderEvent is an orders/create envelope as the Shopify source writes it.
+func orderEvent(t *testing.T, id, customer int64, email string, at time.Time) []byte {
 	t.Helper()
-	data := fmt.Sprintf(`{"id":1001,"total_price":"80.00","created_at":%q,"customer":{"id":42,"email":"zoe@example.com"},"line_items":[{"product_id":7,"quantity":1,"price":"80.00"}]}`, at.Format(time.RFC3339))
+	data := fmt.Sprintf(`{"id":%d,"total_price":"80.00","created_at":%q,"customer":{"id":%d,"email":%q},"line_items":[{"product_id":7,"quantity":1,"price":"80.00"}]}`,
+		id, at.Format(time.RFC3339), customer, email)
+	entity := fmt.Sprint(id)
 	ev := schemas.Event{
-		Schema: schemas.EventSchema, ID: schemas.NewID("test", "orders/create", "1001"),
+		Schema: schemas.EventSchema, ID: schemas.NewID("test", "orders/create", entity),
 		Source: "shopify", Shop: "shop.myshopify.com", Topic: "orders/create", Type: schemas.TypeOrderPlaced,
-		OccurredAt: at, ReceivedAt: at, Entity: schemas.Entity{Kind: schemas.KindOrder, ID: "1001"},
+		OccurredAt: at, ReceivedAt: at, Entity: schemas.Entity{Kind: schemas.KindOrder, ID: entity},
 		Data: json.RawMessage(data),
 	}
 	b, err := json.Marshal(&ev)
@@ -99,7 +102,7 @@ func TestRecencySweepMovesRecencyOnSimulatedTime(t *testing.T) {
 		t.Run(broker, func(t *testing.T) {
 			dir := t.TempDir()
 			now := time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)
-			if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), orderEvent(t, now.Add(-10*24*time.Hour)), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), orderEvent(t, 1001, 42, "zoe@example.com", now.Add(-10*24*time.Hour)), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			cfg, err := config.Parse([]byte(fmt.Sprintf(`version: 1
