@@ -8,4 +8,14 @@
 // handled that record and every record before it in its partition; a source
 // position is acked only after the record is durably on Kafka (or, with
 // `broker: none`, durably handled by every sink).
+//
+// Work due at a time rather than on an event runs on durable timers
+// (timers.go): a transform that implements Timed keeps its schedule and
+// progress in the state store, and the runner drives it on its Clock
+// (WithClock): it sleeps until NextRun, takes a Tick's records into a flow
+// as a source's (their own ingest flow to the events topic, or the single
+// flow with `broker: none`) and calls done only once they are durable
+// there, so a tick cut short by a crash is offered again. The daily
+// RECENCY sweep is the first; the cart-abandonment timers use the same
+// interface.
 package pipeline
