@@ -19,7 +19,8 @@ import (
 // acked position lives in the state store.
 //
 // A binary <plugins.dir>/<plugin> takes precedence over the built-in
-// plugin. Every webhook answered goes to env.Webhooks, when set.
+// plugin. Every webhook answered goes to env.Webhooks, and every connection
+// check the plugin reports (ReportCheck) to env.Checks, when set.
 func ConnectorFactory(plugin string) pipeline.SourceFactory {
 	return func(spec any, env pipeline.Env) (pipeline.Source, error) {
 		cfg, err := json.Marshal(spec)
@@ -33,6 +34,7 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 			State:    env.State,
 			Log:      env.Log,
 			Webhooks: env.Webhooks,
+			Checks:   env.Checks,
 		})
 		src.Mount(env.HTTP)
 		return src, nil

@@ -41,6 +41,9 @@ type LaunchConfig struct {
 	StartTimeout time.Duration
 	// Log receives the plugin's logs, with a plugin field.
 	Log *logrus.Entry
+	// Checks receives the connection checks the plugin reports
+	// (ReportCheck); nil drops them.
+	Checks pipeline.CheckReporter
 }
 
 // Plugin is one running plugin: a process, or a test server (ServeTest).
@@ -84,7 +87,7 @@ func Launch(ctx context.Context, c LaunchConfig) (*Plugin, error) {
 		AutoMTLS:         true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		GRPCDialOptions:  dialOptions(),
-		Logger:           newHCLogger(log),
+		Logger:           newHCLogger(log, c.Checks),
 		StartTimeout:     timeout,
 	}
 	if len(c.SHA256) > 0 {

@@ -6,34 +6,54 @@ import (
 	"io"
 	"log"
 	"os"
+	"strings"
 	"sync"
+	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/sirupsen/logrus"
+
+	"github.com/tajo/tajo/pipeline"
 )
 
 // logrusLogger is an hclog.Logger writing to logrus. go-plugin parses the
 // JSON lines a plugin writes on stderr and replays them into the host's
 // hclog.Logger; this one puts them into the host's logrus output with the
 // plugin's name as a field, at the level the plugin chose.
+//
+// It is also where a plugin's connection checks (ReportCheck) reach the
+// host: they ride the log stream, the one channel from plugin to host
+// besides records, and are taken whatever the host's log level.
 type logrusLogger struct {
-	entry *logrus.Entry
-	name  string
-	args  []any
+	entry  *logrus.Entry
+	name   string
+	args   []any
+	checks pipeline.CheckReporter
 }
 
-func newHCLogger(entry *logrus.Entry) hclog.Logger {
-	return &logrusLogger{entry: entry}
+func newHCLogger(entry *logrus.Entry, checks pipeline.CheckReporter) hclog.Logger {
+	return &logrusLogger{entry: entry, checks: checks}
 }
 
 func (l *logrusLogger) Log(level hclog.Level, msg string, args ...any) {
+	fields := logrus.Fields{}
+	addPairs(fields, l.args)
+	addPairs(fields, args)
+	if f, ok := checkLine(msg); ok {
+		if c, ok := checkOf(f); ok && l.checks != nil {
+			l.checks.ReportCheck(c)
+		}
+		for k, v := range f {
+			if !strings.HasPrefix(k, "@") {
+				fields[k] = v
+			}
+		}
+		level, msg = hclog.Debug, checkMessage
+	}
 	lv := toLogrus(level)
 	if !l.entry.Logger.IsLevelEnabled(lv) {
 		return
 	}
-	fields := logrus.Fields{}
-	addPairs(fields, l.args)
-	addPairs(fields, args)
 	// A plugin's own timestamp would shadow the host's; its ordering
 	// relative to host lines is what matters, and the host's is right.
 	delete(fields, "timestamp")
@@ -81,7 +101,7 @@ func (l *logrusLogger) ImpliedArgs() []any            { return l.args }
 func (l *logrusLogger) Name() string                  { return l.name }
 
 func (l *logrusLogger) With(args ...any) hclog.Logger {
-	return &logrusLogger{entry: l.entry, name: l.name, args: append(append([]any(nil), l.args...), args...)}
+	return &logrusLogger{entry: l.entry, name: l.name, args: append(append([]any(nil), l.args...), args...), checks: l.checks}
 }
 
 // Named is ignored: go-plugin names its logger after the binary, and the
@@ -124,9 +144,46 @@ var (
 // Stdout belongs to go-plugin's handshake and must stay untouched.
 func Logger() hclog.Logger {
 	pluginLogOnce.Do(func() {
-		pluginLog = hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: os.Stderr, JSONFormat: true})
+		pluginLog = durationLogger{hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: os.Stderr, JSONFormat: true})}
 	})
 	return pluginLog
+}
+
+// durationLogger writes time.Duration arguments as text ("2.006s"): JSON
+// would carry them as nanoseconds, which the host then prints as a float
+// (took=2.006e+09).
+type durationLogger struct{ hclog.Logger }
+
+func durationArgs(args []any) []any {
+	var out []any // a copy, made only when there is a duration
+	for i, a := range args {
+		if d, ok := a.(time.Duration); ok {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = d.String()
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+func (l durationLogger) Log(level hclog.Level, msg string, args ...any) {
+	l.Logger.Log(level, msg, durationArgs(args)...)
+}
+func (l durationLogger) Trace(msg string, args ...any) { l.Logger.Trace(msg, durationArgs(args)...) }
+func (l durationLogger) Debug(msg string, args ...any) { l.Logger.Debug(msg, durationArgs(args)...) }
+func (l durationLogger) Info(msg string, args ...any)  { l.Logger.Info(msg, durationArgs(args)...) }
+func (l durationLogger) Warn(msg string, args ...any)  { l.Logger.Warn(msg, durationArgs(args)...) }
+func (l durationLogger) Error(msg string, args ...any) { l.Logger.Error(msg, durationArgs(args)...) }
+func (l durationLogger) With(args ...any) hclog.Logger {
+	return durationLogger{l.Logger.With(durationArgs(args)...)}
+}
+func (l durationLogger) Named(name string) hclog.Logger { return durationLogger{l.Logger.Named(name)} }
+func (l durationLogger) ResetNamed(name string) hclog.Logger {
+	return durationLogger{l.Logger.ResetNamed(name)}
 }
 
 // Logrus returns a logrus logger for code running inside a plugin process
@@ -146,8 +203,13 @@ type hclogJSON struct{}
 func (hclogJSON) Format(e *logrus.Entry) ([]byte, error) {
 	m := make(map[string]any, len(e.Data)+3)
 	for k, v := range e.Data {
-		if err, ok := v.(error); ok {
-			v = err.Error()
+		switch x := v.(type) {
+		case error:
+			v = x.Error()
+		case time.Duration:
+			// As text: JSON would carry nanoseconds, which the host
+			// prints as a float (took=2.006e+09).
+			v = x.String()
 		}
 		m[k] = v
 	}
@@ -167,4 +229,69 @@ func (hclogJSON) Format(e *logrus.Entry) ([]byte, error) {
 	}
 	b, err := json.Marshal(m)
 	return append(b, '\n'), err
+}
+
+// checkMessage and checkLevel mark a log line that carries a connection
+// check.
+const (
+	checkMessage = "connection check"
+	checkLevel   = "check"
+)
+
+// The fields of a connection check line.
+const (
+	checkService = "check_service"
+	checkShop    = "check_shop"
+	checkOK      = "check_ok"
+	checkDetail  = "check_detail"
+)
+
+// ReportCheck tells the host, from inside a plugin process, how a service
+// answered the plugin's credentials: ok when err is nil (detail says what
+// answered), failed with err's text otherwise. The shop is log's shop
+// field (the one tajo's logs carry). Saying a failure to people is the
+// caller's business; the check line is for the host only. Call it where
+// the answer arrives, not where the plugin merely stopped (a canceled
+// context is no answer).
+//
+// The line has no hclog level: go-plugin drops lines below the host's log
+// level before the host sees them, and passes a line without a level to
+// the host whole, whatever its level and the plugin's.
+func ReportCheck(log *logrus.Entry, service string, err error, detail string) {
+	ok := err == nil
+	if !ok {
+		detail = err.Error()
+	}
+	shop, _ := log.Data["shop"].(string)
+	b, jerr := json.Marshal(map[string]any{"@message": checkMessage, "@level": checkLevel,
+		checkService: service, checkShop: shop, checkOK: ok, checkDetail: detail})
+	if jerr != nil {
+		return
+	}
+	// One write of one line: on the stderr pipe, lines do not interleave.
+	_, _ = log.Logger.Out.Write(append(b, '\n'))
+}
+
+// checkLine decodes a check line that go-plugin handed over whole.
+func checkLine(msg string) (logrus.Fields, bool) {
+	if !strings.HasPrefix(msg, "{") || !strings.Contains(msg, checkMessage) {
+		return nil, false
+	}
+	var f map[string]any
+	if json.Unmarshal([]byte(msg), &f) != nil || f["@message"] != checkMessage || f["@level"] != checkLevel {
+		return nil, false
+	}
+	return f, true
+}
+
+// checkOf reads a check line's fields.
+func checkOf(f logrus.Fields) (pipeline.ConnectionCheck, bool) {
+	service, _ := f[checkService].(string)
+	ok, isBool := f[checkOK].(bool)
+	if service == "" || !isBool {
+		return pipeline.ConnectionCheck{}, false
+	}
+	shop, _ := f[checkShop].(string)
+	detail, _ := f[checkDetail].(string)
+	return pipeline.ConnectionCheck{Time: time.Now().UTC(), Service: service, Shop: shop, OK: ok, Detail: detail}, true
 }

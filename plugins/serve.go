@@ -76,7 +76,7 @@ func ServeTest(ctx context.Context, name string, impl SourcePlugin, log *logrus.
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(impl),
 		GRPCServer:       newGRPCServer,
-		Logger:           newHCLogger(log.WithField("plugin", name)),
+		Logger:           newHCLogger(log.WithField("plugin", name), nil),
 		Test:             &plugin.ServeTestConfig{Context: ctx, ReattachConfigCh: reattach, CloseCh: closed},
 	})
 	var rc *plugin.ReattachConfig
@@ -98,7 +98,7 @@ func ServeTest(ctx context.Context, name string, impl SourcePlugin, log *logrus.
 		Reattach:         rc,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		GRPCDialOptions:  dialOptions(),
-		Logger:           newHCLogger(log.WithField("plugin", name)),
+		Logger:           newHCLogger(log.WithField("plugin", name), nil),
 	})
 	stop := func() {
 		cancel()

@@ -53,6 +53,8 @@ type SourceConfig struct {
 	MaxQueuedWebhooks int
 	// Webhooks, when set, receives one entry per webhook answered.
 	Webhooks pipeline.WebhookLogger
+	// Checks, when set, receives the plugin's connection checks.
+	Checks pipeline.CheckReporter
 }
 
 func (c *SourceConfig) defaults() {
@@ -80,6 +82,9 @@ func (c *SourceConfig) defaults() {
 	}
 	if c.Launch.Log == nil {
 		c.Launch.Log = c.Log
+	}
+	if c.Launch.Checks == nil {
+		c.Launch.Checks = c.Checks
 	}
 }
 

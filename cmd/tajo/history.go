@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/server"
+	"github.com/tajo/tajo/sinks/brevo"
 	"github.com/tajo/tajo/sinks/clickhouse"
 	"github.com/tajo/tajo/sources/shopify"
 )
@@ -128,6 +130,7 @@ func cmdConnectors(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tajo connectors %s: %q is not a connector or source in %s\n", sub, name, h.config)
 		return 1
 	}
+	req.Expect = expectedChecks(cfg)
 	return report(cfg, req, stdout, stderr)
 }
 
@@ -177,6 +180,7 @@ func testConnector(cfgPath, name string, stdout, stderr io.Writer) int {
 	for _, c := range checks {
 		fmt.Fprintln(stdout, c.String())
 	}
+	recordTestChecks(cfg, checks, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -302,4 +306,49 @@ func knownConnector(cfg *config.Config, name string) bool {
 		}
 	}
 	return name == "shopify"
+}
+
+// expectedChecks are the connection checks a status needs before it says
+// connected: one per configured Shopify store, and Brevo's key.
+func expectedChecks(cfg *config.Config) []clickhouse.ExpectedCheck {
+	var out []clickhouse.ExpectedCheck
+	if comp := cfg.Component("connectors", "shopify"); comp != nil {
+		if sc, ok := comp.Spec.(*shopify.Config); ok {
+			for _, st := range sc.StoreList() {
+				out = append(out, clickhouse.ExpectedCheck{Service: "shopify", Shop: st.ShopURL})
+			}
+		}
+	}
+	if cfg.Component("sinks", brevo.CheckService) != nil {
+		out = append(out, clickhouse.ExpectedCheck{Service: brevo.CheckService})
+	}
+	return out
+}
+
+// apiConnectionCheck is shopify.TestConnection's name of its check that
+// the Admin API answered with the token.
+const apiConnectionCheck = "API connection successful"
+
+// recordTestChecks keeps what `tajo connectors test shopify` saw in the
+// history's connection checks, one per store: the Admin API answered with
+// the token, or why not. Without a history sink there is nowhere to keep
+// them; a failure to record is said, and changes nothing of the test.
+func recordTestChecks(cfg *config.Config, checks []shopify.Check, stderr io.Writer) {
+	if cfg.Component("sinks", clickhouse.SinkName) == nil {
+		return
+	}
+	var rec []pipeline.ConnectionCheck
+	now := time.Now().UTC()
+	for _, c := range checks {
+		if c.Name != apiConnectionCheck {
+			continue
+		}
+		rec = append(rec, pipeline.ConnectionCheck{Time: now, Service: "shopify", Shop: c.Shop, OK: c.OK, Detail: "tajo connectors test: " + c.Detail})
+	}
+	if len(rec) == 0 {
+		return
+	}
+	if code := report(cfg, clickhouse.ReportRequest{Kind: "record_checks", Checks: rec}, io.Discard, stderr); code != 0 {
+		fmt.Fprintln(stderr, "(the result above is not kept in the history's connection checks)")
+	}
 }

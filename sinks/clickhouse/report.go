@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tajo/tajo/pipeline"
 )
 
 // ReportRequest is one of the history reports the CLI prints:
 // `tajo connectors status|logs|history` and `tajo query`.
 type ReportRequest struct {
-	Kind  string        `json:"kind"` // status, logs, history or query
+	Kind  string        `json:"kind"` // status, logs, history, query or record_checks
 	Shop  string        `json:"shop,omitempty"`
 	Type  string        `json:"type,omitempty"` // logs: webhook, error or sync
 	Last  time.Duration `json:"last,omitempty"` // logs: only rows this recent
@@ -27,6 +29,10 @@ type ReportRequest struct {
 	// Expect lists the checks a status needs before it says connected:
 	// the stores and sinks the configuration has.
 	Expect []ExpectedCheck `json:"expect,omitempty"`
+	// Checks are what kind record_checks stores: the results of `tajo
+	// connectors test`, written through the running tajo when it holds
+	// the store.
+	Checks []pipeline.ConnectionCheck `json:"checks,omitempty"`
 }
 
 // Report runs a report and renders it to w.
@@ -43,6 +49,12 @@ func (db *DB) Report(ctx context.Context, req ReportRequest, w io.Writer) error 
 			return WriteStatusJSON(w, st)
 		}
 		return WriteStatusTable(w, st)
+	case "record_checks":
+		if err := db.RecordChecks(ctx, req.Checks); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(w, "%d connection checks recorded\n", len(req.Checks))
+		return err
 	case "logs":
 		res, err = db.Logs(ctx, LogFilter{Type: req.Type, Shop: req.Shop, Last: req.Last, Limit: req.Limit})
 	case "history":

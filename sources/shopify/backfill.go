@@ -263,11 +263,12 @@ func (s *syncer) retry(log *logrus.Entry, what string, step func() error) bool {
 	wait := time.Second
 	for {
 		err := step()
+		if s.ctx.Err() != nil {
+			return err == nil
+		}
+		plugins.ReportCheck(log, "shopify", err, "Admin API "+what+" answered with the token")
 		if err == nil {
 			return true
-		}
-		if s.ctx.Err() != nil {
-			return false
 		}
 		level := logrus.WarnLevel
 		if pipeline.ClassOf(err) == pipeline.Fatal {
