@@ -221,7 +221,7 @@ func (f *flow) run(ctx context.Context) error {
 		return f.failErr
 	}
 	if inErr != nil && !errors.Is(inErr, context.Canceled) {
-		return fmt.Errorf("%s: input: %w", f.name, inErr)
+		return fmt.Errorf("input: %w", inErr) // runFlows names the flow
 	}
 	return nil
 }

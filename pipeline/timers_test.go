@@ -393,7 +393,7 @@ func TestTimerTickErrors(t *testing.T) {
 		defer stop()
 		select {
 		case err := <-failed:
-			if err == nil || !strings.Contains(err.Error(), "timer fake: tick:") || !strings.Contains(err.Error(), "state store is corrupt") {
+			if want := "pipeline:file: input: timer fake: tick: fatal: state store is corrupt"; err == nil || err.Error() != want {
 				t.Fatalf("want the timer and the cause named, got %v", err)
 			}
 		case <-time.After(10 * time.Second):
