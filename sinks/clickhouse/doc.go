@@ -1,7 +1,15 @@
 // Package clickhouse is tajo's history store and the `clickhouse` sink: what
 // happened to every event at every sink (sync_history), the dead letters
-// (error_history), every webhook received (webhook_log) and the amounts of
-// orders, carts and checkouts (commerce_events).
+// (error_history), every webhook received (webhook_log), the amounts of
+// orders, carts and checkouts (commerce_events) and how Shopify and Brevo
+// answered tajo's credentials (connection_checks).
+//
+// The status (status.go) is where invariant 9's "the history never calls
+// delivered a step that sent nothing" meets the merchant: skipped steps are
+// counted apart, connected comes from the latest connection checks (never
+// from ClickHouse answering), and the history's own copy of each event is
+// not a step, so it neither counts an event twice nor halves the error
+// rate.
 //
 // Two backends run the same DDL (schemas/clickhouse) and the same queries,
 // chosen by sinks.clickhouse.dsn:
