@@ -52,7 +52,7 @@ func readOut(t *testing.T, path string) []contactLine {
 }
 
 // orderEvent is an orders/create envelope as the Shopify source writes it.
-func orderEvent(t *testing.T, id, customer int64, email string, at time.Time) []byte {
+func orderEvent(t testing.TB, id, customer int64, email string, at time.Time) []byte {
 	t.Helper()
 	data := fmt.Sprintf(`{"id":%d,"total_price":"80.00","created_at":%q,"customer":{"id":%d,"email":%q},"line_items":[{"product_id":7,"quantity":1,"price":"80.00"}]}`,
 		id, at.Format(time.RFC3339), customer, email)
