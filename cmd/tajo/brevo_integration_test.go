@@ -190,7 +190,7 @@ func TestBrevoEndToEndFixtures(t *testing.T) {
 	appendFile(t, events, feed)
 	cmd := startTajo(t, cfgPath, logPath)
 
-	assertBrevoPhase1(t, srv, dir, logPath)
+	assertBrevoPhase1(t, srv, dir, logPath, false)
 
 	// Deletions: customers/delete and customers/redact remove the contacts,
 	// products/delete marks the product deleted.
@@ -243,7 +243,7 @@ func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
 	broken := []byte(`{"id":42,"email":"not-an-email","first_name":"Broken","updated_at":"2026-11-01T00:00:00Z","created_at":"2026-11-01T00:00:00Z"}`)
 	postSigned(t, url, "customers/update", "wh-broken", secret, broken)
 
-	assertBrevoPhase1(t, srv, dir, logPath)
+	assertBrevoPhase1(t, srv, dir, logPath, true)
 	post(brevoPhase2...)
 	assertBrevoPhase2(t, srv, logPath)
 	stopTajo(t, cmd, cmd.Process.Signal)
@@ -267,7 +267,7 @@ func postSigned(t *testing.T, url, topic, id, secret string, body []byte) {
 
 // assertBrevoPhase1 checks, field by field, what the first fixtures made of
 // the simulated Brevo account.
-func assertBrevoPhase1(t *testing.T, srv *brevotest.Server, dir, logPath string) {
+func assertBrevoPhase1(t *testing.T, srv *brevotest.Server, dir, logPath string, withVariants bool) {
 	t.Helper()
 	waitFor(t, "the fixtures to reach the simulator", logPath, 60*time.Second, func() bool {
 		return len(srv.Events()) >= 6 && len(srv.Orders()) >= 1 && len(deadLetters(t, dir)) >= 1 && len(srv.Products()) >= 1
@@ -289,15 +289,25 @@ func assertBrevoPhase1(t *testing.T, srv *brevotest.Server, dir, logPath string)
 	if ig := srv.IgnoredValues(); len(ig) != 0 {
 		t.Errorf("values Brevo would drop for their type: %v", ig)
 	}
-	// Events: checkouts and order milestones, each carrying its event id.
+	// Events: bob's welcome, then john's checkouts, order milestones and
+	// the refund (its buyer from the order ledger), each carrying its
+	// event id.
+	waitFor(t, "order_refunded", logPath, 30*time.Second, func() bool {
+		evs := srv.Events()
+		return len(evs) > 0 && evs[len(evs)-1].Name == "order_refunded"
+	})
 	var names []string
 	for _, e := range srv.Events() {
 		names = append(names, e.Name)
-		if e.Identifiers["email_id"] != "john@example.com" || e.EventProperties["event_id"] == nil || e.EventProperties["shop"] != brevoShop || e.Date == "" {
+		who := "john@example.com"
+		if e.Name == "customer_created" {
+			who = "bob@biller.com"
+		}
+		if e.Identifiers["email_id"] != who || e.EventProperties["event_id"] == nil || e.EventProperties["shop"] != brevoShop || e.Date == "" {
 			t.Errorf("event %s = %+v", e.Name, e)
 		}
 	}
-	if got, want := strings.Join(names, ","), "checkout_created,checkout_updated,order_placed,order_paid,order_fulfilled,order_cancelled"; got != want {
+	if got, want := strings.Join(names, ","), "customer_created,checkout_created,checkout_updated,order_placed,order_paid,order_fulfilled,order_cancelled,order_refunded"; got != want {
 		t.Errorf("events = %s, want %s", got, want)
 	}
 	// Orders: live (never historical); the statuses of one batch collapse
@@ -312,11 +322,26 @@ func assertBrevoPhase1(t *testing.T, srv *brevotest.Server, dir, logPath string)
 			t.Errorf("order = %+v", o)
 		}
 	}
-	// Catalogue.
-	p := srv.Products()[0]
-	if p.ID != "788032119674292922" || p.Name != "Example T-Shirt" || fmt.Sprint(p.Categories) != "[type-shirts]" ||
+	// Catalogue: the product, and with connectors.shopify (whose
+	// sync.products.include_variants is true by default) its variants.
+	var p brevotest.Product
+	var variants int
+	for _, q := range srv.Products() {
+		switch {
+		case q.ID == "788032119674292922":
+			p = q
+		case q.ParentID == "788032119674292922" && fmt.Sprint(q.Categories) == "[type-shirts]":
+			variants++
+		default:
+			t.Errorf("product %+v", q)
+		}
+	}
+	if p.Name != "Example T-Shirt" || fmt.Sprint(p.Categories) != "[type-shirts]" ||
 		p.URL != "https://"+brevoShop+"/products/example-t-shirt" || p.IsDeleted {
 		t.Errorf("product = %+v", p)
+	}
+	if want := map[bool]int{false: 0, true: 2}[withVariants]; variants != want {
+		t.Errorf("%d variants as products, want %d", variants, want)
 	}
 	if c := srv.Categories(); len(c) != 1 || c[0].ID != "type-shirts" || c[0].Name != "Shirts" {
 		t.Errorf("categories = %+v", c)
@@ -336,8 +361,12 @@ func assertBrevoPhase1(t *testing.T, srv *brevotest.Server, dir, logPath string)
 func assertBrevoPhase2(t *testing.T, srv *brevotest.Server, logPath string) {
 	t.Helper()
 	waitFor(t, "the deletions", logPath, 30*time.Second, func() bool {
-		ps := srv.Products()
-		return len(srv.Contacts()) == 0 && len(ps) == 1 && ps[0].IsDeleted
+		for _, p := range srv.Products() {
+			if p.ID == "788032119674292922" {
+				return len(srv.Contacts()) == 0 && p.IsDeleted
+			}
+		}
+		return false
 	})
 }
 
