@@ -1,7 +1,8 @@
 // Package brevotest is an in-memory simulator of the Brevo API v3 endpoints
-// tajo uses, for tests and demos: contacts, attributes, lists, contact
-// imports and processes, events (single and batch), products, categories and
-// orders.
+// tajo uses, for tests and demos: contacts (written, read one by one, and
+// listed by GET /v3/contacts as the first-run hint shows), attributes,
+// lists, contact imports and processes, events (single and batch),
+// products, categories and orders.
 //
 // It validates requests the way the Brevo spec and docs describe (required
 // fields, types, email syntax, attribute existence, list ids, batch and size
