@@ -3,11 +3,11 @@
 //
 //	tajo run      -c pipeline.yaml [--dev]   run the pipeline until Ctrl-C
 //	tajo validate -c pipeline.yaml [--dev]   check the configuration, report every problem
+//	tajo version                             print the version
+//	tajo help                                show the commands
 //
 // A run simulates the Shopify store and the Brevo account only when asked
 // (--dev, or dev.simulate: missing|always; see simulate.go): otherwise a
 // missing credential stops the start, naming the variable. Every command
 // runs with umask 077, so what tajo writes is its user's only.
-//	tajo version                     print the version
-//	tajo help                        show the commands
 package main

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,36 @@ sinks:
 				}
 			}
 		})
+	}
+}
+
+// With --dev, the simulated Brevo account has the lists the seed's
+// connectors.shopify.lists name (not tajo's demo lists 1–3), and the sink
+// is not overridden to use others.
+func TestDevSimulatesTheConfiguredLists(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pipeline.yaml")
+	os.WriteFile(path, []byte(`version: 1
+data_dir: `+dir+`
+connectors:
+  shopify:
+    lists: {all_customers: 5, buyers: 6, abandoned_cart: 7}
+sinks:
+  brevo: {api_key: ""}
+`), 0o600)
+	var errb strings.Builder
+	cfg, ok := loadRunConfig(path, true, &errb)
+	if !ok {
+		t.Fatalf("config with --dev did not load: %s", errb.String())
+	}
+	bc := cfg.Component("sinks", "brevo").Spec.(*brevo.SinkConfig)
+	if got := bc.AllListIDs(); !slices.Equal(got, []int64{5, 6, 7}) {
+		t.Fatalf("the sink uses lists %v, want the seed's [5 6 7]", got)
+	}
+	got := simulatedLists(bc)
+	for _, id := range []int64{5, 6, 7} {
+		if got[id] == "" {
+			t.Fatalf("the simulated account lacks list %d: %v", id, got)
+		}
 	}
 }

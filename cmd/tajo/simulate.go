@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -143,9 +145,11 @@ func chooseSimulators(cfg *config.Config, p *config.Problems) {
 		bc, ok := comp.Spec.(*brevo.SinkConfig)
 		if ok && (always || bc.APIKey == "") {
 			bc.APIKey, bc.BaseURL = brevotest.DefaultAPIKey, simulatedURL+"/v3"
-			// The simulated account has lists 1, 2 and 3; using them shows
-			// the list rules and lets large batches go through imports.
-			if bc.Lists.AllCustomers == 0 && bc.Lists.Buyers == 0 && bc.Lists.AbandonedCart == 0 {
+			// The simulated account has the lists the configuration names
+			// (the seed's connectors.shopify.lists, each store's lists),
+			// or 1, 2 and 3 when it names none: lists show the list rules
+			// and let large batches go through imports.
+			if len(bc.AllListIDs()) == 0 {
 				bc.Lists.AllCustomers, bc.Lists.Buyers, bc.Lists.AbandonedCart = 1, 2, 3
 			}
 			dev.simBrevo = true
@@ -224,8 +228,7 @@ func startSimulators(cfg *config.Config, log *logrus.Logger) (*simulators, error
 	}
 	if dev.simBrevo {
 		bc := cfg.Component("sinks", "brevo").Spec.(*brevo.SinkConfig)
-		opts := brevotest.Options{APIKey: bc.APIKey, Lenient: true,
-			Lists: map[int64]string{1: "All customers", 2: "Buyers", 3: "Abandoned cart"}}
+		opts := brevotest.Options{APIKey: bc.APIKey, Lenient: true, Lists: simulatedLists(bc)}
 		if dev.Brevo.RateLimit > 0 {
 			opts.RateLimit = brevotest.Limit{Requests: dev.Brevo.RateLimit, Per: time.Second}
 		}
@@ -315,4 +318,19 @@ func (s *simulators) Close() {
 		srv.Shutdown(ctx)
 		cancel()
 	}
+}
+
+// simulatedLists names every list the Brevo sink will use, so that the
+// simulated account has them.
+func simulatedLists(bc *brevo.SinkConfig) map[int64]string {
+	lists := map[int64]string{}
+	for _, shop := range append(slices.Collect(maps.Keys(bc.ListsByShop)), "") {
+		l := bc.ListsFor(shop)
+		for id, name := range map[int64]string{l.AllCustomers: "All customers", l.Buyers: "Buyers", l.AbandonedCart: "Abandoned cart"} {
+			if id > 0 {
+				lists[id] = name
+			}
+		}
+	}
+	return lists
 }
