@@ -42,14 +42,16 @@ type Timed interface {
 // by days.
 type Clock interface {
 	Now() time.Time
-	// After fires once d has passed on this clock.
-	After(d time.Duration) <-chan time.Time
+	// At fires once the clock reads t or later. It takes a time, not a
+	// duration, so a clock moved between a Now and the wait is not
+	// missed.
+	At(t time.Time) <-chan time.Time
 }
 
 type wallClock struct{}
 
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (wallClock) Now() time.Time                  { return time.Now() }
+func (wallClock) At(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
 
 // Option configures a Runner.
 type Option func(*Runner)
@@ -141,7 +143,7 @@ func (t *timerInput) loop(ctx context.Context, emit func(int32, any, *Record) bo
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-t.clock.After(min(wait, timerRecheck)):
+			case <-t.clock.At(now.Add(min(wait, timerRecheck))):
 			}
 			continue
 		}

@@ -6,8 +6,8 @@ import (
 )
 
 // Clock is a simulated pipeline.Clock (pipeline.WithClock): time stands
-// still until Add or Set moves it, and then every After whose time has
-// come fires. A test moves a running pipeline through days in
+// still until Add or Set moves it, and then every At whose time has come
+// fires. A test moves a running pipeline through days in
 // milliseconds.
 type Clock struct {
 	mu      sync.Mutex
@@ -30,16 +30,16 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
-// After implements pipeline.Clock.
-func (c *Clock) After(d time.Duration) <-chan time.Time {
+// At implements pipeline.Clock.
+func (c *Clock) At(t time.Time) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ch := make(chan time.Time, 1)
-	if d <= 0 {
+	if !t.After(c.now) {
 		ch <- c.now
 		return ch
 	}
-	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), ch: ch})
+	c.waiters = append(c.waiters, waiter{at: t, ch: ch})
 	return ch
 }
 
