@@ -70,6 +70,7 @@ sinks:
 		deadline := time.Now().Add(90 * time.Second)
 		for {
 			out, _, code := tajoCLI(t, "connectors", "status", "shopify", "-c", cfgPath, "--json")
+			m = nil // Unmarshal into a map merges: start from nothing
 			if code == 0 && json.Unmarshal([]byte(out), &m) == nil && until(m) {
 				return m
 			}
