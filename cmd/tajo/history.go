@@ -161,8 +161,8 @@ func testConnector(cfgPath, name string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tajo connectors test: only shopify has a connection test, not %q\n", name)
 		return 2
 	}
-	cfg, ok := loadConfig(cfgPath, stderr)
-	if !ok {
+	cfg, usable, valid := loadConfigUnder(cfgPath, "connectors.shopify", stderr)
+	if !usable {
 		return 1
 	}
 	comp := cfg.Component("connectors", "shopify")
@@ -183,6 +183,9 @@ func testConnector(cfgPath, name string, stdout, stderr io.Writer) int {
 	recordTestChecks(cfg, checks, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if !valid {
 		return 1
 	}
 	return 0
@@ -223,7 +226,9 @@ func report(cfg *config.Config, req clickhouse.ReportRequest, stdout, stderr io.
 			return 1
 		}
 	}
-	db, err := clickhouse.OpenConfig(ctx, comp.Spec.(*clickhouse.Config), cfg.DataDir)
+	// Only tajo run migrates: a CLI that migrated too collided with the
+	// run starting beside it on a shared server (OpenExisting).
+	db, err := clickhouse.OpenExisting(ctx, comp.Spec.(*clickhouse.Config), cfg.DataDir)
 	if errors.Is(err, clickhouse.ErrLocked) {
 		if ctl == "" {
 			fmt.Fprintf(stderr, "%v\ncontrol.listen is empty in %s, so the running tajo cannot be asked: set it (default 127.0.0.1:8081) and restart tajo run\n", err, cfg.File)

@@ -39,6 +39,9 @@ type Config struct {
 	Sections map[string]any `yaml:"-"`
 	// File is the path the configuration was read from, if any.
 	File string `yaml:"-"`
+	// Warnings are what validation accepted with a remark (Problems.Warn):
+	// `tajo validate` prints them, `tajo run` logs them at start.
+	Warnings []Problem `yaml:"-"`
 	// envRefs names, per path, the environment variables its value was
 	// read from (see EnvVars).
 	envRefs map[string][]string
@@ -293,6 +296,7 @@ func Parse(b []byte, lookup LookupEnv) (*Config, error) {
 	}
 	cfg.validate(p)
 	p.firstPerPath()
+	cfg.Warnings = p.Warnings()
 	return cfg, p.Err()
 }
 

@@ -24,10 +24,23 @@ func (p Problem) String() string {
 }
 
 // Problems collects every problem of a configuration so they can be
-// reported at once.
+// reported at once, and its warnings: a problem makes the configuration
+// invalid; a warning is a key that is accepted but whose effect is not
+// what a user may expect yet (a seed key whose feature comes next, an API
+// version near its end). `tajo validate` prints warnings and exits 0;
+// `tajo run` logs them at start.
 type Problems struct {
-	list []Problem
+	list     []Problem
+	warnings []Problem
 }
+
+// Warn records a warning at path: the value is accepted, with this said.
+func (p *Problems) Warn(path, message, hint string) {
+	p.warnings = append(p.warnings, Problem{Path: path, Message: message, Hint: hint})
+}
+
+// Warnings returns the warnings in the order they were found.
+func (p *Problems) Warnings() []Problem { return p.warnings }
 
 // Add records a problem at path.
 func (p *Problems) Add(path, message, hint string) {
@@ -52,6 +65,17 @@ func (p *Problems) firstPerPath() {
 		out = append(out, pr)
 	}
 	p.list = out
+	// A warning at a path already refused, or said twice, adds nothing.
+	warned := map[string]bool{}
+	ws := p.warnings[:0]
+	for _, w := range p.warnings {
+		if seen[w.Path] || warned[w.String()] {
+			continue
+		}
+		warned[w.String()] = true
+		ws = append(ws, w)
+	}
+	p.warnings = ws
 }
 
 // List returns the problems in the order they were found.

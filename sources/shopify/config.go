@@ -137,8 +137,9 @@ func (p *ProductSync) FromScalar(v string) error {
 type InventorySync struct {
 	Enabled bool `yaml:"enabled" json:"enabled"`
 	// LowStockThreshold and OutOfStockEvents are the seed's keys for
-	// inventory alerts; they are carried for the transforms that raise
-	// them.
+	// inventory alerts. Nothing raises those alerts yet (they come with
+	// cart recovery and the skills): validate accepts the keys with a
+	// warning saying so.
 	LowStockThreshold int  `yaml:"low_stock_threshold" json:"low_stock_threshold,omitempty"`
 	OutOfStockEvents  bool `yaml:"out_of_stock_events" json:"out_of_stock_events,omitempty"`
 }
@@ -200,8 +201,14 @@ func (c *Config) Validate(p *config.Problems, path string) {
 			p.Add(config.Join(sp, "access_token"), "is required for backfill and reconciliation",
 				"write access_token: ${SHOPIFY_ACCESS_TOKEN}, or set sync.backfill: false and sync.reconcile_every: 0")
 		}
-		if s.APIVersion != "" && !validAPIVersion(s.APIVersion) {
-			p.Add(config.Join(sp, "api_version"), fmt.Sprintf("%q is not a Shopify API version", s.APIVersion), `e.g. "2026-10" (YYYY-MM), or "unstable"`)
+		vp := config.Join(sp, "api_version")
+		if len(c.Stores) > 0 && c.Stores[i].APIVersion == "" {
+			vp = config.Join(path, "api_version")
+		}
+		if v := judgeAPIVersion(s.APIVersion, now()); v.refused {
+			p.Add(vp, v.message, v.hint)
+		} else if !v.ok() {
+			p.Warn(vp, v.message, v.hint)
 		}
 		if s.AdminURL != "" && !strings.HasPrefix(s.AdminURL, "http://") && !strings.HasPrefix(s.AdminURL, "https://") {
 			p.Add(config.Join(sp, "admin_url"), "must be an http(s) URL", "e.g. http://127.0.0.1:8090 for the store simulator")
@@ -229,10 +236,24 @@ func (c *Config) Validate(p *config.Problems, path string) {
 	for i, st := range c.Sync.Products.Filter.Status {
 		p.OneOf(config.Join(sp, "products", "filter", "status", i), st, "active", "draft", "archived", "unlisted")
 	}
-	if c.Sync.Inventory.LowStockThreshold < 0 {
+	inv := c.Sync.Inventory
+	if inv.LowStockThreshold < 0 {
 		p.Add(config.Join(sp, "inventory", "low_stock_threshold"), "must not be negative", "")
+	} else if inv.LowStockThreshold > 0 {
+		p.Warn(config.Join(sp, "inventory", "low_stock_threshold"), notActedOn, inventoryAlertsHint)
+	}
+	if inv.OutOfStockEvents {
+		p.Warn(config.Join(sp, "inventory", "out_of_stock_events"), notActedOn, inventoryAlertsHint)
 	}
 }
+
+// The seed's inventory alert keys are accepted (a seed configuration
+// validates) but raise nothing yet: the alerts come with cart recovery and
+// the skills. Inventory webhooks themselves sync when inventory is on.
+const (
+	notActedOn          = "accepted but not acted on yet: no low-stock or out-of-stock event is raised"
+	inventoryAlertsHint = "inventory alerts come with cart recovery and the skills; until then leave it out, or keep it for then"
+)
 
 func (l Lists) validate(p *config.Problems, path string) {
 	for _, f := range []struct {
@@ -243,15 +264,6 @@ func (l Lists) validate(p *config.Problems, path string) {
 			p.Add(config.Join(path, f.name), "must be a Brevo list id (a positive number), or 0 for none", "")
 		}
 	}
-}
-
-// validAPIVersion accepts YYYY-MM release names and "unstable".
-func validAPIVersion(v string) bool {
-	if v == "unstable" {
-		return true
-	}
-	t, err := time.Parse("2006-01", v)
-	return err == nil && t.Format("2006-01") == v
 }
 
 // StoreList returns the configured stores with the top-level settings

@@ -14,12 +14,19 @@ type Check struct {
 	Name   string // e.g. "API connection successful"
 	OK     bool
 	Detail string // what was seen, or why it failed
+	// Warning marks a check that passed with a remark (an API version
+	// near its end): it does not fail the test.
+	Warning bool
 }
 
-// String is the line as printed: "✓ <name> (<shop>: <detail>)" or
+// String is the line as printed: "✓ <name> (<shop>: <detail>)",
+// "! <name> (<shop>): <detail>" for a warning, or
 // "✗ <name> (<shop>): <detail>".
 func (c Check) String() string {
 	where := c.Shop
+	if c.OK && c.Warning {
+		return fmt.Sprintf("! %s (%s): %s", c.Name, where, c.Detail)
+	}
 	if c.OK {
 		if c.Detail != "" {
 			where += ": " + c.Detail
@@ -31,8 +38,10 @@ func (c Check) String() string {
 
 // TestConnection checks every configured store the way the seed's
 // `tajo connectors test shopify` does: the Admin API answers with the
-// token, each synced resource is readable (one object of each), and the
-// webhook secret is set. It returns every check, and an error when one
+// token, each synced resource is readable (one object of each), the
+// webhook secret is set, and the API version is one Shopify serves (as
+// tajo validate judges it: ✗ once retired, a warning line within 90 days
+// of its end). It returns every check, and an error when one
 // failed. Nothing it returns contains a secret.
 func TestConnection(ctx context.Context, cfg *Config) ([]Check, error) {
 	var out []Check
@@ -57,6 +66,7 @@ func TestConnection(ctx context.Context, cfg *Config) ([]Check, error) {
 		} else {
 			add(Check{Shop: st.ShopURL, Name: "Webhooks verifiable", OK: true, Detail: "api_secret set; subscriptions are declared in the app (shopify.app.toml)"})
 		}
+		add(versionCheck(st))
 		if st.AccessToken == "" {
 			add(Check{Shop: st.ShopURL, Name: "API connection successful", Detail: "no access_token"})
 			continue
@@ -79,7 +89,7 @@ func TestConnection(ctx context.Context, cfg *Config) ([]Check, error) {
 			}
 			if !connected {
 				connected = true
-				add(Check{Shop: st.ShopURL, Name: "API connection successful", OK: true, Detail: "API " + apiVersion(st)})
+				add(Check{Shop: st.ShopURL, Name: "API connection successful", OK: true, Detail: servedVersion(st, client)})
 			}
 			detail := "empty"
 			if len(pg.Objects) > 0 {
@@ -99,4 +109,24 @@ func apiVersion(st Store) string {
 		return st.APIVersion
 	}
 	return admin.DefaultAPIVersion
+}
+
+// versionCheck says whether Shopify still serves the store's API version.
+func versionCheck(st Store) Check {
+	c := Check{Shop: st.ShopURL, Name: "API version served", OK: true, Detail: apiVersion(st)}
+	if v := judgeAPIVersion(st.APIVersion, now()); !v.ok() {
+		c.OK, c.Warning = !v.refused, !v.refused
+		c.Detail = v.message + "; " + v.hint
+	}
+	return c
+}
+
+// servedVersion is "API <version>", naming the pinned one too when
+// Shopify answered with another (it fell forward).
+func servedVersion(st Store, client *admin.Client) string {
+	pinned, served := apiVersion(st), client.APIVersion()
+	if served != pinned {
+		return fmt.Sprintf("API %s (pinned %s: Shopify fell forward)", served, pinned)
+	}
+	return "API " + served
 }
