@@ -20,7 +20,8 @@ import (
 //
 // A binary <plugins.dir>/<plugin> takes precedence over the built-in
 // plugin. Every webhook answered goes to env.Webhooks, and every connection
-// check the plugin reports (ReportCheck) to env.Checks, when set.
+// check the plugin reports (ReportCheck) to env.Checks, when set. A spec
+// that is a LogLeveler gets its lines printed down to its own level.
 func ConnectorFactory(plugin string) pipeline.SourceFactory {
 	return func(spec any, env pipeline.Env) (pipeline.Source, error) {
 		cfg, err := json.Marshal(spec)
@@ -32,7 +33,7 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 			Launch:   LaunchConfig{Name: plugin, Dir: env.PluginsDir, SHA256: env.PluginSHA256[plugin]},
 			Config:   cfg,
 			State:    env.State,
-			Log:      env.Log,
+			Log:      connectorLog(env.Log, spec),
 			Webhooks: env.Webhooks,
 			Checks:   env.Checks,
 		})

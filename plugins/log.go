@@ -134,6 +134,65 @@ func (l *logrusLogger) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
 	return l.entry.WriterLevel(logrus.InfoLevel)
 }
 
+// LogLeveler is implemented by a connector config that asks for more of
+// its own logging than log.level (connectors.shopify.debug, log_level):
+// the host then prints that connector's lines, its plugin's and its own,
+// down to that level, and everything else still at log.level.
+type LogLeveler interface {
+	ConnectorLogLevel() logrus.Level
+}
+
+// connectorLog is the logger of the connector whose config is spec.
+func connectorLog(base *logrus.Entry, spec any) *logrus.Entry {
+	if lv, ok := spec.(LogLeveler); ok && base != nil {
+		return componentLog(base, lv.ConnectorLogLevel())
+	}
+	return base
+}
+
+// componentLog returns base for a component whose lines print down to
+// level: base itself when log.level already shows them, else an entry of
+// a logger of its own (base's output, formatter, hooks and fields) at
+// level. The two loggers share one locked writer, so their lines never
+// interleave whatever the output is.
+func componentLog(base *logrus.Entry, level logrus.Level) *logrus.Entry {
+	host := base.Logger
+	if host.IsLevelEnabled(level) {
+		return base
+	}
+	out := sharedOutput(host)
+	l := &logrus.Logger{Out: out, Formatter: host.Formatter, Hooks: host.Hooks, Level: level,
+		ExitFunc: host.ExitFunc, ReportCaller: host.ReportCaller, BufferPool: host.BufferPool}
+	return logrus.NewEntry(l).WithFields(base.Data)
+}
+
+// lockedWriter serializes the writes of the loggers that share it.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(b)
+}
+
+var sharedOutputMu sync.Mutex
+
+// sharedOutput puts host's output behind a lockedWriter (once) and
+// returns it.
+func sharedOutput(host *logrus.Logger) *lockedWriter {
+	sharedOutputMu.Lock()
+	defer sharedOutputMu.Unlock()
+	if lw, ok := host.Out.(*lockedWriter); ok {
+		return lw
+	}
+	lw := &lockedWriter{w: host.Out}
+	host.SetOutput(lw)
+	return lw
+}
+
 var (
 	pluginLogOnce sync.Once
 	pluginLog     hclog.Logger

@@ -116,3 +116,52 @@ func TestPluginCheckReachesHost(t *testing.T) {
 		t.Errorf("failed check: %+v", bad)
 	}
 }
+
+type leveler logrus.Level
+
+func (l leveler) ConnectorLogLevel() logrus.Level { return logrus.Level(l) }
+
+// With log.level info and a connector asking for debug (shopify's debug:
+// true), the host prints that connector's debug lines, its plugin's (which
+// go-plugin would drop below the bridge's level) and its own, and still
+// drops another component's; trace stays dropped.
+func TestConnectorLevelRaisesOnlyItsLines(t *testing.T) {
+	var out bytes.Buffer
+	host := logrus.New()
+	host.SetOutput(&out)
+	host.SetLevel(logrus.InfoLevel)
+	host.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, DisableColors: true})
+	base := logrus.NewEntry(host)
+
+	conn := connectorLog(base.WithField("source", "shopify"), leveler(logrus.DebugLevel))
+	bridge := newHCLogger(conn.WithField("plugin", "shopify"), nil)
+	var line bytes.Buffer
+	plog := Logrus()
+	plog.SetOutput(&line)
+	plog.WithField("attempt", 2).Debug("shopify admin: retrying")
+	replay(t, line.Bytes(), bridge)
+	line.Reset()
+	plog.Trace("shopify admin: a trace line")
+	replay(t, line.Bytes(), bridge)
+	conn.Debug("plugin source: host side of the connector")
+
+	base.WithField("sink", "brevo").Debug("another component's debug line")
+	base.Info("an info line")
+	connectorLog(base, struct{}{}).Debug("a connector without a level of its own")
+
+	got := out.String()
+	for _, want := range []string{
+		`level=debug msg="shopify admin: retrying" attempt=2 plugin=shopify source=shopify`,
+		`level=debug msg="plugin source: host side of the connector" source=shopify`,
+		`level=info msg="an info line"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("host log lacks %q:\n%s", want, got)
+		}
+	}
+	for _, not := range []string{"another component", "a trace line", "without a level"} {
+		if strings.Contains(got, not) {
+			t.Errorf("host log has %q:\n%s", not, got)
+		}
+	}
+}

@@ -121,21 +121,29 @@ func (p *Plugin) Configure(_ context.Context, raw []byte) error {
 	return nil
 }
 
+// ConnectorLogLevel implements plugins.LogLeveler: debug and log_level
+// are the level of the plugin's own logger and of the host's for this
+// connector's lines, so `debug: true` shows them with log.level info.
+func (c *Config) ConnectorLogLevel() logrus.Level { return logLevel(c) }
+
+// logLevel is log_level (verbose is trace), raised to debug by debug:
+// true.
 func logLevel(c *Config) logrus.Level {
-	if c.Debug {
-		return logrus.DebugLevel
-	}
+	lv := logrus.InfoLevel
 	switch c.LogLevel {
 	case "trace", "verbose":
-		return logrus.TraceLevel
+		lv = logrus.TraceLevel
 	case "debug":
-		return logrus.DebugLevel
+		lv = logrus.DebugLevel
 	case "warn":
-		return logrus.WarnLevel
+		lv = logrus.WarnLevel
 	case "error":
-		return logrus.ErrorLevel
+		lv = logrus.ErrorLevel
 	}
-	return logrus.InfoLevel
+	if c.Debug && lv < logrus.DebugLevel {
+		lv = logrus.DebugLevel
+	}
+	return lv
 }
 
 // validate runs Config.Validate outside the host's config loader.
