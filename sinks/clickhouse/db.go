@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
-	chschema "github.com/tajo/tajo/schemas/clickhouse"
 )
 
 // DB is tajo's history store on either backend: the sink writes through it,
@@ -43,8 +42,23 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 	return OpenConfig(ctx, cfg, dataDir)
 }
 
-// OpenConfig is Open with every sinks.clickhouse setting.
+// OpenConfig is Open with every sinks.clickhouse setting. It is the writer's
+// open (`tajo run`): it migrates, under the migration lock (migrate.go).
 func OpenConfig(ctx context.Context, cfg *Config, dataDir string) (*DB, error) {
+	return open(ctx, cfg, dataDir, true)
+}
+
+// OpenExisting opens a store `tajo run` has created and migrated, for the
+// CLI: it creates nothing (no database, no table) and never migrates, so a
+// `tajo connectors status` or `tajo query` started beside a `tajo run` that
+// is migrating the same server cannot collide with it. A store older than
+// this tajo's schema is refused with a *SchemaError that says so; one newer
+// is read (migrations only add).
+func OpenExisting(ctx context.Context, cfg *Config, dataDir string) (*DB, error) {
+	return open(ctx, cfg, dataDir, false)
+}
+
+func open(ctx context.Context, cfg *Config, dataDir string, migrate bool) (*DB, error) {
 	kind, dir, err := parseDSN(cfg.DSN)
 	if err != nil {
 		return nil, pipelineFatal("invalid_dsn", fmt.Errorf("sinks.clickhouse.dsn: %w", err))
@@ -69,14 +83,22 @@ func OpenConfig(ctx context.Context, cfg *Config, dataDir string) (*DB, error) {
 			return nil, pipelineFatal("tls", fmt.Errorf("sinks.clickhouse.tls: %w", err))
 		}
 		octx, cancel := context.WithTimeout(ctx, c.Timeout)
-		b, err = openNative(octx, c.DSN, tc, c.Timeout)
+		b, err = openNative(octx, c.DSN, tc, c.Timeout, migrate)
 		cancel()
+	}
+	if !migrate && isCode(err, codeUnknownDatabase) {
+		return nil, schemaBehind(0, false)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: %w", redact(c.DSN), err)
 	}
 	db := &DB{b: b, cfg: c, now: func() time.Time { return time.Now().UTC() }}
-	if err := db.Migrate(ctx); err != nil {
+	if migrate {
+		err = db.Migrate(ctx)
+	} else {
+		err = db.checkSchema(ctx)
+	}
+	if err != nil {
 		b.close()
 		return nil, err
 	}
@@ -102,64 +124,6 @@ func (db *DB) Close() error {
 		db.b.close()
 	})
 	return nil
-}
-
-// Migrate applies the migrations the database has not recorded. Every
-// statement is idempotent (IF NOT EXISTS, or a relayout that resumes from
-// the state it finds), so a migration interrupted before it was recorded
-// simply runs again. It runs in Open, before this process writes a row.
-func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := chschema.Migrations()
-	if err != nil {
-		return pipeline.Stop(err)
-	}
-	if err := db.b.exec(ctx, chschema.MigrationsDDL); err != nil {
-		return fmt.Errorf("create %s: %w", chschema.MigrationsTable, err)
-	}
-	res, err := db.b.query(ctx, "SELECT version FROM "+chschema.MigrationsTable)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", chschema.MigrationsTable, err)
-	}
-	applied := map[uint64]bool{}
-	for _, r := range res.Rows {
-		if v, ok := r[0].(uint64); ok {
-			applied[v] = true
-		}
-	}
-	for _, m := range ms {
-		if applied[uint64(m.Version)] {
-			continue
-		}
-		for _, s := range m.Statements {
-			var err error
-			if table, ok := chschema.RelayoutTarget(s); ok {
-				err = db.relayout(ctx, table, s)
-			} else {
-				err = db.b.exec(ctx, s)
-			}
-			if err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
-			}
-		}
-		row := []any{m.Version, m.Name, db.now()}
-		if err := db.b.insert(ctx, chschema.MigrationsTable, []string{"version", "name", "applied_at"}, [][]any{row}); err != nil {
-			return fmt.Errorf("record migration %04d_%s: %w", m.Version, m.Name, err)
-		}
-	}
-	return nil
-}
-
-// Applied lists the recorded migration versions, oldest first.
-func (db *DB) Applied(ctx context.Context) ([]uint32, error) {
-	res, err := db.b.query(ctx, "SELECT DISTINCT version FROM "+chschema.MigrationsTable+" ORDER BY version")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]uint32, 0, len(res.Rows))
-	for _, r := range res.Rows {
-		out = append(out, uint32(asUint(r[0])))
-	}
-	return out, nil
 }
 
 // RecordOutcomes writes sync_history rows for events handled by any sink. It

@@ -20,7 +20,9 @@ type native struct {
 	db   string
 }
 
-func openNative(ctx context.Context, dsn string, tlsConf *tls.Config, timeout time.Duration) (*native, error) {
+// openNative connects; with createDB it first creates the DSN's database
+// (the writer's open), otherwise a missing one is an UNKNOWN_DATABASE error.
+func openNative(ctx context.Context, dsn string, tlsConf *tls.Config, timeout time.Duration, createDB bool) (*native, error) {
 	opts, err := ch.ParseDSN(dsn)
 	if err != nil {
 		return nil, pipelineFatal("invalid_dsn", err)
@@ -33,7 +35,7 @@ func openNative(ctx context.Context, dsn string, tlsConf *tls.Config, timeout ti
 		opts.ReadTimeout = timeout
 	}
 	db := opts.Auth.Database
-	if db != "" && db != "default" {
+	if createDB && db != "" && db != "default" {
 		// The database must exist before a connection can select it.
 		o := *opts
 		o.Auth.Database = "default"

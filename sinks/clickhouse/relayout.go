@@ -27,14 +27,20 @@ var relayoutFill = map[string]map[string]string{
 //	create <table>_new; INSERT INTO <table>_new (cols) SELECT … FROM <table>;
 //	RENAME TABLE <table> TO <table>_old, <table>_new TO <table>; DROP <table>_old
 //
+// It runs under the migration lock lk (migratelock.go), so no other tajo
+// of this version is relayouting the same table; lk.hold before the swap
+// and before the drop stops a holder that lost the lock.
+//
 // ClickHouse 18.16 has neither EXCHANGE TABLES nor transactions, so each step
 // is made safe to repeat and relayout starts from whatever state it finds:
 // a leftover _new beside an old-layout table is an unfinished copy and is
 // made again; a missing table with _new and _old beside it is a swap killed
 // between its two renames and is finished; a table already in the new
 // layout only has its leftovers dropped. The old table is dropped only
-// after the new one holds at least as many rows.
-func (db *DB) relayout(ctx context.Context, table, create string) error {
+// once the table in its place holds at least as many rows, counted at the
+// moment of the drop (dropOld), so a copy something else cut short (an
+// older tajo that migrates without the lock) is never what remains.
+func (db *DB) relayout(ctx context.Context, lk *migrationLock, table, create string) error {
 	newT, oldT := table+chschema.RelayoutSuffix, table+"_old"
 	have, err := db.tableSet(ctx, table, newT, oldT)
 	if err != nil {
@@ -82,10 +88,11 @@ func (db *DB) relayout(ctx context.Context, table, create string) error {
 	}
 	if !slices.ContainsFunc(newCols, func(c string) bool { return !slices.Contains(oldCols, c) }) {
 		// Already in the new layout: only leftovers remain.
-		for _, t := range []string{newT, oldT} {
-			if err := db.b.exec(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
-				return err
-			}
+		if err := db.b.exec(ctx, "DROP TABLE IF EXISTS "+newT); err != nil {
+			return err
+		}
+		if have[oldT] {
+			return db.dropOld(ctx, lk, table, oldT)
 		}
 		return nil
 	}
@@ -95,19 +102,8 @@ func (db *DB) relayout(ctx context.Context, table, create string) error {
 		return pipelineFatal("relayout", fmt.Errorf(
 			"relayout %s: %s exists beside %s in the old layout; check which holds the history, drop or rename the other, and start again", table, oldT, table))
 	}
-	var into, from []string
-	for _, c := range newCols {
-		switch {
-		case slices.Contains(oldCols, c):
-			into, from = append(into, c), append(from, c)
-		case slices.Contains(oldCols, relayoutFill[table][c]):
-			into, from = append(into, c), append(from, relayoutFill[table][c])
-		}
-		// Otherwise the column takes its DEFAULT.
-	}
-	copySQL := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", newT, strings.Join(into, ", "), strings.Join(from, ", "), table)
-	if err := db.b.exec(ctx, copySQL); err != nil {
-		return fmt.Errorf("relayout %s: copy: %w", table, err)
+	if err := db.copyRows(ctx, table, table, newT); err != nil {
+		return err
 	}
 	// FINAL folds the same rows in both, so merges that ran meanwhile do
 	// not change the figures; a redelivery that the old layout folded may
@@ -123,8 +119,80 @@ func (db *DB) relayout(ctx context.Context, table, create string) error {
 	if nNew < nOld {
 		return fmt.Errorf("relayout %s: the copy has %d rows of %d; %s is left as it was", table, nNew, nOld, table)
 	}
+	if err := lk.hold(ctx); err != nil {
+		return fmt.Errorf("relayout %s: before the swap: %w", table, err)
+	}
 	if err := db.b.exec(ctx, fmt.Sprintf("RENAME TABLE %s TO %s, %s TO %s", table, oldT, newT, table)); err != nil {
 		return fmt.Errorf("relayout %s: swap: %w", table, err)
+	}
+	return db.dropOld(ctx, lk, table, oldT)
+}
+
+// copyRows inserts every row of from into into (a table of the new layout),
+// naming the columns both have and filling the added ones by relayoutFill
+// (table's entry) or their DEFAULT.
+func (db *DB) copyRows(ctx context.Context, table, from, into string) error {
+	fromCols, err := db.columns(ctx, from)
+	if err != nil {
+		return err
+	}
+	intoCols, err := db.columns(ctx, into)
+	if err != nil {
+		return err
+	}
+	var dst, src []string
+	for _, c := range intoCols {
+		switch {
+		case slices.Contains(fromCols, c):
+			dst, src = append(dst, c), append(src, c)
+		case slices.Contains(fromCols, relayoutFill[table][c]):
+			dst, src = append(dst, c), append(src, relayoutFill[table][c])
+		}
+		// Otherwise the column takes its DEFAULT.
+	}
+	copySQL := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", into, strings.Join(dst, ", "), strings.Join(src, ", "), from)
+	if err := db.b.exec(ctx, copySQL); err != nil {
+		return fmt.Errorf("relayout %s: copy %s into %s: %w", table, from, into, err)
+	}
+	return nil
+}
+
+// dropOld drops oldT, the old layout of table left by the swap, once table
+// holds at least as many rows (FINAL). If it holds fewer (rows an old-layout
+// writer added after the copy, or a copy something else swapped in
+// unfinished) oldT is copied in again first: rows are keyed, so the rows
+// already there fold with their copies. If table is still short, oldT is
+// kept and named.
+func (db *DB) dropOld(ctx context.Context, lk *migrationLock, table, oldT string) error {
+	short := func() (bool, uint64, uint64, error) {
+		nOld, err := db.count(ctx, oldT+" FINAL")
+		if err != nil {
+			return false, 0, 0, err
+		}
+		nNew, err := db.count(ctx, table+" FINAL")
+		return nNew < nOld, nNew, nOld, err
+	}
+	isShort, _, _, err := short()
+	if err != nil {
+		return err
+	}
+	if isShort {
+		if err := lk.hold(ctx); err != nil {
+			return fmt.Errorf("relayout %s: before copying %s again: %w", table, oldT, err)
+		}
+		if err := db.copyRows(ctx, table, oldT, table); err != nil {
+			return err
+		}
+		isShort, nNew, nOld, err := short()
+		if err != nil {
+			return err
+		}
+		if isShort {
+			return fmt.Errorf("relayout %s: it has %d rows, %s has %d; %s is kept", table, nNew, oldT, nOld, oldT)
+		}
+	}
+	if err := lk.hold(ctx); err != nil {
+		return fmt.Errorf("relayout %s: before dropping %s: %w", table, oldT, err)
 	}
 	return db.b.exec(ctx, "DROP TABLE IF EXISTS "+oldT)
 }
