@@ -43,6 +43,12 @@ type orderEntry struct {
 	Test     bool                       `json:"t,omitempty"`
 	Seen     bool                       `json:"s,omitempty"` // the order itself arrived (not only a refund)
 	Lines    []line                     `json:"l,omitempty"`
+
+	// Unplaced: the order was seen, but no order_placed of it yet (its
+	// orders/create never came); PlacedBy: the reconciled event retyped
+	// to its order_placed. See placement.
+	Unplaced bool   `json:"u,omitempty"`
+	PlacedBy string `json:"pb,omitempty"`
 }
 
 type line struct {
@@ -322,7 +328,7 @@ func (s *aggregates) Process(ctx context.Context, rec *pipeline.Record) ([]*pipe
 	if err := s.c.commitRecord(); err != nil {
 		return nil, pipeline.Retry(err)
 	}
-	if it.ev.Type != typ { // a customers/create retyped: see update
+	if it.ev.Type != typ { // a customers/create or an order retyped: see update
 		if err := it.write(rec); err != nil {
 			return nil, err
 		}
@@ -349,6 +355,9 @@ func (s *aggregates) update(it *item) error {
 		}
 		old = o
 		nw = mergeOrder(o, d, it.ev.Type, customerKey(it.customer))
+		if placement(&it.ev, d, old, nw) {
+			it.base, it.out.touched = -1, true
+		}
 	case *schemas.Refund:
 		orderID = d.OrderID.String()
 		o, err := s.loadOrder(shop, orderID)
@@ -510,6 +519,54 @@ func mergeOrder(old *orderEntry, o *schemas.Order, typ, customer string) *orderE
 		n.Refunds[r.ID.String()] = refundAmount(r)
 	}
 	return n
+}
+
+// reconcileFresh is how long after its creation an order tajo never saw
+// may be read back by a reconciliation and still start automations.
+const reconcileFresh = 24 * time.Hour
+
+// placement makes each order placed once, even when its orders/create
+// webhook never came, and reports whether it retyped ev:
+//   - a reconciled order_updated of an order the ledger has no placement
+//     of (never seen, or seen only through updates) is the order's
+//     order_placed, so its buyer gets the event and the buyers list; the
+//     ledger keeps its event id (PlacedBy), so a redelivery is retyped the
+//     same way;
+//   - when that order was created more than reconcileFresh before the
+//     reconciliation read it, it is an old fact: its source becomes the
+//     backfill's (shopify.reconcile → shopify.backfill), which sinks treat
+//     as historical (Brevo: the order with historical: true, no custom
+//     event, no automation); the age is taken against received_at, so a
+//     redelivery decides the same;
+//   - an order_placed of an order a reconciliation already placed (its
+//     orders/create came late) is an order_updated.
+func placement(ev *schemas.Event, o *schemas.Order, old, nw *orderEntry) bool {
+	switch {
+	case ev.Type == schemas.TypeOrderUpdated && isReconcile(ev.Source) &&
+		(old == nil || !old.Seen || old.Unplaced || old.PlacedBy == ev.ID):
+		ev.Type, nw.Unplaced, nw.PlacedBy = schemas.TypeOrderPlaced, false, ev.ID
+		created := o.CreatedAt
+		if created.IsZero() {
+			created = ev.OccurredAt
+		}
+		if ev.ReceivedAt.Sub(created) > reconcileFresh {
+			ev.Source = strings.TrimSuffix(ev.Source, "reconcile") + "backfill"
+		}
+		return true
+	case ev.Type == schemas.TypeOrderPlaced && old != nil && old.PlacedBy != "" && old.PlacedBy != ev.ID:
+		ev.Type = schemas.TypeOrderUpdated
+		return true
+	case ev.Type == schemas.TypeOrderPlaced:
+		nw.Unplaced = false
+	case old == nil || !old.Seen:
+		nw.Unplaced = true
+	}
+	return false
+}
+
+func isReconcile(src string) bool {
+	src = strings.ToLower(src)
+	return src == "reconcile" || strings.HasSuffix(src, ".reconcile")
 }
 
 // refundAmount is the money a refund returned: its successful refund

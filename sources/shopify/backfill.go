@@ -398,8 +398,11 @@ var resources = map[string]string{
 // (source SourceBackfill or SourceReconcile). Types stay in the families
 // the guard orders by updated_at; a backfilled order is order_placed (a
 // historical fact, which Brevo receives without automations), a
-// reconciled one order_updated, so repairing a missed webhook never sends
-// a second order_placed.
+// reconciled one order_updated. Whether a reconciled order is in fact the
+// order's placement (its orders/create never came) only the chain knows:
+// the transforms' order ledger, which has seen every order, retypes it
+// order_placed (historical when it was created more than a day before),
+// and a repair never sends a second order_placed.
 func ObjectEvent(shop, kind string, obj any, updatedAt time.Time, source string, now time.Time) (*schemas.Event, error) {
 	var id, typ string
 	switch o := obj.(type) {
