@@ -50,10 +50,11 @@ type Runner struct {
 	// by default.
 	clock Clock
 
-	mu     sync.Mutex
-	flows  []*flow
-	timers []*timerInput
-	start  time.Time
+	mu      sync.Mutex
+	flows   []*flow
+	timers  []*timerInput
+	sources []namedSource
+	start   time.Time
 	// addr and controlAddr are the bound webhook and control listener
 	// addresses once Run has started them.
 	addr, controlAddr string
@@ -231,7 +232,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		}
 	}
 	r.mu.Lock()
-	r.flows, r.timers = flows, timers
+	r.flows, r.timers, r.sources = flows, timers, sources
 	r.mu.Unlock()
 
 	for _, l := range []struct {
@@ -387,17 +388,41 @@ func (r *Runner) Stats() []FlowStatus {
 	return out
 }
 
+// Counter is a source with counts of its own for /status, beside its
+// flow's: name → count since it started (a plugin source's
+// "unauthenticated": webhook requests refused before their sender was
+// authenticated, which never become records).
+type Counter interface {
+	Counters() map[string]int64
+}
+
+// SourceStatus is a Counter source's counts in /status.
+type SourceStatus struct {
+	Name     string           `json:"name"`
+	Counters map[string]int64 `json:"counters"`
+}
+
 // Status is the body of GET /status.
 func (r *Runner) Status() any {
 	var timers []TimerStatus
 	for _, t := range r.snapshotTimers() {
 		timers = append(timers, t.status())
 	}
+	r.mu.Lock()
+	srcs := append([]namedSource(nil), r.sources...)
+	r.mu.Unlock()
+	var sources []SourceStatus
+	for _, s := range srcs {
+		if c, ok := s.src.(Counter); ok {
+			sources = append(sources, SourceStatus{Name: s.name, Counters: c.Counters()})
+		}
+	}
 	return struct {
-		Uptime string        `json:"uptime"`
-		Flows  []FlowStatus  `json:"flows"`
-		Timers []TimerStatus `json:"timers,omitempty"`
-	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats(), Timers: timers}
+		Uptime  string         `json:"uptime"`
+		Flows   []FlowStatus   `json:"flows"`
+		Timers  []TimerStatus  `json:"timers,omitempty"`
+		Sources []SourceStatus `json:"sources,omitempty"`
+	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats(), Timers: timers, Sources: sources}
 }
 
 // ControlAddr is the control listener's bound address ("" before it starts

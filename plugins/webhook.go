@@ -62,6 +62,14 @@ func (g *ingress) sample(now time.Time) bool {
 // requests at once, a body over the limit), since NewSource.
 func (s *Source) Unauthenticated() int64 { return s.ingress.refused.Load() }
 
+var _ pipeline.Counter = (*Source)(nil)
+
+// Counters implements pipeline.Counter: /status shows the unauthenticated
+// count under the source's name.
+func (s *Source) Counters() map[string]int64 {
+	return map[string]int64{"unauthenticated": s.Unauthenticated()}
+}
+
 // reportUnauthenticated logs, once a minute when there were any, how many
 // requests were refused unauthenticated: the webhook log only samples them.
 func (s *Source) reportUnauthenticated() {

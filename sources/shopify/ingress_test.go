@@ -382,6 +382,9 @@ func TestIngressUnsignedSampled(t *testing.T) {
 	if got := h.src.Unauthenticated(); got != n {
 		t.Errorf("%d refused requests counted, want %d", got, n)
 	}
+	if got := h.src.Counters()["unauthenticated"]; got != n { // what /status shows
+		t.Errorf("/status counters: %d unauthenticated, want %d", got, n)
+	}
 	time.Sleep(1500 * time.Millisecond) // the webhook log is written every second
 	logs := h.log.all()
 	if len(logs) == 0 || len(logs) > 3*10 {
