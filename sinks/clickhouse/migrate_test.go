@@ -210,3 +210,59 @@ func testOpenExisting(t *testing.T, h *backendHarness) {
 		}
 	}
 }
+
+// testConcurrentFreshStart: the same on a store nothing has created yet,
+// the first start of `tajo run` with a CLI (or the outage test's poll)
+// opening beside it: every open succeeds and the schema is made once.
+func testConcurrentFreshStart(t *testing.T, h *backendHarness) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for round := 0; round < 3; round++ {
+		dsn, dataDir := h.fresh(t)
+		cfg := DefaultConfig()
+		cfg.DSN = dsn
+		const migrators = 4
+		dbs := make([]*DB, migrators)
+		errs := make([]error, migrators)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				dbs[i], errs[i] = OpenConfig(ctx, cfg, dataDir)
+			}()
+		}
+		wg.Wait()
+		var db *DB
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("round %d: migrator %d: %v", round, i, err)
+			} else if db == nil {
+				db = dbs[i]
+			}
+		}
+		if db == nil {
+			return
+		}
+		if got, err := db.Applied(ctx); err != nil || !reflect.DeepEqual(got, []uint32{1, 2, 3, 4, 5, 6}) {
+			t.Errorf("round %d: applied %v %v", round, got, err)
+		}
+		for _, table := range historyTables {
+			if cols, err := db.columns(ctx, table); err != nil || !slices.Contains(cols, "ingested_at") {
+				t.Errorf("round %d: %s has columns %v (%v), want the layout of migration 5", round, table, cols, err)
+			}
+		}
+		left := query(t, db, "SELECT name FROM system.tables WHERE database = currentDatabase() AND (name LIKE '%\\_new' OR name LIKE '%\\_old')").Rows
+		if len(left) > 0 {
+			t.Errorf("round %d: leftover tables: %v", round, left)
+		}
+		for _, d := range dbs {
+			if d != nil {
+				d.Close()
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}

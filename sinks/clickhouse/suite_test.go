@@ -32,6 +32,7 @@ func runSuite(t *testing.T, h *backendHarness) {
 	t.Run("relayout", func(t *testing.T) { testRelayout(t, h) })
 	t.Run("relayout_resumes", func(t *testing.T) { testRelayoutResumes(t, h) })
 	t.Run("concurrent_migrators", func(t *testing.T) { testConcurrentMigrators(t, h) })
+	t.Run("concurrent_fresh_start", func(t *testing.T) { testConcurrentFreshStart(t, h) })
 	t.Run("migration_lock", func(t *testing.T) { testMigrationLock(t, h) })
 	t.Run("open_existing", func(t *testing.T) { testOpenExisting(t, h) })
 	t.Run("replay_selection", func(t *testing.T) { testReplaySelection(t, h) })
