@@ -38,4 +38,10 @@
 // Retention (retention_days) drops whole months of ingested_at, the time a
 // row was written, never by the event's own date; Migrate moves a store of
 // an earlier layout there without loss (relayout.go).
+//
+// Only the writer's open (OpenConfig, `tajo run`) migrates, and it does so
+// under a lease lock kept in ClickHouse itself (migratelock.go), so two
+// tajos starting on one server never interleave a relayout. The CLI opens
+// with OpenExisting, which creates and migrates nothing and refuses a store
+// behind this tajo's schema with what to do (SchemaError).
 package clickhouse
