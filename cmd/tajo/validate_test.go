@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tajo/tajo/pipeline/config"
 )
 
 // shopifyOnly is a configuration of the Shopify connector alone, with the
@@ -91,5 +94,24 @@ sinks:
 	}
 	if want := "connectors.shopify.api_version: Shopify stopped serving"; !strings.Contains(errb.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+	}
+}
+
+// log.level drops what is below it; log.format json writes one JSON
+// object a line, text writes key=value.
+func TestLogLevelAndFormat(t *testing.T) {
+	var b bytes.Buffer
+	log := newLogger(config.Log{Level: "info", Format: "json"}, &b)
+	log.Debug("below the level")
+	log.WithField("shop", "a.myshopify.com").Info("at the level")
+	var line map[string]any
+	if err := json.Unmarshal(b.Bytes(), &line); err != nil || line["msg"] != "at the level" || line["level"] != "info" || line["shop"] != "a.myshopify.com" {
+		t.Fatalf("json output %q: %v", b.String(), err)
+	}
+	b.Reset()
+	log = newLogger(config.Log{Level: "debug", Format: "text"}, &b)
+	log.Debug("now shown")
+	if got := b.String(); !strings.Contains(got, `level=debug msg="now shown"`) {
+		t.Fatalf("text output %q", got)
 	}
 }
