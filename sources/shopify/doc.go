@@ -32,6 +32,12 @@
 // invariant 6: HMACs are compared in constant time and secrets never
 // appear in errors; a bulk result's signed URL never appears in one.
 //
+// Invariant 9 for its keys: an api_version Shopify no longer serves is
+// refused, one near its end warned about (apiversion.go, the table of end
+// dates; tajo connectors test says the same); the inventory alert keys
+// warn that nothing acts on them yet; debug and log_level raise the host's
+// level for this connector's lines (Config.ConnectorLogLevel).
+//
 // Normalization is deterministic: the same delivery always yields the same
 // event id, so Shopify's at-least-once redeliveries are harmless downstream.
 // Ids are decoded as int64 (never float64: they exceed 2^53) and money as
