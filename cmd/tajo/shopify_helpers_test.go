@@ -276,32 +276,59 @@ func postWebhook(url string, body []byte, hdr http.Header) (int, error) {
 func (r *shopifyRun) kafkaScan(fn func(partition int, key, value []byte)) {
 	t := r.t
 	for p := 0; p < 4; p++ {
-		conn, err := kafka.DialLeader(context.Background(), "tcp", r.kafka, "tajo.events.v1", p)
-		if err != nil {
-			t.Fatal(err)
+		var conn *kafka.Conn
+		dial := func() {
+			c, err := kafka.DialLeader(context.Background(), "tcp", r.kafka, "tajo.events.v1", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn = c
 		}
+		dial()
 		first, last, err := conn.ReadOffsets()
 		if err != nil {
 			t.Fatal(err)
 		}
-		off := first
+		off, stuck := first, 0
 		for off < last {
+			if conn == nil {
+				dial()
+			}
 			if _, err := conn.Seek(off, kafka.SeekAbsolute); err != nil {
 				t.Fatal(err)
 			}
 			conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 			b := conn.ReadBatch(1, 64<<20)
+			before := off
+			var rerr error
 			for {
 				m, err := b.ReadMessage()
 				if err != nil {
+					rerr = err
 					break
 				}
 				fn(p, m.Key, m.Value)
 				off = m.Offset + 1
 			}
 			b.Close()
+			if !errors.Is(rerr, io.EOF) {
+				// kafka-go closes a connection whose batch ended in an
+				// error (a fetch cut inside a compressed batch, a
+				// deadline): go on from the next offset on a new one.
+				conn.Close()
+				conn = nil
+			}
+			if off == before {
+				if stuck++; stuck == 3 {
+					t.Fatalf("partition %d: no message read at offset %d of [%d, %d): %v", p, off, first, last, rerr)
+				}
+			} else {
+				stuck = 0
+			}
 		}
-		conn.Close()
+		if conn != nil {
+			conn.Close()
+		}
 	}
 }
 
