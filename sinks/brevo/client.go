@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/redirect"
 )
 
 // DefaultBaseURL is Brevo's production API root.
@@ -141,7 +142,7 @@ func New(cfg Config) (*Client, error) {
 			},
 		}
 	}
-	c.http = keepKeyHome(c.http)
+	c.http = redirect.KeepHome(c.http, "api-key", "the api-key")
 	if c.userAgent == "" {
 		c.userAgent = "tajo-brevo/1 (+https://github.com/tajo/tajo)"
 	}
@@ -231,42 +232,6 @@ func headerSeconds(h http.Header, name string) (time.Duration, bool) {
 	return time.Duration(f * float64(time.Second)), true
 }
 
-// RedirectError is a redirect the client refused to follow because the
-// request carried the api-key: the key (and the request's body, customer
-// data) never goes to another host, nor from https to plain http.
-type RedirectError struct {
-	From, To string // scheme://host of the request and of the redirect
-}
-
-func (e *RedirectError) Error() string {
-	return fmt.Sprintf("refused to follow a redirect from %s to %s with the api-key", e.From, e.To)
-}
-
-// keepKeyHome returns a copy of hc whose redirect policy refuses to take a
-// request carrying the api-key to another host or down to http. Go drops
-// Authorization and Cookie on such redirects, but not custom headers like
-// api-key. Requests without the key (pre-signed import reports) follow
-// redirects as before.
-func keepKeyHome(hc *http.Client) *http.Client {
-	c := *hc
-	prev := hc.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		orig := via[0]
-		if orig.Header.Get("api-key") != "" &&
-			(!strings.EqualFold(req.URL.Host, orig.URL.Host) || (orig.URL.Scheme == "https" && req.URL.Scheme != "https")) {
-			return &RedirectError{From: orig.URL.Scheme + "://" + orig.URL.Host, To: req.URL.Scheme + "://" + req.URL.Host}
-		}
-		if prev != nil {
-			return prev(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &c
-}
-
 // maxErrorBody bounds how much of an error answer is read: enough for any
 // Brevo error model, too little for a hostile proxy to exhaust memory.
 const maxErrorBody = 64 << 10
@@ -314,7 +279,7 @@ func (c *Client) do(ctx context.Context, r request) (int, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		var re *RedirectError
+		var re *redirect.Error
 		if errors.As(err, &re) {
 			// Retrying cannot help: the address itself sends us elsewhere.
 			return 0, pipeline.Stop(fmt.Errorf("brevo %s: %w: set sinks.brevo.base_url to Brevo's API root (%s) or a proxy that does not redirect", r.route, err, DefaultBaseURL))

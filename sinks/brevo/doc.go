@@ -22,7 +22,7 @@
 //     of items; an item that can never fit is rejected before it is sent.
 //   - The API key never appears in errors or logs; at most its last four
 //     characters do (KeyHint). It never follows a redirect to another host
-//     (RedirectError), and base_url is https unless it is a loopback address.
+//     (pipeline/redirect), and base_url is https unless it is a loopback address.
 //   - Custom events, the one Brevo call that is not idempotent, are sent
 //     once per event id across restarts: the sink records each request's
 //     events in the state store as in flight before it leaves and as sent

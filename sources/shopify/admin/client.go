@@ -18,6 +18,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/redirect"
 )
 
 // DefaultAPIVersion is the Admin API version tajo pins: the newest stable
@@ -128,7 +129,7 @@ func New(cfg Config) (*Client, error) {
 	if c.hc == nil {
 		c.hc = &http.Client{}
 	}
-	c.hc = keepTokenHome(c.hc)
+	c.hc = redirect.KeepHome(c.hc, tokenHeader, "the access token")
 	if c.log == nil {
 		l := logrus.New()
 		l.SetOutput(io.Discard)
@@ -140,40 +141,6 @@ func New(cfg Config) (*Client, error) {
 
 // tokenHeader carries the Admin API access token.
 const tokenHeader = "X-Shopify-Access-Token"
-
-// RedirectError is a redirect the client refused to follow because the
-// request carried the access token: the token never goes to another host,
-// nor from https to plain http. (Go drops Authorization on such redirects,
-// but not X-Shopify-Access-Token.) Requests without the token, such as bulk
-// result downloads from pre-signed URLs, follow redirects as usual.
-type RedirectError struct {
-	From, To string // scheme://host of the request and of the redirect
-}
-
-func (e *RedirectError) Error() string {
-	return fmt.Sprintf("refused to follow a redirect from %s to %s with the access token", e.From, e.To)
-}
-
-// keepTokenHome returns a copy of hc with that redirect policy.
-func keepTokenHome(hc *http.Client) *http.Client {
-	c := *hc
-	prev := hc.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		orig := via[0]
-		if orig.Header.Get(tokenHeader) != "" &&
-			(!strings.EqualFold(req.URL.Host, orig.URL.Host) || (orig.URL.Scheme == "https" && req.URL.Scheme != "https")) {
-			return &RedirectError{From: orig.URL.Scheme + "://" + orig.URL.Host, To: req.URL.Scheme + "://" + req.URL.Host}
-		}
-		if prev != nil {
-			return prev(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &c
-}
 
 // Stats returns a snapshot of the counters.
 func (c *Client) Stats() Stats {
@@ -314,7 +281,7 @@ func (c *Client) post(ctx context.Context, op string, body []byte) (*response, b
 	req.Header.Set(tokenHeader, c.cfg.AccessToken)
 	c.count(func(s *Stats) { s.Requests++ })
 	res, err := c.hc.Do(req)
-	if re := (*RedirectError)(nil); errors.As(err, &re) {
+	if re := (*redirect.Error)(nil); errors.As(err, &re) {
 		// Retrying cannot help: the address itself sends us elsewhere.
 		return nil, false, pipeline.Stop(fmt.Errorf("shopify admin %s: %w: check admin_url (or the shop domain %s)", op, re, c.cfg.Shop))
 	}
