@@ -418,15 +418,7 @@ func (f *flow) retryWait(ctx context.Context, stage string, attempt int, err err
 		f.fail(fmt.Errorf("%s: still failing after %d attempts: %w", stage, attempt, err))
 		return false
 	}
-	wait := backoff(f.cfg.Retry, attempt)
-	var ra RetryAfter
-	if errors.As(err, &ra) && ra.RetryAfter() > wait {
-		wait = ra.RetryAfter()
-	}
-	lvl := logrus.DebugLevel
-	if attempt == 1 || attempt%10 == 0 {
-		lvl = logrus.WarnLevel
-	}
+	wait, lvl := retryWait(f.cfg.Retry, attempt, err)
 	f.log.WithFields(logrus.Fields{"stage": stage, "attempt": attempt, "wait": wait.Round(time.Millisecond)}).Logf(lvl, "retrying: %v", err)
 	return sleep(ctx, wait)
 }

@@ -2,9 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/tajo/tajo/pipeline/config"
 )
@@ -20,6 +23,23 @@ func backoff(r config.Retry, attempt int) time.Duration {
 		d *= 1 + r.Jitter*(2*rand.Float64()-1)
 	}
 	return time.Duration(d)
+}
+
+// retryWait is the wait before retry number attempt of err: the backoff,
+// or longer when err knows how long (RetryAfter); and the level of its log
+// line: warn on the first and every tenth attempt, debug in between, so a
+// long outage is visible without a line per retry.
+func retryWait(r config.Retry, attempt int, err error) (time.Duration, logrus.Level) {
+	wait := backoff(r, attempt)
+	var ra RetryAfter
+	if errors.As(err, &ra) && ra.RetryAfter() > wait {
+		wait = ra.RetryAfter()
+	}
+	lvl := logrus.DebugLevel
+	if attempt == 1 || attempt%10 == 0 {
+		lvl = logrus.WarnLevel
+	}
+	return wait, lvl
 }
 
 // sleep waits for d or until ctx is done; it reports whether the full wait

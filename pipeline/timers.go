@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -202,15 +201,7 @@ func (t *timerInput) retrying(ctx context.Context, what string, fn func(context.
 			return Stop(fmt.Errorf("timer %s: %s still failing after %d attempts: %w", t.name, what, attempt, err))
 		}
 		t.retries.Add(1)
-		wait := backoff(t.retry, attempt)
-		var ra RetryAfter
-		if errors.As(err, &ra) && ra.RetryAfter() > wait {
-			wait = ra.RetryAfter()
-		}
-		lvl := logrus.DebugLevel
-		if attempt == 1 || attempt%10 == 0 {
-			lvl = logrus.WarnLevel
-		}
+		wait, lvl := retryWait(t.retry, attempt, err)
 		t.log.WithFields(logrus.Fields{"step": what, "attempt": attempt, "wait": wait.Round(time.Millisecond)}).Logf(lvl, "timer failed; retrying: %v", err)
 		if !sleep(ctx, wait) {
 			return ctx.Err()
