@@ -17,13 +17,20 @@ type Check struct {
 	// Warning marks a check that passed with a remark (an API version
 	// near its end): it does not fail the test.
 	Warning bool
+	// Skipped marks a check that was not made (Detail says why): it does
+	// not fail the test.
+	Skipped bool
 }
 
 // String is the line as printed: "✓ <name> (<shop>: <detail>)",
-// "! <name> (<shop>): <detail>" for a warning, or
+// "! <name> (<shop>): <detail>" for a warning, "- <name> (<shop>):
+// skipped: <detail>" for a check not made, or
 // "✗ <name> (<shop>): <detail>".
 func (c Check) String() string {
 	where := c.Shop
+	if c.Skipped {
+		return fmt.Sprintf("- %s (%s): skipped: %s", c.Name, where, c.Detail)
+	}
 	if c.OK && c.Warning {
 		return fmt.Sprintf("! %s (%s): %s", c.Name, where, c.Detail)
 	}
@@ -38,7 +45,8 @@ func (c Check) String() string {
 
 // TestConnection checks every configured store the way the seed's
 // `tajo connectors test shopify` does: the Admin API answers with the
-// token, each synced resource is readable (one object of each), the
+// token, the token belongs to the app api_key names (skipped without
+// api_key), each synced resource is readable (one object of each), the
 // webhook secret is set, and the API version is one Shopify serves (as
 // tajo validate judges it: ✗ once retired, a warning line within 90 days
 // of its end). It returns every check, and an error when one
@@ -47,7 +55,7 @@ func TestConnection(ctx context.Context, cfg *Config) ([]Check, error) {
 	var out []Check
 	failed := 0
 	add := func(c Check) {
-		if !c.OK {
+		if !c.OK && !c.Skipped {
 			failed++
 		}
 		out = append(out, c)
@@ -97,11 +105,64 @@ func TestConnection(ctx context.Context, cfg *Config) ([]Check, error) {
 			}
 			add(Check{Shop: st.ShopURL, Name: names[kind], OK: true, Detail: detail})
 		}
+		add(appCheck(ctx, cfg, st, client, connected))
 	}
 	if failed > 0 {
 		return out, fmt.Errorf("shopify: %d of %d checks failed", failed, len(out))
 	}
 	return out, nil
+}
+
+// appCheckName is the line of the check that the token is api_key's app's.
+const appCheckName = "Token of the app api_key names"
+
+// appQuery asks which app the access token was issued to.
+const appQuery = `query AppOfToken { currentAppInstallation { app { apiKey } } }`
+
+// appCheck says whether the store's access token belongs to the app whose
+// client id is api_key. A token of another app (a second custom app, a
+// copy from another store's setup) reads the store as well, but its
+// webhooks are signed with that app's secret, so every one would be
+// refused as unsigned: this names the cause before the first webhook.
+// api_key is the app of the top-level api_secret: a store with its own
+// api_secret is another app and is skipped, as is every store without
+// api_key or whose token the Admin API refused.
+func appCheck(ctx context.Context, cfg *Config, st Store, client *admin.Client, connected bool) Check {
+	c := Check{Shop: st.ShopURL, Name: appCheckName, Skipped: true}
+	switch {
+	case cfg.APIKey == "":
+		c.Detail = "no api_key: set it to the app's client id (Shopify admin → Apps → Develop apps → API credentials) to check that the access token is that app's"
+		return c
+	case st.APISecret != cfg.APISecret:
+		c.Detail = "this store sets its own api_secret, so its token is another app's than api_key"
+		return c
+	case !connected:
+		c.Detail = "the Admin API did not answer with the access token"
+		return c
+	}
+	c.Skipped = false
+	var out struct {
+		CurrentAppInstallation *struct {
+			App struct {
+				APIKey string `json:"apiKey"`
+			} `json:"app"`
+		} `json:"currentAppInstallation"`
+	}
+	if err := client.Do(ctx, appQuery, nil, 1, &out); err != nil {
+		c.Detail = err.Error()
+		return c
+	}
+	got := ""
+	if out.CurrentAppInstallation != nil {
+		got = out.CurrentAppInstallation.App.APIKey
+	}
+	if got != cfg.APIKey {
+		c.Detail = fmt.Sprintf("the access token belongs to the app with client id %q, not api_key %q: set access_token to a token of app %q (or api_key to %q if that is the app whose api_secret signs the webhooks)",
+			got, cfg.APIKey, cfg.APIKey, got)
+		return c
+	}
+	c.OK, c.Detail = true, "api_key "+got
+	return c
 }
 
 func apiVersion(st Store) string {

@@ -36,7 +36,9 @@
 // refused, one near its end warned about (apiversion.go, the table of end
 // dates; tajo connectors test says the same); the inventory alert keys
 // warn that nothing acts on them yet; debug and log_level raise the host's
-// level for this connector's lines (Config.ConnectorLogLevel).
+// level for this connector's lines (Config.ConnectorLogLevel); api_key,
+// the app's client id, is what tajo connectors test checks each token's
+// app against (connection.go, appCheck).
 //
 // Normalization is deterministic: the same delivery always yields the same
 // event id, so Shopify's at-least-once redeliveries are harmless downstream.

@@ -205,8 +205,19 @@ func (s *Store) plan(root string, req gqlRequest) (float64, runFunc) {
 		return 1, func() (any, float64, []gqlError) { return s.pollBulk(root, req), 1, nil }
 	case "currentBulkOperation":
 		return 1, func() (any, float64, []gqlError) { return s.pollBulk(root, req), 1, nil }
+	case "currentAppInstallation":
+		return 1, func() (any, float64, []gqlError) { return s.appInstallation(), 1, nil }
 	}
 	return 1, nil
+}
+
+// appInstallation is the installation of the app the access token
+// belongs to, as currentAppInstallation answers it.
+func (s *Store) appInstallation() any {
+	return map[string]any{"currentAppInstallation": map[string]any{
+		"id":  "gid://shopify/AppInstallation/1",
+		"app": map[string]any{"id": "gid://shopify/App/1", "apiKey": s.opts.APIKey},
+	}}
 }
 
 func strVar(req gqlRequest, name string) (string, error) {

@@ -31,6 +31,7 @@ func run(args []string, stdout, stderr io.Writer, ready chan<- string) int {
 	fs.IntVar(&o.Checkouts, "checkouts", 30, "number of abandoned checkouts")
 	fs.StringVar(&o.Secret, "secret", "simulator-secret", "app client secret that signs webhooks")
 	fs.StringVar(&o.AccessToken, "token", "shpat_simulator", "Admin API access token to accept")
+	fs.StringVar(&o.APIKey, "api-key", "simulator-api-key", "client id of the app the token belongs to (currentAppInstallation)")
 	fs.Float64Var(&o.RestoreRate, "restore-rate", 100, "cost points restored per second")
 	fs.Float64Var(&o.MaxAvailable, "bucket", 2000, "cost bucket size")
 	if err := fs.Parse(args); err != nil {

@@ -15,6 +15,10 @@ type Options struct {
 	AccessToken string // the Admin API token the store accepts; default "shpat_simulator"
 	Secret      string // the app client secret signing webhooks; default "simulator-secret"
 	APIVersion  string // the version webhooks report; default "2026-10"
+	// APIKey is the client id of the app AccessToken belongs to, what
+	// currentAppInstallation { app { apiKey } } answers; default
+	// "simulator-api-key".
+	APIKey string
 
 	// Object counts. When all four are zero a small store is generated
 	// (100 customers, 200 orders, 20 products, 30 checkouts); set any to
@@ -59,6 +63,9 @@ func (o *Options) defaults() {
 	}
 	if o.APIVersion == "" {
 		o.APIVersion = "2026-10"
+	}
+	if o.APIKey == "" {
+		o.APIKey = "simulator-api-key"
 	}
 	if o.Customers == 0 && o.Orders == 0 && o.Products == 0 && o.Checkouts == 0 {
 		o.Customers, o.Orders, o.Products, o.Checkouts = 100, 200, 20, 30

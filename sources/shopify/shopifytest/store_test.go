@@ -188,6 +188,29 @@ func TestTokenAndFaults(t *testing.T) {
 	}
 }
 
+// currentAppInstallation names the app the token belongs to, by the
+// api key the store was given (or its default); a wrong token gets 401.
+func TestCurrentAppInstallation(t *testing.T) {
+	const q = `query AppOfToken { currentAppInstallation { app { apiKey } } }`
+	for key, want := range map[string]string{"": "simulator-api-key", "a1b2c3d4e5f6": "a1b2c3d4e5f6"} {
+		s := New(Options{APIKey: key})
+		status, a := post(t, s, "shpat_simulator", q, nil)
+		var got struct {
+			App struct {
+				APIKey string `json:"apiKey"`
+			} `json:"app"`
+		}
+		json.Unmarshal(a.Data["currentAppInstallation"], &got)
+		if status != 200 || len(a.Errors) > 0 || got.App.APIKey != want {
+			t.Errorf("APIKey %q: status %d, errors %+v, apiKey %q, want %q", key, status, a.Errors, got.App.APIKey, want)
+		}
+		if status, _ := post(t, s, "wrong", q, nil); status != 401 {
+			t.Errorf("wrong token: %d", status)
+		}
+		s.Close()
+	}
+}
+
 func TestBulkJSONL(t *testing.T) {
 	s := New(Options{Customers: 20, Orders: 40, Products: 7, Checkouts: 5, BulkPolls: 3})
 	defer s.Close()
