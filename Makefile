@@ -13,7 +13,7 @@ LDFLAGS := -X main.version=$(VERSION)
 CHDB_LIB = CHDB_LIB_PATH=$$(scripts/chdb-lib.sh)
 CH_TEST  = scripts/clickhouse-server.sh >/dev/null && TAJO_REQUIRE_CLICKHOUSE=1 $(CHDB_LIB)
 
-.PHONY: all build run test test-unit bench lint fuzz clean
+.PHONY: all build run test test-unit bench bench-peers lint fuzz clean
 
 all: build
 
@@ -37,6 +37,13 @@ test-unit:
 bench:
 	$(GO) test -run '^$$' -bench 'Pipeline' -benchtime=100000x -benchmem ./pipeline/
 	$(CH_TEST) $(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/pipeline$$')
+
+## bench-peers: tajo beside Benthos v4 on the same BENCH_N customers (default
+## 300000), three alternating runs each: msgs/s, CPU per message, max RSS and
+## the ratios (bench/README.md). A separate module: Benthos stays out of go.mod.
+BENCH_N ?= 300000
+bench-peers:
+	cd bench && BENCH_N=$(BENCH_N) $(GO) run . -go $(GO) -repo ..
 
 ## lint: go vet and a gofmt check.
 lint:

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	// The Benthos distribution's own components for this job: stdin and
+	// file (io), bloblang, batching and the rest of the core (pure).
+	_ "github.com/redpanda-data/benthos/v4/public/components/io"
+	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+// runBenthos is the peer: this binary run as `bench benthos -c config.yaml`
+// is the Benthos v4 CLI with the components above, as a user would build it.
+func runBenthos(args []string) {
+	os.Args = append([]string{"benthos"}, args...)
+	service.RunCLI(context.Background())
+}
+
+// contactMapping is tajo's default chain for a customer event, in
+// Bloblang: the default field_mapping of pipeline.yaml
+// (transforms/fieldmap.go), with the aggregates seeded from the payload's
+// legacy orders_count and total_spent as tajo does for a customer it has
+// not seen, and the consent folding of transforms.consentState. Like
+// tajo's chain it keeps the envelope and adds attributes, identifiers and
+// consent, leaving out what is empty. The driver checks that both write
+// the same three fields for the same records.
+const contactMapping = `
+root = this
+let c = this.data
+let n = $c.orders_count.or(0)
+let spent = $c.total_spent.or("0").number()
+let tags = $c.tags.or([])
+let phone = $c.phone.or("").re_replace_all("[^+0-9]", "")
+let phone = if $phone.has_prefix("00") { "+" + $phone.trim_prefix("00") } else { $phone }
+let vip = $tags.any(t -> t.trim().lowercase() == "vip")
+let attrs = {
+  "FIRSTNAME": $c.first_name,
+  "LASTNAME": $c.last_name,
+  "SMS": $phone,
+  "ORDER_COUNT": $n,
+  "TOTAL_SPENT": $spent,
+  "TAGS": if $tags.length() > 0 { $tags.join(", ") } else { null },
+  "CUSTOMER_TYPE": if $n == 0 { "prospect" } else if $n == 1 { "new" } else { "returning" },
+  "LANGUAGE": $c.locale,
+  "VIP_TIER": if $vip { "vip" } else if $spent >= 1000 { "gold" } else if $spent >= 500 { "silver" } else if $n >= 1 { "bronze" } else { null },
+  "AOV": if $n == 0 { 0 } else { ($spent / $n * 100).round() / 100 },
+}
+root.attributes = $attrs.filter(kv -> kv.value != null && kv.value != "")
+let ids = {"email": $c.email, "ext_id": $c.id.string(), "phone": $phone}
+root.identifiers = $ids.filter(kv -> kv.value != null && kv.value != "")
+let fold = {"subscribed": "subscribed", "pending": "pending", "unsubscribed": "unsubscribed", "redacted": "unsubscribed", "invalid": "unsubscribed"}
+let consent = {
+  "email": $fold.get($c.email_marketing_consent.state.or("").lowercase()),
+  "sms": $fold.get($c.sms_marketing_consent.state.or("").lowercase()),
+}.filter(kv -> kv.value != null)
+if $consent.length() > 0 {
+  root.consent = $consent
+}
+`
+
+// benthosConfig reads standard input, runs the mapping on batches of
+// batch messages (on every core: pipeline.threads is the default, one per
+// CPU) and appends lines to out. Metrics and the HTTP server are off, as a
+// file-to-file job would run; the file output is Benthos's own (no fsync).
+func benthosConfig(out string, batch int) string {
+	return fmt.Sprintf(`http: {enabled: false}
+logger: {level: WARN}
+metrics: {none: {}}
+input:
+  batched:
+    child: {stdin: {}}
+    policy: {count: %d, period: 50ms}
+pipeline:
+  processors:
+    - mapping: |
+%s
+output:
+  file: {path: %q, codec: lines}
+`, batch, indent(contactMapping, "        "), out)
+}
+
+// indent prefixes every non-empty line of s with pre, for a YAML block.
+func indent(s, pre string) string {
+	lines := strings.Split(strings.Trim(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = pre + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
