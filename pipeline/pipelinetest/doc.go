@@ -6,4 +6,7 @@
 //
 // Clock is a simulated clock for pipeline.WithClock, so a test moves a
 // running pipeline's timers (the daily RECENCY sweep) by days.
+//
+// SelfSigned and RecordTLS show what a client's TLS settings (server_name,
+// insecure_skip_verify, a client certificate) put on the wire.
 package pipelinetest
