@@ -65,15 +65,27 @@ func testConcurrentMigrators(t *testing.T, h *backendHarness) {
 func testMigrationLock(t *testing.T, h *backendHarness) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	lease := migrationLease
-	migrationLease = 2 * time.Second
-	t.Cleanup(func() { migrationLease = lease })
 	db, cfg, dataDir := h.open(t, nil)
 	synced := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	oldLayout(t, db)
 	oldRows(t, db, 200, synced)
 	before := oldSnapshots(t, db)
+	newLock := func(epoch int, lease string) {
+		t.Helper()
+		table := fmt.Sprintf("%s%d", lockPrefix, epoch)
+		stmts := []string{"CREATE TABLE " + table + " (owner String, expires DateTime('UTC'), released UInt8) ENGINE = MergeTree ORDER BY owner"}
+		if lease != "" {
+			stmts = append(stmts, "INSERT INTO "+table+" (owner, expires, released) SELECT 'killed', "+lease+", 0")
+		}
+		for _, st := range stmts {
+			if err := db.b.exec(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 
+	// Held: the other migrator waits, and finds the work to do once the
+	// lock is released.
 	lk, err := db.lockMigrations(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -94,57 +106,58 @@ func testMigrationLock(t *testing.T, h *backendHarness) {
 	if cols, _ := db.columns(ctx, "sync_history"); slices.Contains(cols, "ingested_at") {
 		t.Fatal("sync_history was relayouted while another migrator held the lock")
 	}
-	// Another migrator took the lock over: the holder must not go on.
-	if err := db.b.exec(ctx, fmt.Sprintf("CREATE TABLE %s%d (owner String, expires DateTime('UTC'), released UInt8) ENGINE = MergeTree ORDER BY owner", lockPrefix, lk.epoch+1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := lk.hold(ctx); !errors.Is(err, errLockLost) {
-		t.Errorf("hold after a takeover: %v, want errLockLost", err)
-	}
-	lk.release()
-	// The waiter now sees epoch lk.epoch+1 with no lease written, as left
-	// by a migrator killed right after creating it: it takes over after one
-	// lease.
 	start := time.Now()
-	select {
-	case err := <-opened:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-ctx.Done():
-		t.Fatal("the waiter never took over the abandoned lock")
-	}
-	if waited := time.Since(start); waited < migrationLease/2 {
-		t.Errorf("took over an unwritten lock after %s, want about one lease (%s)", waited, migrationLease)
+	lk.release()
+	if err := <-opened; err != nil {
+		t.Fatal(err)
 	}
 	checkMigrated(t, db, before, synced, start)
 	epochs, err := db.lockEpochs(ctx)
-	if err != nil || !reflect.DeepEqual(epochs, []int{lk.epoch + 2}) {
-		t.Errorf("lock tables left: %v %v, want only the last holder's (%d)", epochs, err, lk.epoch+2)
+	if err != nil || !reflect.DeepEqual(epochs, []int{lk.epoch + 1}) {
+		t.Errorf("lock tables left: %v %v, want only the last holder's (%d)", epochs, err, lk.epoch+1)
 	}
 	if locked, err := db.migrationLocked(ctx); err != nil || locked {
 		t.Errorf("after the migration the lock is held: %v %v", locked, err)
 	}
 
+	// Taken over: the holder must not go on.
+	lk, err = db.lockMigrations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newLock(lk.epoch+1, "now() + 60")
+	if err := lk.hold(ctx); !errors.Is(err, errLockLost) {
+		t.Errorf("hold after a takeover: %v, want errLockLost", err)
+	}
+	lk.release()
+
 	// A holder killed after writing its lease: the next one waits the
 	// lease out (here it has run out already), not forever.
-	killed := fmt.Sprintf("%s%d", lockPrefix, lk.epoch+3)
-	for _, st := range []string{
-		"CREATE TABLE " + killed + " (owner String, expires DateTime('UTC'), released UInt8) ENGINE = MergeTree ORDER BY owner",
-		"INSERT INTO " + killed + " (owner, expires, released) SELECT 'killed', now() - 1, 0",
-	} {
-		if err := db.b.exec(ctx, st); err != nil {
-			t.Fatal(err)
-		}
-	}
+	newLock(lk.epoch+2, "now() - 1")
 	lk2, err := db.lockMigrations(ctx)
 	if err != nil {
 		t.Fatalf("a lock whose lease ran out: %v", err)
 	}
-	if lk2.epoch != lk.epoch+4 {
-		t.Errorf("took epoch %d, want %d", lk2.epoch, lk.epoch+4)
+	if lk2.epoch != lk.epoch+3 {
+		t.Errorf("took epoch %d, want %d", lk2.epoch, lk.epoch+3)
 	}
 	lk2.release()
+
+	// A holder killed between creating the lock and writing its lease:
+	// taken over after one lease.
+	lease := migrationLease
+	migrationLease = 2 * time.Second
+	defer func() { migrationLease = lease }()
+	newLock(lk2.epoch+1, "")
+	start = time.Now()
+	lk3, err := db.lockMigrations(ctx)
+	if err != nil {
+		t.Fatalf("a lock with no lease written: %v", err)
+	}
+	if waited := time.Since(start); waited < migrationLease {
+		t.Errorf("took over an unwritten lock after %s, want one lease (%s)", waited, migrationLease)
+	}
+	lk3.release()
 }
 
 // testOpenExisting: the CLI's open reads a migrated store, and refuses a

@@ -192,7 +192,7 @@ func (lk *migrationLock) release() {
 
 // lockEpochs lists the epochs of the lock tables present, lowest first.
 func (db *DB) lockEpochs(ctx context.Context) ([]int, error) {
-	res, err := db.b.query(ctx, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE "+quote(lockPrefix+"%"))
+	res, err := db.systemQuery(ctx, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE "+quote(lockPrefix+"%"))
 	if err != nil {
 		return nil, err
 	}

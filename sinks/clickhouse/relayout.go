@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	chschema "github.com/tajo/tajo/schemas/clickhouse"
 )
@@ -199,7 +200,7 @@ func (db *DB) dropOld(ctx context.Context, lk *migrationLock, table, oldT string
 
 // tableSet reports which of names exist in the current database.
 func (db *DB) tableSet(ctx context.Context, names ...string) (map[string]bool, error) {
-	res, err := db.b.query(ctx, fmt.Sprintf("SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN (%s)", quoteList(names)))
+	res, err := db.systemQuery(ctx, fmt.Sprintf("SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN (%s)", quoteList(names)))
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +212,7 @@ func (db *DB) tableSet(ctx context.Context, names ...string) (map[string]bool, e
 }
 
 func (db *DB) columns(ctx context.Context, table string) ([]string, error) {
-	res, err := db.b.query(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = "+quote(table))
+	res, err := db.systemQuery(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = "+quote(table))
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +221,25 @@ func (db *DB) columns(ctx context.Context, table string) ([]string, error) {
 		cols = append(cols, asString(r[0]))
 	}
 	return cols, nil
+}
+
+// systemQuery reads system.tables or system.columns. ClickHouse 18.16
+// fails such a read with UNKNOWN_TABLE when a table it lists is dropped or
+// renamed meanwhile (seen with four migrators at once: a waiter's look at
+// the lock failed on "error_history_old doesn't exist" while the holder
+// dropped it), so that error is read again a few times.
+func (db *DB) systemQuery(ctx context.Context, q string) (*Result, error) {
+	for i := 0; ; i++ {
+		res, err := db.b.query(ctx, q)
+		if !isCode(err, codeUnknownTable) || i == 20 {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (db *DB) count(ctx context.Context, from string) (uint64, error) {
