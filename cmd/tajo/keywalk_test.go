@@ -81,6 +81,7 @@ var keyProofs = map[string]string{
 	"pipeline.retry.max_attempts": "pipeline TestRetryMaxAttemptsIsFatal",
 	"dead_letter.sink":            "cmd/tajo TestReplay",
 	"dead_letter.path":            "pipeline TestRunnerDeadLettersRejectedRecordsToFile",
+	"history.sink":                "pipeline TestHistorySinkGetsEachRecordOnce",
 	"plugins.dir":                 "plugins TestLaunchFromDir",
 	"plugins.sha256.*":            "plugins TestLaunchRefusesUntrustedExecutables",
 
@@ -155,10 +156,10 @@ var keyProofs = map[string]string{
 	"sinks.clickhouse.retention_days":           "sinks/clickhouse TestConfigValidate",
 	"sinks.clickhouse.tls.enabled":              "sinks/clickhouse TestServerTLS",
 	"sinks.clickhouse.tls.ca_file":              "sinks/clickhouse TestServerTLS",
-	"sinks.clickhouse.tls.cert_file":            "unproven: client certificate; TestServerTLS checks the server's only",
-	"sinks.clickhouse.tls.key_file":             "unproven: client certificate; TestServerTLS checks the server's only",
-	"sinks.clickhouse.tls.server_name":          "unproven: set on the TLS config; no test reads it back",
-	"sinks.clickhouse.tls.insecure_skip_verify": "unproven: set on the TLS config; no test reads it back",
+	"sinks.clickhouse.tls.cert_file":            "sinks/clickhouse TestTLSClientSettingsReachTheServer",
+	"sinks.clickhouse.tls.key_file":             "sinks/clickhouse TestTLSClientSettingsReachTheServer",
+	"sinks.clickhouse.tls.server_name":          "sinks/clickhouse TestTLSClientSettingsReachTheServer",
+	"sinks.clickhouse.tls.insecure_skip_verify": "sinks/clickhouse TestTLSClientSettingsReachTheServer",
 
 	"sinks.brevo.enabled":                    "cmd/tajo TestBrevoEndToEndFixtures",
 	"sinks.brevo.api_key":                    "sinks/brevo TestWrongKeyIsFatalAndKeyStaysSecret",
