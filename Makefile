@@ -55,6 +55,7 @@ FUZZTIME ?= 20s
 FUZZ_TARGETS := \
 	./pipeline/config/:FuzzParse ./schemas/:FuzzDecodeEvent ./schemas/:FuzzUnquoteAgreesWithJSON \
 	./sources/shopify/:FuzzNormalize ./sources/shopify/:FuzzVerifyHMAC ./sources/shopify/:FuzzWebhook \
+	./sources/file/:FuzzShopKey \
 	./transforms/:FuzzE164 ./transforms/:FuzzToDate ./transforms/:FuzzParseEnvelope \
 	./transforms/:FuzzMapExpression ./transforms/:FuzzFastTags
 fuzz:

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,13 +108,7 @@ func (s *Source) Read(ctx context.Context, max int) ([]*pipeline.Record, error) 
 	for len(out) < max {
 		line, err := s.readLine()
 		if len(line) > 0 {
-			rec := &pipeline.Record{Value: line, Time: time.Now()}
-			var probe struct {
-				Shop string `json:"shop"`
-			}
-			if json.Unmarshal(line, &probe) == nil {
-				rec.Key = []byte(probe.Shop)
-			}
+			rec := &pipeline.Record{Key: shopKey(line), Value: line, Time: time.Now()}
 			pos := make(pipeline.Position, 8)
 			binary.BigEndian.PutUint64(pos, uint64(s.off))
 			rec.Position = pos
