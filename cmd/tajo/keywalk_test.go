@@ -144,7 +144,7 @@ var keyProofs = map[string]string{
 	"connectors.shopify.dedupe_window":                      "sources/shopify TestDuplicateDeliveries",
 	"connectors.shopify.debug":                              "plugins TestConnectorLevelRaisesOnlyItsLines",
 	"connectors.shopify.log_level":                          "sources/shopify TestConnectorLogLevel",
-	"connectors.shopify.log_webhooks":                       "unproven: one log line per accepted webhook; no test reads the line",
+	"connectors.shopify.log_webhooks":                       "sources/shopify TestLogWebhooksLogsALinePerWebhook",
 
 	"sinks.file.enabled":                        "cmd/tajo TestKillNineLosesNothing",
 	"sinks.file.path":                           "sinks/file TestFileSinkAppendsAndRepairsTornLine",
@@ -219,7 +219,7 @@ var keyProofs = map[string]string{
 	"transforms.stages[].name":                   "transforms TestRouteAndFilter",
 	"transforms.stages[].type":                   "transforms TestRouteAndFilter",
 	"transforms.stages[].fields.*":               "transforms TestTypoFailsValidateWithPathAndField",
-	"transforms.stages[].when":                   "unproven: a map stage's condition; no test sets when",
+	"transforms.stages[].when":                   "transforms TestMapStageWhenRestrictsItsEvents",
 	"transforms.stages[].condition":              "transforms TestRouteAndFilter",
 	"transforms.stages[].sinks.*":                "transforms TestRouteAndFilter",
 	"transforms.stages[].products.filter.status": "transforms TestProductFilterFixture",
