@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 )
 
 // This file is the sink side of a flow: in-order delivery with per-record
-// outcomes, retries, the dead-letter path, and the sync history written
-// before a record is released.
+// outcomes, retries and the dead-letter path. What a sink did with each
+// record goes to the flow's history (history.go) before the record is
+// released.
 
 // sinkLoop delivers batches to one sink in order.
 func (f *flow) sinkLoop(ctx context.Context, s *sinkWorker) {
@@ -26,31 +28,49 @@ func (f *flow) sinkLoop(ctx context.Context, s *sinkWorker) {
 }
 
 // deliver writes one batch until every record is delivered or
-// dead-lettered, records the outcomes in the sync history, and releases the
+// dead-lettered, reports the outcomes to the history, and releases the
 // records. It returns false when the flow is stopping or failed; the
 // records not handled are then not released, so never acked.
 func (f *flow) deliver(ctx context.Context, s *sinkWorker, b sinkBatch) bool {
-	recs, refs := b.recs, b.refs
-	stage := "sink:" + s.Name
-	handled := make([]*ackRef, 0, len(refs))
-	var history []Outcome
-	keep := f.recorder != nil && s.Name != f.recorderName
-	note := func(r *Record, result, why string, attempt int, took time.Duration) {
-		if keep {
-			history = append(history, Outcome{Stage: s.Name, Record: r, Result: result, Reason: why, Attempt: attempt, Latency: took})
-		}
+	var outs []entryOutcome
+	ok := f.writeAll(ctx, "sink:"+s.Name, b.recs,
+		func(ctx context.Context, _ []int, recs []*Record) error { return s.Write(ctx, recs) },
+		func(i int, result, why string, attempt int, took time.Duration) {
+			if result == ResultDelivered {
+				f.stats.Delivered.Add(1)
+			}
+			if b.hist != nil {
+				outs = append(outs, entryOutcome{ent: b.ents[i], o: Outcome{Stage: s.Name, Record: b.recs[i], Result: result, Reason: why, Attempt: attempt, Latency: took}})
+			}
+		})
+	if !ok || (b.hist != nil && !b.hist.report(outs)) {
+		return false
+	}
+	releaseAll(b.refs)
+	return true
+}
+
+// writeAll calls write until each of recs is delivered, skipped or
+// rejected (and dead-lettered under stage), retrying the retryable ones;
+// settle is told each record's final result once. write gets the indexes
+// into recs still to write and those records. It returns false when the
+// flow is stopping or failed.
+func (f *flow) writeAll(ctx context.Context, stage string, recs []*Record,
+	write func(ctx context.Context, idx []int, recs []*Record) error,
+	settle func(i int, result, reason string, attempt int, took time.Duration)) bool {
+	idx := make([]int, len(recs))
+	for i := range idx {
+		idx[i] = i
 	}
 	for attempt := 1; len(recs) > 0; attempt++ {
 		start := time.Now()
-		err := s.Write(ctx, recs)
+		err := write(ctx, idx, recs)
 		took := time.Since(start)
 		if err == nil {
-			f.stats.Delivered.Add(int64(len(recs)))
-			for _, r := range recs {
-				note(r, ResultDelivered, "", attempt, took)
+			for _, i := range idx {
+				settle(i, ResultDelivered, "", attempt, took)
 			}
-			handled = append(handled, refs...)
-			break
+			return true
 		}
 		var be *BatchError
 		var perRec []error
@@ -63,68 +83,40 @@ func (f *flow) deliver(ctx context.Context, s *sinkWorker, b sinkBatch) bool {
 			}
 		}
 		var retryRecs, dlRecs []*Record
-		var retryRefs []*ackRef
+		var retryIdx []int
 		var dlErrs []error
 		var retryErr error
-		for i, e := range perRec {
+		for j, e := range perRec {
+			i := idx[j]
 			if skip := (*SkipError)(nil); errors.As(e, &skip) {
 				// The sink chose to send nothing for this record (a test
 				// order): handled, and the history says why.
-				note(recs[i], ResultSkipped, skip.Reason, attempt, took)
-				handled = append(handled, refs[i])
+				settle(i, ResultSkipped, skip.Reason, attempt, took)
 				continue
 			}
 			switch ClassOf(e) {
 			case 0:
-				f.stats.Delivered.Add(1)
-				note(recs[i], ResultDelivered, "", attempt, took)
-				handled = append(handled, refs[i])
+				settle(i, ResultDelivered, "", attempt, took)
 			case Rejected:
-				dlRecs, dlErrs = append(dlRecs, recs[i]), append(dlErrs, e)
-				note(recs[i], ResultRejected, reason(e), attempt, took)
-				handled = append(handled, refs[i])
+				dlRecs, dlErrs = append(dlRecs, recs[j]), append(dlErrs, e)
+				settle(i, ResultRejected, reason(e), attempt, took)
 			case Fatal:
-				f.fail(fmt.Errorf("sink %s: %w", s.Name, e))
+				f.fail(fmt.Errorf("%s: %w", strings.Replace(stage, ":", " ", 1), e))
 				return false
 			default:
-				retryRecs, retryRefs = append(retryRecs, recs[i]), append(retryRefs, refs[i])
+				retryRecs, retryIdx = append(retryRecs, recs[j]), append(retryIdx, i)
 				retryErr = e
 			}
 		}
 		if len(dlRecs) > 0 && !f.deadLetter(ctx, dlRecs, dlErrs, stage) {
 			return false
 		}
-		recs, refs = retryRecs, retryRefs
+		recs, idx = retryRecs, retryIdx
 		if len(recs) > 0 && !f.retryWait(ctx, stage, attempt, retryErr) {
 			return false
 		}
 	}
-	if !f.record(ctx, stage, history) {
-		return false
-	}
-	releaseAll(handled)
 	return true
-}
-
-// record writes outcomes to the sync history, retrying until it succeeds:
-// a record is acked only once its history row is stored.
-func (f *flow) record(ctx context.Context, stage string, outs []Outcome) bool {
-	if f.recorder == nil || len(outs) == 0 {
-		return true
-	}
-	for attempt := 1; ; attempt++ {
-		err := f.recorder.RecordSinkOutcomes(ctx, outs)
-		if err == nil {
-			return true
-		}
-		if ClassOf(err) == Fatal {
-			f.fail(fmt.Errorf("recording the sync history of %s: %w", stage, err))
-			return false
-		}
-		if !f.retryWait(ctx, "history:"+stage, attempt, err) {
-			return false
-		}
-	}
 }
 
 func releaseAll(refs []*ackRef) {

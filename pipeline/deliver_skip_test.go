@@ -26,8 +26,8 @@ func TestSinkSkipIsRecordedAsSkipped(t *testing.T) {
 	}}
 	dl := &memDeadLetters{}
 	rec := &memRecorder{}
-	f := newFlow("t", in, nil, []NamedSink{{"brevo", sink}, {"history", &funcSink{}}}, dl, testPipelineConfig(), quietLog())
-	f.recorder, f.recorderName = rec, "history"
+	f := newFlow("t", in, nil, []NamedSink{{"brevo", sink}, {"history", rec}}, dl, testPipelineConfig(), quietLog())
+	f.useHistory("history", rec)
 	if err := f.run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -49,14 +49,13 @@ type flow struct {
 	transforms []NamedTransform
 	sinks      []*sinkWorker
 	dlq        DeadLetterSink
-	// recorder keeps the sync history (nil: none); recorderName is its own
-	// sink, which records its deliveries itself.
-	recorder     OutcomeRecorder
-	recorderName string
-	cfg          config.Pipeline
-	log          *logrus.Entry
-	stats        *FlowStats
-	tr           *tracker
+	// history is the sink history.sink names (nil: none), fed each record
+	// once after the fan-out sinks (history.go).
+	history *history
+	cfg     config.Pipeline
+	log     *logrus.Entry
+	stats   *FlowStats
+	tr      *tracker
 
 	failOnce sync.Once
 	failErr  error
@@ -94,6 +93,10 @@ type inMsg struct {
 type sinkBatch struct {
 	recs []*Record
 	refs []*ackRef
+	// hist gathers the outcomes for the history; ents[i] is recs[i]'s
+	// entry there. Nil without a history.
+	hist *historyBatch
+	ents []int
 }
 
 type sinkWorker struct {
@@ -187,6 +190,16 @@ func (f *flow) run(ctx context.Context) error {
 		}()
 	}
 
+	histDone := make(chan struct{})
+	if f.history != nil {
+		go func() {
+			defer close(histDone)
+			f.historyLoop(work)
+		}()
+	} else {
+		close(histDone)
+	}
+
 	ackDone := make(chan struct{})
 	stopAck := make(chan struct{})
 	go func() {
@@ -212,6 +225,12 @@ func (f *flow) run(ctx context.Context) error {
 		close(s.ch)
 	}
 	sinksDone.Wait()
+	// Every history batch was handed over by now (the last sink to finish
+	// a batch hands it, before its loop returns).
+	if f.history != nil {
+		close(f.history.ch)
+	}
+	<-histDone
 	close(drained)
 	close(stopAck)
 	<-ackDone
@@ -282,28 +301,47 @@ func (f *flow) batchLoop(ctx context.Context, msgs <-chan inMsg) {
 // process runs the transform chain on a batch and distributes the results.
 func (f *flow) process(ctx context.Context, batch []inMsg) {
 	per := make([]sinkBatch, len(f.sinks))
-	var history []Outcome
+	var hist *historyBatch
+	if f.history != nil {
+		hist = newHistoryBatch(f, len(batch))
+	}
 	for _, m := range batch {
 		outs, notes, ok := f.transform(ctx, m.rec)
 		if !ok {
 			return // fatal, or stopping: nothing of this batch is acked
 		}
-		history = append(history, notes...)
+		hist.hold(m.ref)
+		hist.note(notes)
 		if outs == nil {
 			f.stats.Filtered.Add(1)
 		}
 		for _, out := range outs {
+			ent := -1
+			if hist != nil {
+				ent = hist.entry(out, wants(out, f.history.name))
+			}
 			for i, s := range f.sinks {
 				if wants(out, s.Name) {
 					m.ref.pending.Add(1)
 					per[i].recs = append(per[i].recs, out)
 					per[i].refs = append(per[i].refs, m.ref)
+					if hist != nil {
+						per[i].hist, per[i].ents = hist, append(per[i].ents, ent)
+					}
 				}
 			}
 		}
 	}
-	if !f.flushTransforms(ctx) || !f.record(ctx, "transforms", history) {
+	if !f.flushTransforms(ctx) {
 		return
+	}
+	if hist != nil {
+		hist.pending = 1 // process's own share, reported below
+		for i := range per {
+			if len(per[i].recs) > 0 {
+				hist.pending++
+			}
+		}
 	}
 	for i, s := range f.sinks {
 		if len(per[i].recs) == 0 {
@@ -314,6 +352,9 @@ func (f *flow) process(ctx context.Context, batch []inMsg) {
 		case <-f.failed:
 			return
 		}
+	}
+	if hist != nil && !hist.report(nil) {
+		return
 	}
 	// Drop the guard reference each record was born with: a record with no
 	// copies (filtered, or routed nowhere) is handled right here.

@@ -413,22 +413,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// memRecorder is a history sink in memory: the outcomes it stored, and
+// how many entries each record value arrived in.
 type memRecorder struct {
-	mu    sync.Mutex
-	outs  []Outcome
-	fails int // fail this many calls first
+	mu      sync.Mutex
+	outs    []Outcome
+	entries map[int]int // record value → entries received
+	own     int         // entries with the sink's own copy
+	fails   int         // fail this many calls first
 }
 
-func (m *memRecorder) RecordSinkOutcomes(_ context.Context, outs []Outcome) error {
+func (m *memRecorder) RecordHistory(_ context.Context, entries []HistoryEntry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fails > 0 {
 		m.fails--
 		return Retry(errors.New("clickhouse: connection refused"))
 	}
-	m.outs = append(m.outs, outs...)
+	if m.entries == nil {
+		m.entries = map[int]int{}
+	}
+	for _, e := range entries {
+		m.entries[value(e.Record)]++
+		if e.Own {
+			m.own++
+		}
+		m.outs = append(m.outs, e.Outcomes...)
+	}
 	return nil
 }
+
+func (m *memRecorder) Open(context.Context) error  { return nil }
+func (m *memRecorder) Close(context.Context) error { return nil }
+func (m *memRecorder) Write(context.Context, []*Record) error {
+	return Stop(errors.New("the history sink's Write was called"))
+}
+func (m *memRecorder) LogWebhooks(context.Context, []WebhookLog) error       { return nil }
+func (m *memRecorder) RecordChecks(context.Context, []ConnectionCheck) error { return nil }
 
 func TestOutcomesAreRecordedBeforeAck(t *testing.T) {
 	in := &fakeInput{n: 200}
@@ -441,7 +462,6 @@ func TestOutcomesAreRecordedBeforeAck(t *testing.T) {
 		}
 		return &BatchError{Errs: errs}
 	}}
-	history := &funcSink{}
 	rec := &memRecorder{fails: 3}
 	chain := []NamedTransform{{"guard", transformFunc(func(r *Record) ([]*Record, error) {
 		if value(r)%4 == 0 {
@@ -449,8 +469,8 @@ func TestOutcomesAreRecordedBeforeAck(t *testing.T) {
 		}
 		return []*Record{r}, nil
 	})}}
-	f := newFlow("t", in, chain, []NamedSink{{"brevo", sink}, {"history", history}}, &memDeadLetters{}, testPipelineConfig(), quietLog())
-	f.recorder, f.recorderName = rec, "history"
+	f := newFlow("t", in, chain, []NamedSink{{"brevo", sink}, {"history", rec}}, &memDeadLetters{}, testPipelineConfig(), quietLog())
+	f.useHistory("history", rec)
 	if err := f.run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/tajo/tajo/pipeline/config"
@@ -41,12 +42,29 @@ func registerSource(section, name string, newConfig func() any, f SourceFactory)
 	config.Register(section, name, newConfig)
 }
 
-// RegisterSink makes a sink type available under `sinks.<name>`.
-func RegisterSink(name string, newConfig func() any, f SinkFactory) {
+// RegisterSink makes a sink type available under `sinks.<name>`. What it
+// can be named for (history.sink, dead_letter.sink) is read from the type
+// f returns, so validation refuses a name the run would refuse: a factory
+// returning a HistorySink (a concrete type that implements it) can keep the
+// history, one returning the Sink interface cannot.
+func RegisterSink[S Sink](name string, newConfig func() any, f func(spec any, env Env) (S, error)) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	sinks[name] = f
+	sinks[name] = func(spec any, env Env) (Sink, error) {
+		s, err := f(spec, env)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	config.Register("sinks", name, newConfig)
+	t := reflect.TypeFor[S]()
+	if t.Implements(reflect.TypeFor[HistorySink]()) {
+		config.RegisterAbilities("sinks", name, config.KeepsHistory)
+	}
+	if t.Implements(reflect.TypeFor[DeadLetterSink]()) {
+		config.RegisterAbilities("sinks", name, config.StoresDeadLetters)
+	}
 }
 
 func sourceFactory(section, name string) (SourceFactory, error) {

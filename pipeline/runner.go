@@ -125,7 +125,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		return e
 	}
 
-	sinks, dlq, cls, err := buildSinks(ctx, cfg, env, checks)
+	sinks, hist, dlq, cls, err := buildSinks(ctx, cfg, env, checks)
 	closers = append(closers, cls...)
 	// After the sinks' closers, so it runs before them: the checks of a
 	// sink that failed to open are written while the history is open.
@@ -133,11 +133,8 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	for _, s := range sinks {
-		if w, ok := s.Sink.(WebhookLogger); ok {
-			webhooks = w
-			break
-		}
+	if hist != nil {
+		webhooks = hist
 	}
 	sources, cls, err := buildSources(ctx, cfg, env)
 	closers = append(closers, cls...)
@@ -168,9 +165,13 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		timers = findTimers(transforms, r.clock, cfg.Pipeline, log)
 	}
 
-	recorder, recorderName := findRecorder(sinks)
+	// The flows that deliver to the sinks hand each record once to the
+	// history sink (history.sink), which is then not among their fan-out
+	// sinks.
 	withHistory := func(f *flow) *flow {
-		f.recorder, f.recorderName = recorder, recorderName
+		if hist != nil {
+			f.useHistory(cfg.History.Sink, hist)
+		}
 		return f
 	}
 	var flows []*flow
@@ -441,16 +442,6 @@ func (r *Runner) Addr() string {
 	return r.addr
 }
 
-// findRecorder returns the first sink that keeps the sync history.
-func findRecorder(sinks []NamedSink) (OutcomeRecorder, string) {
-	for _, s := range sinks {
-		if r, ok := s.Sink.(OutcomeRecorder); ok {
-			return r, s.Name
-		}
-	}
-	return nil, ""
-}
-
 type namedSource struct {
 	name string
 	src  Source
@@ -487,7 +478,12 @@ func buildSources(ctx context.Context, cfg *config.Config, env func(string) Env)
 	return out, cls, nil
 }
 
-func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env, checks *checkLog) ([]NamedSink, DeadLetterSink, []closer, error) {
+// buildSinks builds and opens the enabled sinks (the history sink first,
+// so a sink whose credentials are refused in Open leaves its check in the
+// history even though the run stops there) and resolves the sinks that
+// history.sink and dead_letter.sink name. The history sink is also in the
+// returned list: a flow without history delivers to it like any sink.
+func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env, checks *checkLog) ([]NamedSink, HistorySink, DeadLetterSink, []closer, error) {
 	var out []NamedSink
 	var cls []closer
 	byName := map[string]Sink{}
@@ -499,57 +495,60 @@ func buildSinks(ctx context.Context, cfg *config.Config, env func(string) Env, c
 		}
 		f, err := sinkFactory(name)
 		if err != nil {
-			return out, nil, cls, err
+			return out, nil, nil, cls, err
 		}
 		s, err := f(comp.Spec, env(name))
 		if err != nil {
-			return out, nil, cls, fmt.Errorf("sinks.%s: %w", name, err)
+			return out, nil, nil, cls, fmt.Errorf("sinks.%s: %w", name, err)
 		}
 		built = append(built, NamedSink{Name: name, Sink: s})
+		byName[name] = s
 	}
-	// The sink that keeps the connection checks opens first, so a sink
-	// whose credentials are refused in Open leaves its check in the
-	// history even though the run stops there.
-	slices.SortStableFunc(built, func(a, b NamedSink) int {
-		_, ra := a.Sink.(CheckRecorder)
-		_, rb := b.Sink.(CheckRecorder)
-		switch {
-		case ra && !rb:
-			return -1
-		case rb && !ra:
-			return 1
+	var hist HistorySink
+	if name := cfg.History.Sink; name != "" {
+		h, err := namedSink[HistorySink](byName, "history.sink", name, "keep the sync history", "name one that can (clickhouse)")
+		if err != nil {
+			return out, nil, nil, cls, err
 		}
-		return 0
-	})
+		hist = h
+		slices.SortStableFunc(built, func(a, b NamedSink) int {
+			switch {
+			case a.Name == name && b.Name != name:
+				return -1
+			case b.Name == name && a.Name != name:
+				return 1
+			}
+			return 0
+		})
+	}
+	var dl DeadLetterSink
+	if name := cfg.DeadLetter.Sink; name != "" {
+		d, err := namedSink[DeadLetterSink](byName, "dead_letter.sink", name, "store dead letters", "use dead_letter.path")
+		if err != nil {
+			return out, nil, nil, cls, err
+		}
+		dl = d
+	}
 	for _, ns := range built {
 		name, s := ns.Name, ns.Sink
 		if err := s.Open(ctx); err != nil {
-			return out, nil, cls, fmt.Errorf("sinks.%s: open: %w", name, err)
+			return out, nil, nil, cls, fmt.Errorf("sinks.%s: open: %w", name, err)
 		}
 		cls = append(cls, closer{"sinks." + name, func() error { return s.Close(context.Background()) }})
 		out = append(out, ns)
-		byName[name] = s
-		if r, ok := s.(CheckRecorder); ok && checks != nil {
-			checks.attach(r)
+		if hist != nil && name == cfg.History.Sink && checks != nil {
+			checks.attach(hist)
 		}
 	}
 	// Delivery order stays the configuration's (by name).
 	slices.SortFunc(out, func(a, b NamedSink) int { return strings.Compare(a.Name, b.Name) })
-	if cfg.DeadLetter.Sink != "" {
-		s, ok := byName[cfg.DeadLetter.Sink]
-		if !ok {
-			return out, nil, cls, fmt.Errorf("dead_letter.sink: %q is not an enabled sink", cfg.DeadLetter.Sink)
-		}
-		dl, ok := s.(DeadLetterSink)
-		if !ok {
-			return out, nil, cls, fmt.Errorf("dead_letter.sink: sink %q cannot store dead letters; use dead_letter.path", cfg.DeadLetter.Sink)
-		}
-		return out, dl, cls, nil
+	if dl != nil {
+		return out, hist, dl, cls, nil
 	}
-	dl, err := openFileDeadLetters(cfg.Path(cfg.DeadLetter.Path))
+	fdl, err := openFileDeadLetters(cfg.Path(cfg.DeadLetter.Path))
 	if err != nil {
-		return out, nil, cls, err
+		return out, hist, nil, cls, err
 	}
-	cls = append(cls, closer{"dead-letter file", dl.Close})
-	return out, dl, cls, nil
+	cls = append(cls, closer{"dead-letter file", fdl.Close})
+	return out, hist, fdl, cls, nil
 }

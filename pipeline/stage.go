@@ -117,7 +117,8 @@ type Env struct {
 	PluginsDir string
 	// PluginSHA256 pins plugin binaries by name (plugins.sha256, decoded).
 	PluginSHA256 map[string][]byte
-	// Webhooks keeps the webhook log; nil when no sink keeps one.
+	// Webhooks keeps the webhook log: the history sink (history.sink);
+	// nil without one.
 	Webhooks WebhookLogger
 	// Checks takes the connection checks a component sees (how Shopify
 	// or Brevo answered its credentials); nil outside a run.
@@ -148,7 +149,8 @@ type WebhookLogger interface {
 	LogWebhooks(ctx context.Context, logs []WebhookLog) error
 }
 
-// Outcome is what finally happened to one record at one stage or sink.
+// Outcome is what finally happened to one record at one stage or sink,
+// for the history (HistoryEntry).
 type Outcome struct {
 	Stage   string // a sink name, or "transform:<name>" for a skip or rejection there
 	Record  *Record
@@ -164,11 +166,3 @@ const (
 	ResultSkipped   = "skipped"
 	ResultRejected  = "rejected"
 )
-
-// OutcomeRecorder is implemented by a sink that keeps the sync history.
-// The engine reports to it what happened to every record at every other
-// sink, and every skip and rejection in the transforms, before the record
-// is acked; a failure to record is retried like a sink failure.
-type OutcomeRecorder interface {
-	RecordSinkOutcomes(ctx context.Context, outs []Outcome) error
-}

@@ -25,6 +25,7 @@ type Config struct {
 	Broker     Broker     `yaml:"broker"`
 	Pipeline   Pipeline   `yaml:"pipeline"`
 	DeadLetter DeadLetter `yaml:"dead_letter"`
+	History    History    `yaml:"history"`
 	Plugins    Plugins    `yaml:"plugins"`
 
 	// Component sections: one entry per component, keyed by its type.
@@ -168,6 +169,14 @@ type DeadLetter struct {
 	Sink string `yaml:"sink"`
 }
 
+// History names the sink that keeps the sync history, the webhook log and
+// the connection checks. It receives each record once, after the other
+// sinks, with what they did with it. Unset, it is the one enabled sink
+// that can keep history (clickhouse), if any.
+type History struct {
+	Sink string `yaml:"sink"`
+}
+
 // Plugins configures the out-of-process plugin host.
 type Plugins struct {
 	Dir string `yaml:"dir"`
@@ -207,7 +216,7 @@ func Default() *Config {
 			ConsumerGroup:     "tajo",
 			ClientID:          "tajo",
 			WriteTimeout:      10 * time.Second,
-			BatchTimeout:      5 * time.Millisecond,
+			BatchTimeout:      time.Millisecond,
 			MaxMessageBytes:   1 << 20,
 			Compression:       "lz4",
 			Retention:         7 * 24 * time.Hour,
@@ -343,7 +352,10 @@ func (c *Config) validate(p *Problems) {
 		p.Add("dead_letter", "set exactly one of path and sink", `e.g. path: dead-letter.jsonl, or sink: clickhouse`)
 	case c.DeadLetter.Path == "" && c.DeadLetter.Sink == "":
 		c.DeadLetter.Path = DefaultDeadLetterPath
+	case c.DeadLetter.Sink != "":
+		c.checkNamedSink(p, "dead_letter.sink", c.DeadLetter.Sink, StoresDeadLetters, "or use dead_letter.path")
 	}
+	c.validateHistory(p)
 	c.validatePlugins(p)
 	for _, sec := range []string{"sources", "connectors", "sinks"} {
 		for _, name := range slices.Sorted(maps.Keys(c.Components[sec])) {

@@ -196,3 +196,101 @@ func (d *decoder) decodeStructNamed(n *yaml.Node, cfg *Config, path string, extr
 		}
 	}
 }
+
+// Ability is a role a top-level key names a sink for (history.sink,
+// dead_letter.sink); a sink type has it when it implements what the role
+// needs, which the engine derives from its constructor when it registers.
+type Ability string
+
+// The abilities keys name sinks for.
+const (
+	KeepsHistory      Ability = "keep the sync history"
+	StoresDeadLetters Ability = "store dead letters"
+)
+
+var abilities = map[string]map[Ability]bool{} // "section.name" → abilities
+
+// RegisterAbilities records what a registered component type can be named
+// for.
+func RegisterAbilities(section, name string, as ...Ability) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	key := Join(section, name)
+	if abilities[key] == nil {
+		abilities[key] = map[Ability]bool{}
+	}
+	for _, a := range as {
+		abilities[key][a] = true
+	}
+}
+
+// Can says whether the registered component type section.name has a.
+func Can(section, name string, a Ability) bool {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return abilities[Join(section, name)][a]
+}
+
+// sinksThatCan lists the enabled sinks with a, by name.
+func (c *Config) sinksThatCan(a Ability) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(c.Components["sinks"])) {
+		if c.Component("sinks", name) != nil && Can("sinks", name, a) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// checkNamedSink refuses at path a sink name that is not an enabled sink
+// with ability a, saying which ones could be named; alt is the other way
+// out (a path instead of a sink, or no history).
+func (c *Config) checkNamedSink(p *Problems, path, name string, a Ability, alt string) {
+	enabled := c.Component("sinks", name) != nil
+	if enabled && Can("sinks", name, a) {
+		return
+	}
+	if _, listed := c.Sinks[name]; listed && c.Components["sinks"][name] == nil {
+		return // an unknown sink type, already reported at sinks.<name>
+	}
+	msg := fmt.Sprintf("%q is not an enabled sink", name)
+	if enabled {
+		msg = fmt.Sprintf("sink %q cannot %s", name, a)
+	}
+	var hint string
+	if able := c.sinksThatCan(a); len(able) > 0 {
+		hint = fmt.Sprintf("name an enabled sink that can: %s", strings.Join(able, ", "))
+	} else {
+		var types []string
+		for _, t := range componentTypes("sinks") {
+			if Can("sinks", t, a) {
+				types = append(types, t)
+			}
+		}
+		hint = fmt.Sprintf("enable a sink that can (%s) under sinks:", strings.Join(types, ", "))
+	}
+	if alt != "" {
+		hint += ", " + alt
+	}
+	p.Add(path, msg, hint)
+}
+
+// validateHistory checks history.sink, or fills it in: unset, the history
+// is kept by the one enabled sink that can keep it, if there is one.
+func (c *Config) validateHistory(p *Problems) {
+	if c.History.Sink != "" {
+		alt := ""
+		if len(c.sinksThatCan(KeepsHistory)) == 0 {
+			alt = "or remove history.sink to keep no history"
+		}
+		c.checkNamedSink(p, "history.sink", c.History.Sink, KeepsHistory, alt)
+		return
+	}
+	switch able := c.sinksThatCan(KeepsHistory); len(able) {
+	case 0:
+	case 1:
+		c.History.Sink = able[0]
+	default:
+		p.Add("history.sink", fmt.Sprintf("%d enabled sinks can keep the sync history (%s)", len(able), strings.Join(able, ", ")), "name the one that keeps it, e.g. history: {sink: "+able[0]+"}")
+	}
+}

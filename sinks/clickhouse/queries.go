@@ -74,6 +74,8 @@ type Limits struct {
 	MaxRows  int64         `json:"max_rows,omitempty"`
 	MaxBytes int64         `json:"max_bytes,omitempty"`
 	Timeout  time.Duration `json:"timeout,omitempty"`
+	// maxMemory is QueryMaxMemory unless a test lowers it.
+	maxMemory int64
 }
 
 // The defaults and caps of Limits. A result is held in memory whole (and
@@ -87,6 +89,12 @@ const (
 	CapMaxBytes         = 256 << 20
 	DefaultQueryTimeout = 30 * time.Second
 	CapQueryTimeout     = 5 * time.Minute
+	// QueryMaxMemory is the memory one query may use while it runs
+	// (ClickHouse's max_memory_usage), whatever its result: a join, sort
+	// or aggregation over the history holds its state in tajo's own
+	// process on chDB, where one unbounded SELECT grew tajo from 0.3 to
+	// 5.5 GB in 30 s.
+	QueryMaxMemory = 1 << 30
 )
 
 // resolve fills the defaults and checks the caps.
@@ -99,6 +107,9 @@ func (l Limits) resolve() (Limits, error) {
 	}
 	if l.Timeout == 0 {
 		l.Timeout = DefaultQueryTimeout
+	}
+	if l.maxMemory == 0 {
+		l.maxMemory = QueryMaxMemory
 	}
 	switch {
 	case l.MaxRows < 0 || l.MaxRows > CapMaxRows:
@@ -133,6 +144,7 @@ func (db *DB) ReadOnlyQuery(ctx context.Context, sql string, lim Limits) (*Resul
 		{"max_result_rows", int(lim.MaxRows)},
 		{"max_result_bytes", int(lim.MaxBytes)},
 		{"max_execution_time", secs},
+		{"max_memory_usage", int(lim.maxMemory)},
 		{"readonly", 1}, // last: once set, no later setting may change
 	})
 	if err != nil {
@@ -151,6 +163,8 @@ func explainLimit(err error, lim Limits) error {
 			lim.MaxRows, lim.MaxBytes>>20, CapMaxRows, CapMaxBytes>>20, err)
 	case code == 159 || errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("the query ran longer than %s: narrow it (or raise --timeout, at most %s): %w", lim.Timeout, CapQueryTimeout, err)
+	case code == 241:
+		return fmt.Errorf("the query needed more than %d MiB of memory while it ran: narrow it (a WHERE on ts or shop, fewer columns, a smaller join): %w", lim.maxMemory>>20, err)
 	case code == 164:
 		return &SQLError{Reason: "ClickHouse refused it in readonly mode: this path only reads (" + err.Error() + ")"}
 	}

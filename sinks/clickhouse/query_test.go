@@ -82,6 +82,13 @@ func testReadOnlyQuery(t *testing.T, h *backendHarness) {
 	if err == nil || !strings.Contains(err.Error(), "ran longer than 1s") {
 		t.Errorf("a 3 s query with a 1 s timeout: %v", err)
 	}
+	// Memory while it runs, whatever the size of the result: 50 rows
+	// aggregated into one (arrays of ~200 MB) with a 32 MiB bound.
+	hungry := "SELECT length(groupArray(range(1000000))) FROM sync_history ARRAY JOIN range(10) AS k"
+	_, err = db.ReadOnlyQuery(ctx, hungry, Limits{maxMemory: 32 << 20})
+	if err == nil || !strings.Contains(err.Error(), "more than 32 MiB of memory") {
+		t.Errorf("a query that needs ~200 MB with a 32 MiB bound: %v", err)
+	}
 	if _, err := db.ReadOnlyQuery(ctx, "SELECT 1", Limits{MaxRows: CapMaxRows + 1}); err == nil || !strings.Contains(err.Error(), "at most") && !strings.Contains(err.Error(), "between") {
 		t.Errorf("a limit over the cap: %v", err)
 	}

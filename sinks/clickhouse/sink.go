@@ -22,9 +22,12 @@ func init() {
 	pipeline.RegisterSink(SinkName, func() any { return DefaultConfig() }, newSink)
 }
 
-// Sink stores every event it receives in the history (sync_history, and
-// commerce_events for orders, carts and checkouts) and, as the dead-letter
-// sink, rejected records in error_history.
+// Sink keeps tajo's history. As the history sink (history.sink) it gets
+// each record once with what the other sinks did with it (RecordHistory):
+// sync_history rows for its own copy and every other sink's outcome, and
+// commerce_events for orders, carts and checkouts, from one decode. Where
+// it is not the history sink its Write stores the same rows for its own
+// copy. As the dead-letter sink it keeps rejected records in error_history.
 type Sink struct {
 	cfg *Config
 	env pipeline.Env
@@ -36,11 +39,13 @@ type Sink struct {
 }
 
 var (
-	_ pipeline.Sink           = (*Sink)(nil)
+	_ pipeline.HistorySink    = (*Sink)(nil)
 	_ pipeline.DeadLetterSink = (*Sink)(nil)
 )
 
-func newSink(spec any, env pipeline.Env) (pipeline.Sink, error) {
+// newSink returns the concrete type: the engine reads from it that this
+// sink can keep the history and store dead letters.
+func newSink(spec any, env pipeline.Env) (*Sink, error) {
 	cfg, ok := spec.(*Config)
 	if !ok {
 		return nil, fmt.Errorf("sinks.clickhouse: config of type %T", spec)
@@ -101,34 +106,59 @@ func (s *Sink) DB() *DB {
 // written. Rows are keyed by event id, so a retried batch is not counted
 // twice.
 func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
-	db := s.DB()
-	if db == nil {
+	if s.DB() == nil {
 		return pipeline.Stop(errors.New("clickhouse sink: Write before Open"))
 	}
+	entries := make([]pipeline.HistoryEntry, len(batch))
+	for i, rec := range batch {
+		entries[i] = pipeline.HistoryEntry{Record: rec, Own: true}
+	}
+	return s.RecordHistory(ctx, entries)
+}
+
+// RecordHistory stores each entry from one decode of its record: the
+// sync_history row of every outcome and, for the sink's own copy, its
+// delivered row and commerce_events row; one insert per table. An entry
+// whose record is not an envelope, or whose times or amounts the tables
+// cannot hold, has its own copy rejected; without an own copy it is left
+// out (its outcomes have no event to be filed under, and the dead letter
+// of whichever stage rejected it says what it was).
+func (s *Sink) RecordHistory(ctx context.Context, entries []pipeline.HistoryEntry) error {
+	db := s.DB()
+	if db == nil {
+		return pipeline.Retry(errors.New("clickhouse: history store not open"))
+	}
 	now := db.now()
-	outs := make([]Outcome, 0, len(batch))
+	rows := make([]Outcome, 0, len(entries))
 	var comm []CommerceEvent
 	var errs []error
-	for i, rec := range batch {
-		ev, err := eventOf(rec)
-		var o Outcome
+	for i, e := range entries {
+		ev, err := eventOf(e.Record)
+		var own Outcome
 		var c *CommerceEvent
 		if err == nil {
-			o, c, err = eventRows(ev, now)
+			own, c, err = eventRows(ev, now)
 		}
 		if err != nil {
-			if errs == nil {
-				errs = make([]error, len(batch))
+			if e.Own {
+				if errs == nil {
+					errs = make([]error, len(entries))
+				}
+				errs[i] = pipeline.Reject("invalid_event", err)
 			}
-			errs[i] = pipeline.Reject("invalid_event", err)
 			continue
 		}
-		outs = append(outs, o)
-		if c != nil {
-			comm = append(comm, *c)
+		if e.Own {
+			rows = append(rows, own)
+			if c != nil {
+				comm = append(comm, *c)
+			}
+		}
+		for _, o := range e.Outcomes {
+			rows = append(rows, OutcomeFor(ev, o.Stage, o.Result, o.Reason, uint32(o.Attempt), o.Latency))
 		}
 	}
-	if err := s.store(ctx, db, outs, comm); err != nil {
+	if err := s.store(ctx, db, rows, comm); err != nil {
 		return err
 	}
 	if errs != nil {
@@ -215,26 +245,15 @@ func (s *Sink) retain(stop <-chan struct{}) {
 	}
 }
 
-var _ pipeline.OutcomeRecorder = (*Sink)(nil)
-
-// RecordSinkOutcomes stores what happened to records at the other sinks and
-// in the transforms (one sync_history row per event and stage). A record
-// that is not an envelope has no event to file the row under and is left
-// out: its dead letter already says what it was.
+// RecordSinkOutcomes stores outcomes of other sinks without an own copy:
+// RecordHistory with one entry per outcome (for tools and tests; the
+// engine hands whole entries).
 func (s *Sink) RecordSinkOutcomes(ctx context.Context, outs []pipeline.Outcome) error {
-	db := s.DB()
-	if db == nil {
-		return pipeline.Retry(errors.New("clickhouse: history store not open"))
+	entries := make([]pipeline.HistoryEntry, len(outs))
+	for i, o := range outs {
+		entries[i] = pipeline.HistoryEntry{Record: o.Record, Outcomes: []pipeline.Outcome{o}}
 	}
-	rows := make([]Outcome, 0, len(outs))
-	for _, o := range outs {
-		ev, err := eventOf(o.Record)
-		if err != nil {
-			continue
-		}
-		rows = append(rows, OutcomeFor(ev, o.Stage, o.Result, o.Reason, uint32(o.Attempt), o.Latency))
-	}
-	return db.RecordOutcomes(ctx, rows)
+	return s.RecordHistory(ctx, entries)
 }
 
 var _ pipeline.WebhookLogger = (*Sink)(nil)
