@@ -191,25 +191,24 @@ var keyProofs = map[string]string{
 	"sinks.brevo.historical.max_age":         "sinks/brevo TestHistoricalMaxAgeMakesOldEventsHistorical",
 	"sinks.brevo.attributes":                 "sinks/brevo TestAttributesAtStart",
 
-	// The field mapping's defaults: the shipped tests in pipeline.yaml
-	// (run by TestShippedPipelineYAMLTests) expect each attribute;
-	// TestFieldMappingOverrides renames and drops them.
-	"field_mapping.email":                   "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.id":                      "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.first_name":              "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.last_name":               "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.phone":                   "transforms TestCustomerSnapshotFreshness",
-	"field_mapping.email_marketing_consent": "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.sms_marketing_consent":   "transforms TestCustomerSnapshotFreshness",
-	"field_mapping.orders_count":            "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.total_spent":             "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.last_order_date":         "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.tags":                    "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.customer_type":           "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.preferred_language":      "transforms TestCustomerSnapshotFreshness",
-	"field_mapping.loyalty_tier":            "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.average_order_value":     "transforms TestShippedPipelineYAMLTests",
-	"field_mapping.days_since_last_order":   "transforms TestShippedPipelineYAMLTests",
+	// The field mapping's defaults, each renamed or dropped by one test
+	// (the shipped tests in pipeline.yaml expect the defaults).
+	"field_mapping.email":                   "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.id":                      "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.first_name":              "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.last_name":               "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.phone":                   "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.email_marketing_consent": "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.sms_marketing_consent":   "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.orders_count":            "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.total_spent":             "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.last_order_date":         "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.tags":                    "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.customer_type":           "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.preferred_language":      "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.loyalty_tier":            "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.average_order_value":     "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
+	"field_mapping.days_since_last_order":   "transforms TestEveryFieldMappingKeyRenamesOrDropsItsTarget",
 
 	"transforms.timezone":                        "transforms TestRecencyCountsWholeDaysInTheShopTimezone",
 	"transforms.phone_country":                   "transforms TestDefaultChainOverEveryWebhookFixture",
