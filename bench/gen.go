@@ -14,10 +14,10 @@ import (
 // customer (the shape of the go-shopify fixture under
 // shared/fixtures/shopify/rest/customer.go-shopify.json: addresses,
 // consent, the legacy orders_count and total_spent), each with four
-// addresses, a note, a phone and a locale: about 2.6 KB of body. Each line
-// is the tajo.event.v1 envelope tajo's Shopify source writes for such a
-// delivery: the canonical customer in "data" and the body as it came in
-// "raw", about 5.3 KB.
+// addresses, a note, a phone and a locale: about 2.6 KB of body. tajo's
+// input holds, a line each, the tajo.event.v1 envelope its Shopify source
+// writes for such a delivery: the canonical customer in "data" and the
+// body as it came in "raw", about 5.5 KB. The peer's holds the bodies.
 
 // shop is the one shop every event is about; it has no per-shop settings
 // in the bench configuration, so phones are read in E.164 as written.
@@ -214,14 +214,20 @@ func canonicalMoney(s string) string {
 	return s
 }
 
-// generate writes n envelopes, one a line, to path and returns the mean
-// body and line sizes.
-func generate(path string, n int) (body, line float64, err error) {
-	f, err := os.Create(path)
+// generate writes n envelopes, one a line, to path, and the same
+// customers' bodies to bodyPath unless it is "". It returns the mean body
+// and envelope line sizes.
+func generate(path, bodyPath string, n int) (body, line float64, err error) {
+	w, err := create(path)
 	if err != nil {
 		return 0, 0, err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
+	var bw *lineFile
+	if bodyPath != "" {
+		if bw, err = create(bodyPath); err != nil {
+			return 0, 0, err
+		}
+	}
 	var bodies, lines int64
 	var idb [16]byte
 	for i := 0; i < n; i++ {
@@ -235,17 +241,47 @@ func generate(path string, n int) (body, line float64, err error) {
 			APIVersion: "2026-04", Entity: entity{Kind: "customer", ID: fmt.Sprint(c.ID)}, Data: c, Raw: raw,
 		}
 		b, _ := json.Marshal(&e)
-		w.Write(b)
-		w.WriteByte('\n')
+		w.line(b)
+		if bw != nil {
+			bw.line(raw)
+		}
 		bodies += int64(len(raw))
 		lines += int64(len(b) + 1)
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
+	if err := w.close(); err != nil {
 		return 0, 0, err
 	}
-	if err := f.Close(); err != nil {
-		return 0, 0, err
+	if bw != nil {
+		if err := bw.close(); err != nil {
+			return 0, 0, err
+		}
 	}
 	return float64(bodies) / float64(n), float64(lines) / float64(n), nil
+}
+
+// lineFile is a buffered file of lines.
+type lineFile struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+func create(path string) (*lineFile, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &lineFile{f, bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+func (l *lineFile) line(b []byte) {
+	l.w.Write(b)
+	l.w.WriteByte('\n')
+}
+
+func (l *lineFile) close() error {
+	err := l.w.Flush()
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -35,6 +35,7 @@ type pipeline struct {
 // work is one bench session's files.
 type work struct {
 	dir, in, out, exe, tajo string
+	peerIn                  string // what the peer reads: the bodies, or in
 	n                       int
 }
 
@@ -56,14 +57,19 @@ func main() {
 	repo := flag.String("repo", "..", "the tajo repository to build ./cmd/tajo from")
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed at the end)")
 	goTool := flag.String("go", "go", "the go command that builds tajo")
+	peer := flag.String("peer", "body", "what Benthos reads: body (the webhook bodies; it writes the contacts) or envelope (tajo's input; it writes tajo's output)")
 	flag.Parse()
-	if err := run(*n, *runs, *batch, *goTool, *repo, *dir); err != nil {
+	if *peer != "body" && *peer != "envelope" {
+		fmt.Fprintln(os.Stderr, "bench: -peer is body or envelope")
+		os.Exit(2)
+	}
+	if err := run(*n, *runs, *batch, *peer == "envelope", *goTool, *repo, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, runs, batch int, goTool, repo, dir string) error {
+func run(n, runs, batch int, envelope bool, goTool, repo, dir string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "tajo-bench-")
 		if err != nil {
@@ -77,6 +83,10 @@ func run(n, runs, batch int, goTool, repo, dir string) error {
 		return err
 	}
 	w := &work{dir: dir, in: filepath.Join(dir, "in.jsonl"), out: filepath.Join(dir, "out.jsonl"), exe: exe, tajo: filepath.Join(dir, "tajo"), n: n}
+	w.peerIn = filepath.Join(dir, "bodies.jsonl")
+	if envelope {
+		w.peerIn = w.in
+	}
 
 	fmt.Printf("building tajo from %s\n", repo)
 	build := exec.Command(goTool, "build", "-o", w.tajo, "./cmd/tajo")
@@ -84,14 +94,19 @@ func run(n, runs, batch int, goTool, repo, dir string) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go build ./cmd/tajo: %w", err)
 	}
-	fmt.Printf("generating %d customers into %s\n", n, w.in)
-	body, line, err := generate(w.in, n)
+	fmt.Printf("generating %d customers into %s\n", n, w.dir)
+	bodies := w.peerIn
+	if envelope {
+		bodies = ""
+	}
+	body, line, err := generate(w.in, bodies, n)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("input: %d customers/update envelopes, body %.0f B, line %.0f B (%.2f GB)\n\n", n, body, line, line*float64(n)/1e9)
+	fmt.Printf("input: %d customers/update, body %.0f B, envelope %.0f B (%.2f GB); tajo reads the envelopes, Benthos the %s\n\n",
+		n, body, line, line*float64(n)/1e9, map[bool]string{false: "bodies", true: "envelopes"}[envelope])
 
-	pipelines, err := setup(w, batch)
+	pipelines, err := setup(w, batch, envelope)
 	if err != nil {
 		return err
 	}
@@ -124,8 +139,8 @@ func run(n, runs, batch int, goTool, repo, dir string) error {
 
 // setup writes each pipeline's configuration. The order is the order of
 // every round: the peer first, then tajo without and with a broker.
-func setup(w *work, batch int) ([]pipeline, error) {
-	if err := os.WriteFile(filepath.Join(w.dir, "benthos.yaml"), []byte(benthosConfig(w.out, batch)), 0o644); err != nil {
+func setup(w *work, batch int, envelope bool) ([]pipeline, error) {
+	if err := os.WriteFile(filepath.Join(w.dir, "benthos.yaml"), []byte(benthosConfig(w.out, batch, envelope)), 0o644); err != nil {
 		return nil, err
 	}
 	for _, b := range []struct{ name, broker string }{{"none", "none"}, {"kafka", "{}"}} {
@@ -189,7 +204,7 @@ func measure(w *work, p pipeline, label string) (result, error) {
 	cmd := p.cmd(w)
 	cmd.Stdout, cmd.Stderr = log, log
 	if p.dataDir == "" { // the peer reads standard input
-		in, err := os.Open(w.in)
+		in, err := os.Open(w.peerIn)
 		if err != nil {
 			return result{}, err
 		}
@@ -310,7 +325,8 @@ type contact struct {
 // the same records.
 const sampleLines = 2000
 
-// sample reads the first lines of an output by event id.
+// sample reads the contacts of an output's first lines by customer id
+// (identifiers.ext_id: every input customer is a different one).
 func sample(path string) (map[string]contact, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -321,16 +337,13 @@ func sample(path string) (map[string]contact, error) {
 	dec.UseNumber()
 	out := map[string]contact{}
 	for range sampleLines {
-		var rec struct {
-			ID string `json:"id"`
-			contact
-		}
-		if err := dec.Decode(&rec); errors.Is(err, io.EOF) {
+		var c contact
+		if err := dec.Decode(&c); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out[rec.ID] = rec.contact
+		out[c.Identifiers["ext_id"]] = c
 	}
 	return out, nil
 }
@@ -346,7 +359,7 @@ func same(want, got map[string]contact) error {
 		}
 		common++
 		if norm(w) != norm(g) {
-			return fmt.Errorf("event %s:\n  want %s\n  got  %s", id, norm(w), norm(g))
+			return fmt.Errorf("customer %s:\n  want %s\n  got  %s", id, norm(w), norm(g))
 		}
 	}
 	if common < min(len(want), len(got))/2 {

@@ -24,16 +24,25 @@ func runBenthos(args []string) {
 // Bloblang: the default field_mapping of pipeline.yaml
 // (transforms/fieldmap.go), with the aggregates seeded from the payload's
 // legacy orders_count and total_spent as tajo does for a customer it has
-// not seen, and the consent folding of transforms.consentState. Like
-// tajo's chain it keeps the envelope and adds attributes, identifiers and
-// consent, leaving out what is empty. The driver checks that both write
-// the same three fields for the same records.
-const contactMapping = `
-root = this
+// not seen, and the consent folding of transforms.consentState; empty
+// values are left out, as tajo leaves them out. The driver checks that
+// both write the same contacts for the same customers.
+//
+// On the bare webhook body (envelope false) it writes the contact alone:
+// attributes, identifiers and consent. On tajo's envelope it reads the
+// canonical customer in data and, like tajo's chain, writes the envelope
+// with the three fields added.
+func contactMapping(envelope bool) string {
+	head := `let c = this
+let tags = $c.tags.or("").split(",").map_each(t -> t.trim()).filter(t -> t != "")`
+	if envelope {
+		head = `root = this
 let c = this.data
+let tags = $c.tags.or([])`
+	}
+	return head + `
 let n = $c.orders_count.or(0)
 let spent = $c.total_spent.or("0").number()
-let tags = $c.tags.or([])
 let phone = $c.phone.or("").re_replace_all("[^+0-9]", "")
 let phone = if $phone.has_prefix("00") { "+" + $phone.trim_prefix("00") } else { $phone }
 let vip = $tags.any(t -> t.trim().lowercase() == "vip")
@@ -61,12 +70,13 @@ if $consent.length() > 0 {
   root.consent = $consent
 }
 `
+}
 
 // benthosConfig reads standard input, runs the mapping on batches of
 // batch messages (on every core: pipeline.threads is the default, one per
 // CPU) and appends lines to out. Metrics and the HTTP server are off, as a
 // file-to-file job would run; the file output is Benthos's own (no fsync).
-func benthosConfig(out string, batch int) string {
+func benthosConfig(out string, batch int, envelope bool) string {
 	return fmt.Sprintf(`http: {enabled: false}
 logger: {level: WARN}
 metrics: {none: {}}
@@ -80,7 +90,7 @@ pipeline:
 %s
 output:
   file: {path: %q, codec: lines}
-`, batch, indent(contactMapping, "        "), out)
+`, batch, indent(contactMapping(envelope), "        "), out)
 }
 
 // indent prefixes every non-empty line of s with pre, for a YAML block.
