@@ -26,9 +26,11 @@
 // what does not parse is left out and named in Event.Problems. What cannot
 // become a canonical event at all (no entity id, a topic tajo does not
 // know, JSON that is not an object, a shop not configured, missing
-// headers, a destructive topic whose body does not fit it: destructive.go)
-// is a schemas.TypeDeliveryUnprocessable event with the raw body, headers
-// and reason, for the error history and `tajo replay`. And part of
+// headers, a destructive topic whose body does not fit it: destructive.go;
+// a customers/delete whose customer the store's Admin API still has, when
+// it has an access token: confirm.go) is a
+// schemas.TypeDeliveryUnprocessable event with the raw body, headers and
+// reason, for the error history and `tajo replay`. And part of
 // invariant 6: HMACs are compared in constant time and secrets never
 // appear in errors; a bulk result's signed URL never appears in one.
 //

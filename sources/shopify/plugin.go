@@ -18,6 +18,7 @@ import (
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/plugins"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/sources/shopify/admin"
 )
 
 // Plugin is the Shopify source plugin (`tajo plugin shopify`): it answers
@@ -45,6 +46,9 @@ type Plugin struct {
 type storeConf struct {
 	Store
 	secrets Secrets
+	// admin confirms deletions with the Admin API (confirm.go); nil
+	// without an access token.
+	admin *admin.Client
 }
 
 var (
@@ -101,7 +105,7 @@ func (p *Plugin) Configure(_ context.Context, raw []byte) error {
 	}
 	stores := map[string]*storeConf{}
 	for _, s := range cfg.StoreList() {
-		stores[s.ShopURL] = &storeConf{Store: s, secrets: Secrets{Current: s.APISecret, Previous: s.PreviousAPISecret}}
+		stores[s.ShopURL] = &storeConf{Store: s, secrets: Secrets{Current: s.APISecret, Previous: s.PreviousAPISecret}, admin: deletionClient(s)}
 	}
 	d, err := openDedupe(cfg.StateDir, cfg.DedupeWindow)
 	if err != nil {
@@ -203,9 +207,12 @@ func (p *Plugin) Ack(context.Context, [][]byte) error { return nil }
 // Every authenticated JSON delivery is answered 200 once its event is on
 // Kafka (DESIGN.md invariant 7): one that cannot be normalized (missing
 // headers, a shop not configured, a topic tajo does not know, no entity
-// id, a destructive topic whose body does not fit it) travels as a
+// id, a destructive topic whose body does not fit it, a customers/delete
+// whose customer the Admin API still has) travels as a
 // schemas.TypeDeliveryUnprocessable event with its body, headers and the
-// reason, which the chain puts in the error history.
+// reason, which the chain puts in the error history. A customers/delete
+// the Admin API could not confirm in time is answered 503, for Shopify to
+// send again.
 func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) (plugins.WebhookResponse, error) {
 	received := time.Now()
 	info := plugins.WebhookInfo{
@@ -264,6 +271,17 @@ func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) 
 		var err error
 		if ev, err = Normalize(w); err != nil {
 			return p.refuseBody(info, err), nil
+		}
+		reason, err := confirmDeletion(ctx, st.admin, ev)
+		if err != nil {
+			p.log.WithFields(logrus.Fields{"shop": ev.Shop, "topic": ev.Topic, "webhook_id": info.WebhookID}).WithError(err).
+				Warn("customers/delete answered 503: the Admin API did not confirm the deletion in time; Shopify sends it again")
+			resp := answer(info, http.StatusServiceUnavailable, "the deletion could not be confirmed yet: retry later")
+			resp.Header.Set("Retry-After", "60")
+			return resp, nil
+		}
+		if reason != "" {
+			ev = Unprocessable(w, t.Kind, reason)
 		}
 	}
 	var token []byte

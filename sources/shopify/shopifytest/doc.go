@@ -5,7 +5,8 @@
 // filtered by updated_at; bulk query operations with their JSONL result
 // files; currentBulkOperation and node polling; node(id:) pages of an
 // object's nested line items, variants or media; currentAppInstallation,
-// naming the app the token belongs to by Options.APIKey) and enforces what makes the
+// naming the app the token belongs to by Options.APIKey; customer(id:),
+// null for a customer DeleteCustomer removed) and enforces what makes the
 // real API hard to consume: a cost-based leaky bucket that answers
 // THROTTLED when a client overdraws it, the single-query cost limit, an
 // access-token check (401), and injectable 429/5xx or hostile answers.

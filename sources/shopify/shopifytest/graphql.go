@@ -207,6 +207,8 @@ func (s *Store) plan(root string, req gqlRequest) (float64, runFunc) {
 		return 1, func() (any, float64, []gqlError) { return s.pollBulk(root, req), 1, nil }
 	case "currentAppInstallation":
 		return 1, func() (any, float64, []gqlError) { return s.appInstallation(), 1, nil }
+	case "customer":
+		return 1, func() (any, float64, []gqlError) { return s.customerByID(req) }
 	}
 	return 1, nil
 }
@@ -218,6 +220,22 @@ func (s *Store) appInstallation() any {
 		"id":  "gid://shopify/AppInstallation/1",
 		"app": map[string]any{"id": "gid://shopify/App/1", "apiKey": s.opts.APIKey},
 	}}
+}
+
+// customerByID answers customer(id: $id): the customer, or null for one
+// the store never had or deleted (DeleteCustomer), as Shopify answers
+// after a deletion. It runs under s.mu, as every plan's run does.
+func (s *Store) customerByID(req gqlRequest) (any, float64, []gqlError) {
+	id, err := strVar(req, "id")
+	if err != nil {
+		return nil, 1, []gqlError{{Message: err.Error(), Extensions: map[string]any{"code": "BAD_USER_INPUT"}}}
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(id, "gid://shopify/Customer/"), 10, 64)
+	i := n - customerBase
+	if err != nil || !strings.HasPrefix(id, "gid://shopify/Customer/") || i < 0 || i >= int64(s.opts.Customers) || s.deleted[n] {
+		return map[string]any{"customer": nil}, 1, nil
+	}
+	return map[string]any{"customer": customerNode(s.CustomerAt(int(i)))}, 1, nil
 }
 
 func strVar(req gqlRequest, name string) (string, error) {

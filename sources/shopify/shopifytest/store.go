@@ -119,6 +119,7 @@ type Store struct {
 	stats       Stats
 	ops         []*bulkOp
 	failBulk    string
+	deleted     map[int64]bool // customer ids DeleteCustomer removed
 }
 
 // NewStore returns the handler without starting a server (Main serves it
@@ -133,6 +134,19 @@ func New(opts Options) *Store {
 	s := NewStore(opts)
 	s.srv = httptest.NewServer(s)
 	return s
+}
+
+// DeleteCustomer deletes customer id (CustomerAt(i).ID) as the Shopify
+// admin does before it sends customers/delete: from then on the Admin
+// API's customer(id:) answers null for it. (Listings and bulk files still
+// generate it.)
+func (s *Store) DeleteCustomer(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleted == nil {
+		s.deleted = map[int64]bool{}
+	}
+	s.deleted[id] = true
 }
 
 // URL is the base URL to give the client as its admin_url override.

@@ -403,3 +403,37 @@ func TestNestedConnectionPages(t *testing.T) {
 		t.Fatalf("unknown order: %s", a.Data["node"])
 	}
 }
+
+// customer(id:) answers the customer while the store has it, and null once
+// DeleteCustomer removed it or for an id it never had, as Shopify does
+// after a deletion.
+func TestCustomerLookupAfterDelete(t *testing.T) {
+	s := New(Options{Customers: 3, Orders: 1, Products: 1, Checkouts: 1})
+	defer s.Close()
+	const q = `query CustomerExists($id: ID!) { customer(id: $id) { id } }`
+	id := int64(s.CustomerAt(1).ID)
+	lookup := func(gid string) string {
+		t.Helper()
+		status, a := post(t, s, "shpat_simulator", q, map[string]any{"id": gid})
+		if status != 200 || len(a.Errors) > 0 {
+			t.Fatalf("customer(id: %s): status %d, errors %+v", gid, status, a.Errors)
+		}
+		return string(a.Data["customer"])
+	}
+	gid := fmt.Sprintf("gid://shopify/Customer/%d", id)
+	if got := lookup(gid); !strings.Contains(got, `"id":"`+gid+`"`) {
+		t.Errorf("an existing customer: %s", got)
+	}
+	s.DeleteCustomer(id)
+	if got := lookup(gid); got != "null" {
+		t.Errorf("a deleted customer: %s, want null", got)
+	}
+	if got := lookup(fmt.Sprintf("gid://shopify/Customer/%d", id+1)); got == "null" {
+		t.Errorf("another customer went with the deleted one")
+	}
+	for _, other := range []string{"gid://shopify/Customer/1", "gid://shopify/Order/" + fmt.Sprint(id+1), "nonsense"} {
+		if got := lookup(other); got != "null" {
+			t.Errorf("%s: %s, want null", other, got)
+		}
+	}
+}
