@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -33,7 +32,7 @@ func TestBrevoSeedSettingsEndToEnd(t *testing.T) {
 	t.Setenv("BREVO_API_KEY", srv.APIKey())
 
 	dir := t.TempDir()
-	r := &shopifyRun{t: t, dir: dir, http: freeAddr(t), kafka: freeAddr(t), logPath: filepath.Join(dir, "tajo.log")}
+	r := newShopifyRun(t, dir)
 	cfg := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: %q}
@@ -65,23 +64,6 @@ sinks:
 	}
 	r.start(path)
 
-	fixture := func(name string, edit func(map[string]any)) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "sources", "shopify", "testdata", "webhooks", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber() // 64-bit ids stay exact
-		if err := dec.Decode(&m); err != nil {
-			t.Fatal(err)
-		}
-		if edit != nil {
-			edit(m)
-		}
-		out, _ := json.Marshal(m)
-		return out
-	}
 	send := func(shop, topic string, body []byte) {
 		t.Helper()
 		code, err := postWebhook(r.webhookURL(), body, signedHeaders(shop, topic, fmt.Sprintf("seed-%s-%s", shop, topic), secret, body))
@@ -89,11 +71,11 @@ sinks:
 			t.Fatalf("%s %s: %d %v\n%s", shop, topic, code, err, r.logTail())
 		}
 	}
-	send(shopA, "customers/create", fixture("customers-create.json", nil))
+	send(shopA, "customers/create", webhookFixture(t, "customers-create.json", nil))
 	// Shopify's sample order is a test order, which sends nothing.
 	real := func(m map[string]any) { m["test"] = false }
-	send(shopB, "orders/create", fixture("orders-create.json", real))
-	product := fixture("products-create.json", nil)
+	send(shopB, "orders/create", webhookFixture(t, "orders-create.json", real))
+	product := webhookFixture(t, "products-create.json", nil)
 	var pid struct {
 		ID json.Number `json:"id"`
 	}
@@ -102,7 +84,7 @@ sinks:
 	waitFor(t, "the contacts, the order and the product in Brevo", r.logPath, 60*time.Second, func() bool {
 		return srv.Contact("bob@biller.com") != nil && len(srv.Orders()) > 0 && len(srv.Products()) >= 3
 	})
-	send(shopB, "refunds/create", fixture("refunds-create.json", nil))
+	send(shopB, "refunds/create", webhookFixture(t, "refunds-create.json", nil))
 
 	if got := srv.Contact("bob@biller.com").ListIDs; !slices.Equal(got, []int64{5}) {
 		t.Errorf("store A's new customer is in lists %v, want [5]", got)

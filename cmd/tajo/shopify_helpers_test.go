@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,11 +38,17 @@ type shopifyRun struct {
 	lastCount int64
 }
 
+// newShopifyRun picks the listeners and the log of a run in dir; start
+// runs tajo on a configuration that uses r.http and r.kafka.
+func newShopifyRun(t *testing.T, dir string) *shopifyRun {
+	return &shopifyRun{t: t, dir: dir, http: freeAddr(t), kafka: freeAddr(t), logPath: filepath.Join(dir, "tajo.log")}
+}
+
 // startShopify writes a pipeline with connectors.shopify set to
 // connector (YAML, indented under it) and starts tajo on it.
 func startShopify(t *testing.T, dir, connector string) *shopifyRun {
 	t.Helper()
-	r := &shopifyRun{t: t, dir: dir, http: freeAddr(t), kafka: freeAddr(t), logPath: filepath.Join(dir, "tajo.log")}
+	r := newShopifyRun(t, dir)
 	cfg := fmt.Sprintf(`version: 1
 data_dir: %s
 server: {listen: %q}
@@ -250,6 +257,30 @@ func (r *shopifyRun) waitKafka(n int64, d time.Duration) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// webhookFixture reads a Shopify webhook body from the connector's
+// testdata and lets edit change it (ids stay exact 64-bit numbers).
+func webhookFixture(t *testing.T, name string, edit func(map[string]any)) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "sources", "shopify", "testdata", "webhooks", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // postWebhook posts body with headers and returns the status.
