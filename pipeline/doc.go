@@ -7,7 +7,10 @@
 // committed only when every sink, or the dead-letter path, has durably
 // handled that record and every record before it in its partition; a source
 // position is acked only after the record is durably on Kafka (or, with
-// `broker: none`, durably handled by every sink).
+// `broker: none`, durably handled by every sink). The history sink
+// (history.sink, history.go) counts as one: it gets each record once, after
+// every other sink, with their outcomes, and the record is released only
+// once that is stored.
 //
 // Work due at a time rather than on an event runs on durable timers
 // (timers.go): a transform that implements Timed keeps its schedule and

@@ -21,6 +21,12 @@
 //   - clickhouse://user:pass@host:9000/db talks to a server over the native
 //     protocol (clickhouse-go), from 18.16 to current releases.
 //
+// As history.sink it is out of the engine's fan-out: RecordHistory gets
+// each record once, after the other sinks, with their outcomes, and writes
+// its own sync_history row, the other sinks' rows and the commerce_events
+// row from one decode of the envelope (Write, where it is an ordinary
+// sink, is the same with no other outcomes).
+//
 // It enforces two invariants of DESIGN.md here. No loss: Write returns only
 // after the rows are inserted, and a ClickHouse that is down or slow is
 // Retryable, so the pipeline holds and Kafka keeps the backlog. Idempotent
