@@ -10,10 +10,15 @@ import (
 // The webhook log is informational (pipeline.WebhookLogger): entries are
 // queued without blocking the request that produced them, written in
 // batches, and dropped, never waited for, when the logger falls behind.
+// A batch the logger could not take for a while (a chDB history busy
+// with one `tajo query`, up to its 5 min cap) is kept and offered again
+// every webhookLogEvery for webhookLogRetryFor, up to webhookLogQueue
+// entries, before it is dropped with a warning.
 const (
-	webhookLogQueue = 4096
-	webhookLogBatch = 512
-	webhookLogEvery = time.Second
+	webhookLogQueue    = 4096
+	webhookLogBatch    = 512
+	webhookLogEvery    = time.Second
+	webhookLogRetryFor = 6 * time.Minute
 )
 
 // logWebhook queues one entry; it never blocks.
@@ -48,22 +53,33 @@ func (s *Source) writeWebhookLog() {
 	t := time.NewTicker(webhookLogEvery)
 	defer t.Stop()
 	batch := make([]pipeline.WebhookLog, 0, webhookLogBatch)
+	var failing time.Time // when the batch held now first failed
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := s.cfg.Webhooks.LogWebhooks(ctx, batch); err != nil {
+		err := s.cfg.Webhooks.LogWebhooks(ctx, batch)
+		cancel()
+		if err != nil && pipeline.ClassOf(err) == pipeline.Retryable && len(batch) < webhookLogQueue &&
+			(failing.IsZero() || time.Since(failing) < webhookLogRetryFor) {
+			if failing.IsZero() {
+				failing = time.Now()
+			}
+			s.log.WithError(err).WithField("entries", len(batch)).Debug("webhook log not written yet: kept for the next try")
+			return
+		}
+		if err != nil {
 			s.log.WithError(err).WithField("entries", len(batch)).Warn("webhook log not written")
 		}
-		cancel()
-		batch = batch[:0]
+		batch, failing = batch[:0], time.Time{}
 	}
 	for {
 		select {
 		case e := <-s.weblog:
 			batch = append(batch, e)
-			if len(batch) == webhookLogBatch {
+			// While a batch is failing, only the ticker tries again.
+			if len(batch) >= webhookLogBatch && failing.IsZero() || len(batch) >= webhookLogQueue {
 				flush()
 			}
 		case <-t.C:

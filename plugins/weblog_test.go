@@ -79,3 +79,35 @@ func TestWebhookLogAndDone(t *testing.T) {
 		t.Fatalf("413 entry %+v", w)
 	}
 }
+
+// busyWebhookLog refuses its first calls as a history busy behind a
+// long query does (the write times out), then takes them.
+type busyWebhookLog struct {
+	memWebhookLog
+	busy int
+}
+
+func (b *busyWebhookLog) LogWebhooks(ctx context.Context, logs []pipeline.WebhookLog) error {
+	b.mu.Lock()
+	if b.busy > 0 {
+		b.busy--
+		b.mu.Unlock()
+		return pipeline.Retry(context.DeadlineExceeded)
+	}
+	b.mu.Unlock()
+	return b.memWebhookLog.LogWebhooks(ctx, logs)
+}
+
+// TestWebhookLogWaitsForABusyHistory: entries the logger could not take
+// (a chDB history held by one tajo query for longer than a write waits)
+// are written once it can, not dropped.
+func TestWebhookLogWaitsForABusyHistory(t *testing.T) {
+	wl := &busyWebhookLog{busy: 2}
+	_, _, srv := newHarness(t, plugins.SourceConfig{Webhooks: wl, MaxBodyBytes: 64})
+	for i := range 3 {
+		if r := wait(t, post(srv, "/webhooks/echo", make([]byte, 65), map[string]string{"X-Echo-Id": "w"})); r.status != 413 {
+			t.Fatalf("request %d answered %d, want 413", i, r.status)
+		}
+	}
+	eventually(t, 15*time.Second, "the three entries written once the history took them", func() bool { return len(wl.all()) == 3 })
+}
