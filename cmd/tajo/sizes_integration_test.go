@@ -47,13 +47,28 @@ func TestRealSizesReachBrevo(t *testing.T) {
 	}
 }
 
-func realSizes(t *testing.T, broker string, limit int) {
-	const secret = "sizes-secret"
+// webhookRun is tajo run with the Shopify webhooks of brevoShop (signed
+// with secret, no backfill) → Kafka → default transforms → the Brevo
+// simulator.
+type webhookRun struct {
+	srv                *brevotest.Server
+	dir, addr, logPath string
+	url                string
+	cmd                interface {
+		Wait() error
+	}
+	signal func(os.Signal) error
+}
+
+// startWebhookRun starts one; extra is more configuration (a broker
+// section).
+func startWebhookRun(t *testing.T, secret, extra string) *webhookRun {
+	t.Helper()
 	srv := newBrevoSim(t, brevotest.Options{})
 	t.Setenv("BREVO_API_KEY", srv.APIKey())
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfgPath := brevoConfig(t, dir, srv.URL(), broker+fmt.Sprintf(`connectors:
+	cfgPath := brevoConfig(t, dir, srv.URL(), extra+fmt.Sprintf(`connectors:
   shopify:
     api_secret: %s
     stores: [{shop_url: %s}]
@@ -70,6 +85,13 @@ func realSizes(t *testing.T, broker string, limit int) {
 		code, err := postWebhook(url, []byte("{}"), http.Header{})
 		return err == nil && code == http.StatusUnauthorized
 	})
+	return &webhookRun{srv: srv, dir: dir, addr: addr, logPath: logPath, url: url, cmd: cmd, signal: cmd.Process.Signal}
+}
+
+func realSizes(t *testing.T, broker string, limit int) {
+	const secret = "sizes-secret"
+	r := startWebhookRun(t, secret, broker)
+	srv, dir, addr, logPath, url := r.srv, r.dir, r.addr, r.logPath, r.url
 	if log := mustRead(t, logPath); !strings.Contains(log, fmt.Sprintf("max_message_bytes=%d", limit)) {
 		t.Fatalf("tajo did not read the broker's limit of %d bytes:\n%s", limit, tail(log, 30))
 	}
@@ -143,7 +165,7 @@ func realSizes(t *testing.T, broker string, limit int) {
 	if code := sendPartly(t, addr, 9<<20, false, 6<<20); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("9 MB chunked body, 6 MB sent: %d, want 413", code)
 	}
-	stopTajo(t, cmd, cmd.Process.Signal)
+	stopTajo(t, r.cmd, r.signal)
 }
 
 func sizedEmail(i int) string { return fmt.Sprintf("size.%d@example.com", i) }
