@@ -60,6 +60,12 @@ type flow struct {
 	failOnce sync.Once
 	failErr  error
 	failed   chan struct{}
+
+	// eager hands a batch on as soon as the input has nothing more ready
+	// instead of waiting pipeline.batch_wait to fill it (an ingest flow:
+	// every webhook answer waits on its batch being on Kafka, and batches
+	// fill from concurrency, while the previous one is being written).
+	eager bool
 }
 
 // FlowStats are a flow's counters, read by progress output and /status.
@@ -256,8 +262,9 @@ func afterStop(ctx context.Context, d time.Duration) <-chan struct{} {
 	return ch
 }
 
-// batchLoop groups records into batches by count and time, runs the
-// transforms and hands each sink its share.
+// batchLoop groups records into batches by count and time (or, eager, by
+// count and what is ready), runs the transforms and hands each sink its
+// share.
 func (f *flow) batchLoop(ctx context.Context, msgs <-chan inMsg) {
 	batch := make([]inMsg, 0, f.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
@@ -275,6 +282,14 @@ func (f *flow) batchLoop(ctx context.Context, msgs <-chan inMsg) {
 				return
 			}
 			batch = append(batch, m)
+			if f.eager {
+				open := takeReady(msgs, &batch, f.cfg.BatchSize)
+				flush()
+				if !open {
+					return
+				}
+				continue
+			}
 			timer.Reset(f.cfg.BatchWait)
 			continue
 		}
@@ -296,6 +311,23 @@ func (f *flow) batchLoop(ctx context.Context, msgs <-chan inMsg) {
 			return
 		}
 	}
+}
+
+// takeReady appends to batch, up to max, what msgs holds right now; false
+// when msgs is closed.
+func takeReady(msgs <-chan inMsg, batch *[]inMsg, max int) bool {
+	for len(*batch) < max {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, m)
+		default:
+			return true
+		}
+	}
+	return true
 }
 
 // process runs the transform chain on a batch and distributes the results.

@@ -216,14 +216,18 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			p := conn.NewProducer(topic, cfg.Pipeline.BatchSize, limit)
 			closers = append(closers, closer{"kafka producer", p.Close})
 			in := &sourceInput{name: s.name, src: s.src, max: cfg.Pipeline.BatchSize, retry: cfg.Pipeline.Retry, log: log.WithField("source", s.name)}
-			flows = append(flows, newFlow("ingest:"+s.name, in, nil, []NamedSink{{Name: "kafka", Sink: &producer{p: p}}}, dlq, cfg.Pipeline, log))
+			f := newFlow("ingest:"+s.name, in, nil, []NamedSink{{Name: "kafka", Sink: &producer{p: p}}}, dlq, cfg.Pipeline, log)
+			f.eager = true
+			flows = append(flows, f)
 		}
 		// A timer writes to the topic like a source: its tick is done once
 		// every replica has its records (acks=all).
 		for _, t := range timers {
 			p := conn.NewProducer(topic, cfg.Pipeline.BatchSize, limit)
 			closers = append(closers, closer{"kafka producer", p.Close})
-			flows = append(flows, newFlow("ingest:timer:"+t.name, t, nil, []NamedSink{{Name: "kafka", Sink: &producer{p: p}}}, dlq, cfg.Pipeline, log))
+			f := newFlow("ingest:timer:"+t.name, t, nil, []NamedSink{{Name: "kafka", Sink: &producer{p: p}}}, dlq, cfg.Pipeline, log)
+			f.eager = true
+			flows = append(flows, f)
 		}
 		if len(sinks) > 0 {
 			rd := conn.NewReader(topic, cfg.Broker.ConsumerGroup)

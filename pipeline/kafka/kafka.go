@@ -20,10 +20,14 @@ import (
 
 // Conn holds what every client of one cluster shares.
 type Conn struct {
-	Brokers      []string
-	ClientID     string
-	TLS          *tls.Config
-	SASL         sasl.Mechanism
+	Brokers  []string
+	ClientID string
+	TLS      *tls.Config
+	SASL     sasl.Mechanism
+	// BatchTimeout is how long a writer holds a partial batch
+	// (broker.batch_timeout). The engine hands the writer whole batches
+	// from one caller at a time, so waiting never makes one larger: it is
+	// only latency, kept to a millisecond by default.
 	BatchTimeout time.Duration
 	WriteTimeout time.Duration
 	// Compression of produced batches.
