@@ -136,8 +136,14 @@ func (s *Sink) RecordHistory(ctx context.Context, entries []pipeline.HistoryEntr
 		ev, err := eventOf(e.Record)
 		var own Outcome
 		var c *CommerceEvent
-		if err == nil {
+		switch {
+		case err != nil:
+		case e.Own:
 			own, c, err = eventRows(ev, now)
+		default:
+			// Only the other sinks' rows: the commerce amounts are the
+			// sink's own copy's, not decoded for nothing.
+			err = checkTime("occurred_at", ev.OccurredAt)
 		}
 		if err != nil {
 			if e.Own {
