@@ -40,35 +40,32 @@ let tags = $c.tags.or("").split(",").map_each(t -> t.trim()).filter(t -> t != ""
 let c = this.data
 let tags = $c.tags.or([])`
 	}
+	// Direct assignments under if statements rather than object literals
+	// filtered of empty values: the cheaper way to write it in Bloblang.
 	return head + `
 let n = $c.orders_count.or(0)
 let spent = $c.total_spent.or("0").number()
 let phone = $c.phone.or("").re_replace_all("[^+0-9]", "")
 let phone = if $phone.has_prefix("00") { "+" + $phone.trim_prefix("00") } else { $phone }
-let vip = $tags.any(t -> t.trim().lowercase() == "vip")
-let attrs = {
-  "FIRSTNAME": $c.first_name,
-  "LASTNAME": $c.last_name,
-  "SMS": $phone,
-  "ORDER_COUNT": $n,
-  "TOTAL_SPENT": $spent,
-  "TAGS": if $tags.length() > 0 { $tags.join(", ") } else { null },
-  "CUSTOMER_TYPE": if $n == 0 { "prospect" } else if $n == 1 { "new" } else { "returning" },
-  "LANGUAGE": $c.locale,
-  "VIP_TIER": if $vip { "vip" } else if $spent >= 1000 { "gold" } else if $spent >= 500 { "silver" } else if $n >= 1 { "bronze" } else { null },
-  "AOV": if $n == 0 { 0 } else { ($spent / $n * 100).round() / 100 },
-}
-root.attributes = $attrs.filter(kv -> kv.value != null && kv.value != "")
-let ids = {"email": $c.email, "ext_id": $c.id.string(), "phone": $phone}
-root.identifiers = $ids.filter(kv -> kv.value != null && kv.value != "")
+if $c.first_name.or("") != "" { root.attributes.FIRSTNAME = $c.first_name }
+if $c.last_name.or("") != "" { root.attributes.LASTNAME = $c.last_name }
+if $phone != "" { root.attributes.SMS = $phone }
+root.attributes.ORDER_COUNT = $n
+root.attributes.TOTAL_SPENT = $spent
+if $tags.length() > 0 { root.attributes.TAGS = $tags.join(", ") }
+root.attributes.CUSTOMER_TYPE = if $n == 0 { "prospect" } else if $n == 1 { "new" } else { "returning" }
+if $c.locale.or("") != "" { root.attributes.LANGUAGE = $c.locale }
+let tier = if $tags.any(t -> t.trim().lowercase() == "vip") { "vip" } else if $spent >= 1000 { "gold" } else if $spent >= 500 { "silver" } else if $n >= 1 { "bronze" } else { "" }
+if $tier != "" { root.attributes.VIP_TIER = $tier }
+root.attributes.AOV = if $n == 0 { 0 } else { ($spent / $n * 100).round() / 100 }
+if $c.email.or("") != "" { root.identifiers.email = $c.email }
+if $c.id.or(0) != 0 { root.identifiers.ext_id = $c.id.string() }
+if $phone != "" { root.identifiers.phone = $phone }
 let fold = {"subscribed": "subscribed", "pending": "pending", "unsubscribed": "unsubscribed", "redacted": "unsubscribed", "invalid": "unsubscribed"}
-let consent = {
-  "email": $fold.get($c.email_marketing_consent.state.or("").lowercase()),
-  "sms": $fold.get($c.sms_marketing_consent.state.or("").lowercase()),
-}.filter(kv -> kv.value != null)
-if $consent.length() > 0 {
-  root.consent = $consent
-}
+let email = $fold.get($c.email_marketing_consent.state.or("").lowercase())
+if $email != null { root.consent.email = $email }
+let sms = $fold.get($c.sms_marketing_consent.state.or("").lowercase())
+if $sms != null { root.consent.sms = $sms }
 `
 }
 
