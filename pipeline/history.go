@@ -184,9 +184,10 @@ func (f *flow) useHistory(name string, s HistorySink) {
 }
 
 // namedSink returns the enabled sink that key (history.sink,
-// dead_letter.sink) names, as the interface T that role needs. The same
-// refusals come from config validation; these catch a sink registered
-// without the ability it declared.
+// dead_letter.sink) names, as the interface T that role needs. Validation
+// refuses the same names earlier (config.Ability, read from the sink's
+// registered type); this is the run's own check, for a configuration that
+// did not come through it.
 func namedSink[T any](byName map[string]Sink, key, name, role, fix string) (T, error) {
 	var zero T
 	s, ok := byName[name]
