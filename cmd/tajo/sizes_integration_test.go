@@ -4,8 +4,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -28,7 +30,9 @@ import (
 // Kafka rejection in the dead letters; and a 9 MB body is answered 413
 // before it has been sent whole. Once on the embedded broker, once on an
 // external broker that accepts 1 MiB messages (Kafka's default) and whose
-// topic already exists, so tajo cannot raise its limit.
+// topic already exists, so tajo cannot raise its limit; there, an order
+// that cannot fit even compressed goes to the dead letters and the flow
+// goes on.
 func TestRealSizesReachBrevo(t *testing.T) {
 	ext, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "tajo.events.v1"),
 		kfake.BrokerConfigs(map[string]string{"message.max.bytes": "1048576"}))
@@ -157,6 +161,10 @@ func realSizes(t *testing.T, broker string, limit int) {
 		}
 	}
 
+	if limit == 1<<20 {
+		tooLargeForTheBroker(t, r, secret)
+	}
+
 	// 9 MB: a Content-Length over the limit is answered 413 with the body
 	// not yet sent, and a body without one is cut off at the limit.
 	if code := sendPartly(t, addr, 9<<20, true, 0); code != http.StatusRequestEntityTooLarge {
@@ -166,6 +174,48 @@ func realSizes(t *testing.T, broker string, limit int) {
 		t.Errorf("9 MB chunked body, 6 MB sent: %d, want 413", code)
 	}
 	stopTajo(t, r.cmd, r.signal)
+}
+
+// tooLargeForTheBroker: an order whose envelope cannot fit the broker
+// even compressed (a 1 MB note of random text, twice in its envelope) is
+// answered 200 and kept in the dead letters with its size and the limit
+// (issue 9 item 10: it was retried forever, then every webhook got 503);
+// an order after it still reaches Brevo.
+func tooLargeForTheBroker(t *testing.T, r *webhookRun, secret string) {
+	t.Helper()
+	noise := make([]byte, 768<<10)
+	for i := range noise {
+		noise[i] = byte(rand.Uint32())
+	}
+	var o map[string]any
+	json.Unmarshal(sizedOrder(400, 1<<10), &o)
+	o["note"] = base64.StdEncoding.EncodeToString(noise)
+	big, _ := json.Marshal(o)
+	postSigned(t, r.url, "orders/create", "sizes-noise", secret, big)
+	after := sizedOrder(401, 15<<10)
+	postSigned(t, r.url, "orders/create", "sizes-after", secret, after)
+	waitFor(t, "the order after the one too large for the broker", r.logPath, time.Minute, func() bool {
+		for _, e := range r.srv.Events() {
+			if e.Name == "order_placed" && e.Identifiers["email_id"] == sizedEmail(401) {
+				return true
+			}
+		}
+		return false
+	})
+	var found bool
+	for _, d := range deadLetters(t, r.dir) {
+		if d["code"] == "kafka_message_too_large" {
+			found = strings.Contains(fmt.Sprint(d["reason"]), "the limit is 1048576 bytes")
+		}
+	}
+	if !found {
+		t.Errorf("no kafka_message_too_large dead letter naming the 1 MiB limit: %v", deadLetters(t, r.dir))
+	}
+	for _, e := range r.srv.Events() {
+		if e.Identifiers["email_id"] == sizedEmail(400) {
+			t.Errorf("the order too large for the broker reached Brevo: %+v", e)
+		}
+	}
 }
 
 func sizedEmail(i int) string { return fmt.Sprintf("size.%d@example.com", i) }
