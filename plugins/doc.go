@@ -38,7 +38,7 @@
 // restarts it with exponential backoff, unless the error wraps ErrFatal or
 // ErrInvalidConfig, which stop the pipeline with the plugin's message.
 //
-// # Webhooks and invariant 1
+// # Webhooks and invariants 1 and 8
 //
 // The host mounts /webhooks/<name> (Source.Mount) and passes each request
 // (method, path, query, headers, the raw body up to a size limit; 413
@@ -47,7 +47,10 @@
 // reading it: a bad or missing signature is answered 401 by the host and
 // nothing of it reaches the plugin; at most 32 bodies are read
 // unauthenticated at once (503 beyond), and refused requests are counted
-// (Source.Unauthenticated) and sampled into the webhook log. The plugin
+// (Source.Unauthenticated) and sampled into the webhook log: the
+// webhook half of invariant 8 (closed by default), tested by
+// TestVerifier and sources/shopify TestIngressAuthenticatesBeforeReading
+// and TestIngressUnsignedSampled. The plugin
 // decides the status of any other request (400 malformed, …) and returns
 // the records of a good one. The host answers the plugin's status only after the
 // engine has acked every one of those records, that is, after they are
@@ -71,7 +74,8 @@
 // operator can swap a built-in plugin. Such a binary runs with the
 // connector's secrets, so it is refused (fatally, naming path, owner, mode
 // and the fix) unless tajo's user or root owns it and neither it nor its
-// directory is group- or world-writable; plugins.sha256 pins it (go-plugin's
+// directory is group- or world-writable (invariant 8 again:
+// TestLaunchRefusesUntrustedExecutables); plugins.sha256 pins it (go-plugin's
 // SecureConfig), and a pinned plugin never falls back to the built-in. It
 // uses gRPC only, mutual TLS (go-plugin's AutoMTLS), an empty environment,
 // and kills the process on every failure. Source adds

@@ -8,6 +8,10 @@
 //
 // A run simulates the Shopify store and the Brevo account only when asked
 // (--dev, or dev.simulate: missing|always; see simulate.go): otherwise a
-// missing credential stops the start, naming the variable. Every command
-// runs with umask 077, so what tajo writes is its user's only.
+// missing credential stops the start, naming the variable: the
+// fail-closed half of DESIGN.md invariant 8, tested by
+// TestMissingCredentialsStopTheStart, TestSimulateAutoIsRefused and,
+// through the binary, TestRunWithoutBrevoKeyFailsClosed. Every command
+// runs with umask 077, so what tajo writes is its user's only
+// (TestDataDirIsPrivate).
 package main
