@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -210,8 +211,10 @@ func (c *Config) Validate(p *config.Problems, path string) {
 		} else if !v.ok() {
 			p.Warn(vp, v.message, v.hint)
 		}
-		if s.AdminURL != "" && !strings.HasPrefix(s.AdminURL, "http://") && !strings.HasPrefix(s.AdminURL, "https://") {
-			p.Add(config.Join(sp, "admin_url"), "must be an http(s) URL", "e.g. http://127.0.0.1:8090 for the store simulator")
+		if s.AdminURL != "" {
+			if why := checkAdminURL(s.AdminURL); why != "" {
+				p.Add(config.Join(sp, "admin_url"), why, "leave it out for https://<shop_url>; plain http is only for the store simulator on a loopback address (http://127.0.0.1:8090)")
+			}
 		}
 		lp := config.Join(sp, "lists")
 		if len(c.Stores) > 0 && c.Stores[i].Lists == nil {
@@ -331,4 +334,18 @@ func mask(s string) string {
 		return ""
 	}
 	return "***"
+}
+
+// checkAdminURL accepts an absolute https URL, or http to a loopback
+// address (the store simulator): anywhere else, plain http would carry the
+// access token and the customers' data in clear text.
+func checkAdminURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "must be an absolute http(s) URL"
+	}
+	if u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
+		return fmt.Sprintf("must be https: http://%s would send the access token and customer data unencrypted", u.Host)
+	}
+	return ""
 }

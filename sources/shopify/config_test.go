@@ -118,6 +118,10 @@ func TestConfigProblems(t *testing.T) {
 		{`{shop_url: a.myshopify.com, api_secret: s, access_token: t, sync: {custmers: true}}`, `connectors.shopify.sync.custmers: unknown key (did you mean "customers"?)`},
 		{`{shop_url: a.myshopify.com, api_secret: s, access_token: t, log_level: loud}`, "connectors.shopify.log_level"},
 		{`{shop_url: a.myshopify.com, api_secret: s, access_token: t, admin_url: "127.0.0.1:1"}`, "connectors.shopify.admin_url"},
+		{`{shop_url: a.myshopify.com, api_secret: s, access_token: t, admin_url: "http://proxy.example.com"}`,
+			"connectors.shopify.admin_url: must be https: http://proxy.example.com would send the access token and customer data unencrypted"},
+		{`{api_secret: s, stores: [{shop_url: a.myshopify.com, access_token: t, admin_url: "http://10.0.0.5:8080"}]}`,
+			"connectors.shopify.stores[0].admin_url: must be https"},
 	}
 	for _, c := range cases {
 		_, err := parse(t, c.yaml)
