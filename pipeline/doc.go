@@ -12,6 +12,12 @@
 // every other sink, with their outcomes, and the record is released only
 // once that is stored.
 //
+// An ingest flow (a source or a timer to the events topic) hands the
+// producer what its input has ready at once, up to pipeline.batch_size,
+// instead of waiting pipeline.batch_wait to fill a batch: a webhook is
+// answered only once its record is on Kafka, and concurrent webhooks fill
+// a batch while the previous one is being written.
+//
 // Work due at a time rather than on an event runs on durable timers
 // (timers.go): a transform that implements Timed keeps its schedule and
 // progress in the state store, and the runner drives it on its Clock

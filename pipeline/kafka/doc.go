@@ -1,8 +1,9 @@
 // Package kafka is tajo's Kafka I/O on segmentio/kafka-go: connection
 // settings (TLS, SASL) for an external cluster or the embedded broker,
 // topic creation, the producer and the group reader configured the way
-// DESIGN.md decides: RequiredAcks all, a short batch timeout and a hash
-// balancer on the key for writes; FetchMessage plus explicit commits,
+// DESIGN.md decides: RequiredAcks all, a batch timeout of 1 ms by default
+// (the engine hands the writer whole batches: its linger is only latency)
+// and a hash balancer on the key for writes; FetchMessage plus explicit commits,
 // never auto-commit, for reads.
 //
 // It holds the produce half of invariant 7: writes respect the broker's
