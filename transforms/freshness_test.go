@@ -255,6 +255,14 @@ func TestUnprocessableDeliveryIsRejectedWithItsReason(t *testing.T) {
 			t.Fatalf("the reason is not in the rejection: %v", err)
 		}
 	}
+	// A reason that names the topic already (as the Shopify source's do)
+	// names it once in the error history.
+	named := *unprocessable
+	named.Problems = []string{`orders/create: missing or zero "id"`}
+	_, err := newChain(t, "").run(record(t, &named))
+	if n := strings.Count(fmt.Sprint(err), "orders/create"); n != 1 {
+		t.Fatalf("the topic named %d times: %v", n, err)
+	}
 }
 
 // Problems name what the source left out; the rest is processed as usual.

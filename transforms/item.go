@@ -144,7 +144,9 @@ func unprocessable(ev *schemas.Event) error {
 	if reason == "" {
 		reason = "the source could not normalize it"
 	}
-	if ev.Topic != "" {
+	// The source's reasons often name the topic already ("orders/create:
+	// missing or zero \"id\""): name it once.
+	if ev.Topic != "" && !strings.HasPrefix(reason, ev.Topic+": ") {
 		reason = ev.Topic + ": " + reason
 	}
 	return pipeline.Reject(CodeUnprocessable, errors.New(reason))
