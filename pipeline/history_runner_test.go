@@ -87,9 +87,9 @@ func (s *checkingSink) Close(context.Context) error                     { return
 func (s *checkingSink) Write(context.Context, []*pipeline.Record) error { return nil }
 
 var (
-	probeMu      sync.Mutex
-	probe        *historyProbe
-	probeHooks   pipeline.WebhookLogger // what the source was handed as Env.Webhooks
+	probeMu    sync.Mutex
+	probe      *historyProbe
+	probeHooks pipeline.WebhookLogger // what the source was handed as Env.Webhooks
 )
 
 func init() {

@@ -154,7 +154,7 @@ sinks:
 				}
 			}
 			for q, want := range map[string]uint64{
-				"SELECT count() FROM sync_history":                                                    2 * n,
+				"SELECT count() FROM sync_history": 2 * n,
 				"SELECT count() FROM sync_history WHERE sink = 'clickhouse' AND outcome = 'delivered'": n,
 				"SELECT uniqExact(event_id) FROM sync_history WHERE sink = 'picky'":                    n,
 				"SELECT count() FROM sync_history WHERE sink = 'picky' AND outcome = 'rejected'":       rejected,
