@@ -38,13 +38,15 @@ func TestFirstRunWithoutCredentials(t *testing.T) {
 	defer logf.Close()
 	cmd := exec.Command(tajoBin, "run", "--dev", "-c", cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+dir, "TAJO_LISTEN="+addr)
+	// A free control port too: a developer's make run may hold 8081.
+	control := "TAJO_CONTROL_LISTEN=" + freeAddr(t)
+	cmd.Env = append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+dir, "TAJO_LISTEN="+addr, control)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 
-	env := append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+dir, "TAJO_LISTEN="+addr)
+	env := append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+dir, "TAJO_LISTEN="+addr, control)
 	// customersCount counts the customers synced to Brevo: every
 	// simulated customer with an email or a phone (Brevo takes no contact
 	// without an identifier).
@@ -108,7 +110,7 @@ func TestRunWithoutBrevoKeyFailsClosed(t *testing.T) {
 	cmd := exec.Command(tajoBin, "run", "-c", cfgPath)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	cmd.Env = append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+filepath.Join(dir, "data"), "TAJO_LISTEN="+freeAddr(t),
+	cmd.Env = append(withoutCredentials(os.Environ()), "TAJO_DATA_DIR="+filepath.Join(dir, "data"), "TAJO_LISTEN="+freeAddr(t), "TAJO_CONTROL_LISTEN="+freeAddr(t),
 		"SHOPIFY_SHOP=real-store.myshopify.com", "SHOPIFY_ACCESS_TOKEN=shpat_real", "SHOPIFY_API_SECRET=shpss_real")
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
