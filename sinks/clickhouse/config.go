@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -47,6 +48,29 @@ func DefaultConfig() *Config {
 		RetentionDays: 400,
 	}
 }
+
+// plainConfig is Config without the methods below, so they do not recurse.
+type plainConfig Config
+
+// redacted is c with the DSN's password masked (redact). String, GoString,
+// MarshalJSON and MarshalYAML show it, so the config prints and encodes
+// anywhere without the password; the backends read c.DSN itself.
+func (c Config) redacted() plainConfig {
+	c.DSN = redact(c.DSN)
+	return plainConfig(c)
+}
+
+// String implements fmt.Stringer (%v, %+v, %s).
+func (c Config) String() string { return fmt.Sprintf("%+v", c.redacted()) }
+
+// GoString implements fmt.GoStringer (%#v).
+func (c Config) GoString() string { return fmt.Sprintf("%#v", c.redacted()) }
+
+// MarshalJSON implements json.Marshaler.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.redacted()) }
+
+// MarshalYAML implements yaml.Marshaler.
+func (c Config) MarshalYAML() (any, error) { return c.redacted(), nil }
 
 // Validate reports every problem under path (e.g. sinks.clickhouse).
 func (c *Config) Validate(p *config.Problems, path string) {
