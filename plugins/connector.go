@@ -13,7 +13,8 @@ import (
 //	pipeline.RegisterConnector("shopify", shopify.NewConfig, plugins.ConnectorFactory("shopify"))
 //
 // The connector's decoded config (validated host side, by config.Validatable)
-// reaches the plugin's Configure as encoding/json of the same value: the
+// reaches the plugin's Configure as encoding/json of the same value (its
+// PluginJSON when it is a PluginConfig, so secrets are revealed): the
 // plugin decodes it into the same type. Its webhooks are mounted on
 // /webhooks/<connector name> when the host server is enabled, and its last
 // acked position lives in the state store.
@@ -24,7 +25,7 @@ import (
 // that is a LogLeveler gets its lines printed down to its own level.
 func ConnectorFactory(plugin string) pipeline.SourceFactory {
 	return func(spec any, env pipeline.Env) (pipeline.Source, error) {
-		cfg, err := json.Marshal(spec)
+		cfg, err := pluginJSON(spec)
 		if err != nil {
 			return nil, pipeline.Stop(fmt.Errorf("plugin %s: encoding its configuration: %w", plugin, err))
 		}
@@ -40,4 +41,20 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 		src.Mount(env.HTTP)
 		return src, nil
 	}
+}
+
+// PluginConfig is a connector config whose secrets (config.Secret) mask
+// themselves in json.Marshal: PluginJSON is its encoding for the plugin,
+// the secrets revealed.
+type PluginConfig interface {
+	PluginJSON() ([]byte, error)
+}
+
+// pluginJSON is what the plugin's Configure receives for spec: its
+// PluginJSON, or else encoding/json of it.
+func pluginJSON(spec any) ([]byte, error) {
+	if p, ok := spec.(PluginConfig); ok {
+		return p.PluginJSON()
+	}
+	return json.Marshal(spec)
 }

@@ -17,7 +17,8 @@
 // go-plugin's handshake. Log with plugins.Logger (hclog) or plugins.Logrus;
 // both write JSON lines on stderr that the host re-logs with a plugin
 // field. The process receives no environment from the host: everything it
-// needs, secrets included, arrives through Configure.
+// needs, secrets included, arrives through Configure (a connector config
+// whose secrets mask themselves in JSON encodes itself as a PluginConfig).
 //
 // The host drives one process through this lifecycle:
 //

@@ -44,7 +44,7 @@ func TestDevShopifyCheckoutsSizeTheSimulatedStore(t *testing.T) {
 	sc := cfg.Component("connectors", "shopify").Spec.(*shopify.Config)
 	q := `{"query":"query($first: Int!) { abandonedCheckouts(first: $first) { nodes { id } pageInfo { hasNextPage endCursor } } }","variables":{"first":250}}`
 	req, _ := http.NewRequest(http.MethodPost, sc.AdminURL+"/admin/api/2026-10/graphql.json", strings.NewReader(q))
-	req.Header.Set("X-Shopify-Access-Token", sc.AccessToken)
+	req.Header.Set("X-Shopify-Access-Token", sc.AccessToken.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -124,7 +124,7 @@ func TestDevBrevoRateLimitLimitsTheSimulatedAccount(t *testing.T) {
 	limited := 0
 	for range 8 {
 		req, _ := http.NewRequest(http.MethodGet, bc.BaseURL+"/account", nil)
-		req.Header.Set("api-key", bc.APIKey)
+		req.Header.Set("api-key", bc.APIKey.Reveal())
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -133,7 +133,7 @@ func shopSecrets(cfg *config.Config) (map[string]string, error) {
 	out := map[string]string{}
 	for _, st := range sc.StoreList() {
 		if st.APISecret != "" {
-			out[st.ShopURL] = st.APISecret
+			out[st.ShopURL] = st.APISecret.Reveal()
 		}
 	}
 	return out, nil

@@ -137,7 +137,7 @@ func chooseSimulators(cfg *config.Config, p *config.Problems) {
 		sc, ok := comp.Spec.(*shopify.Config)
 		if ok && (always || (sc.AccessToken == "" && sc.APISecret == "" && len(sc.Stores) == 0)) {
 			o := shopifytest.Options{}.WithDefaults()
-			sc.ShopURL, sc.AccessToken, sc.APISecret, sc.PreviousAPISecret, sc.AdminURL = o.Shop, o.AccessToken, o.Secret, "", simulatedURL
+			sc.ShopURL, sc.AccessToken, sc.APISecret, sc.PreviousAPISecret, sc.AdminURL = o.Shop, config.Secret(o.AccessToken), config.Secret(o.Secret), "", simulatedURL
 			dev.simShopify = true
 		}
 	}
@@ -173,7 +173,7 @@ func requireCredentials(cfg *config.Config, p *config.Problems) {
 		}
 	}
 	if comp := cfg.Component("sinks", "brevo"); comp != nil {
-		if bc, ok := comp.Spec.(*brevo.SinkConfig); ok && strings.TrimSpace(bc.APIKey) == "" {
+		if bc, ok := comp.Spec.(*brevo.SinkConfig); ok && strings.TrimSpace(bc.APIKey.Reveal()) == "" {
 			p.Add("sinks.brevo.api_key", missingCredential(cfg, "sinks.brevo.api_key", "BREVO_API_KEY", "Brevo"), "")
 		}
 	}
@@ -228,7 +228,7 @@ func startSimulators(cfg *config.Config, log *logrus.Logger) (*simulators, error
 	}
 	if dev.simBrevo {
 		bc := cfg.Component("sinks", "brevo").Spec.(*brevo.SinkConfig)
-		opts := brevotest.Options{APIKey: bc.APIKey, Lenient: true, Lists: simulatedLists(bc)}
+		opts := brevotest.Options{APIKey: bc.APIKey.Reveal(), Lenient: true, Lists: simulatedLists(bc)}
 		if dev.Brevo.RateLimit > 0 {
 			opts.RateLimit = brevotest.Limit{Requests: dev.Brevo.RateLimit, Per: time.Second}
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/redirect"
 )
 
@@ -40,7 +41,9 @@ const (
 
 // Config configures a Client. Only APIKey is required.
 type Config struct {
-	APIKey string
+	// APIKey masks itself wherever the Config is printed or encoded; New
+	// reveals it once, into the Client.
+	APIKey config.Secret
 	// BaseURL defaults to DefaultBaseURL; tests point it at a brevotest.Server.
 	BaseURL string
 	// Timeout bounds each HTTP request (default 30s). A context deadline
@@ -62,7 +65,7 @@ type Config struct {
 
 // String masks the key, so printing a Config (%v, %+v) cannot leak it.
 func (c Config) String() string {
-	return fmt.Sprintf("brevo.Config{BaseURL: %q, APIKey: %s}", c.BaseURL, maskKey(c.APIKey))
+	return fmt.Sprintf("brevo.Config{BaseURL: %q, APIKey: %s}", c.BaseURL, maskKey(c.APIKey.Reveal()))
 }
 
 // GoString masks the key for %#v too.
@@ -101,7 +104,8 @@ type Client struct {
 
 // New builds a Client.
 func New(cfg Config) (*Client, error) {
-	if strings.TrimSpace(cfg.APIKey) == "" {
+	key := cfg.APIKey.Reveal() // the one place the key is revealed
+	if strings.TrimSpace(key) == "" {
 		return nil, errors.New("brevo: api key is empty: set sinks.brevo.api_key (or its env reference)")
 	}
 	base := cfg.BaseURL
@@ -116,7 +120,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("brevo: base url %q %w", shown, err)
 	}
 	c := &Client{
-		key:       cfg.APIKey,
+		key:       key,
 		base:      strings.TrimRight(base, "/"),
 		http:      cfg.HTTPClient,
 		userAgent: cfg.UserAgent,

@@ -16,7 +16,7 @@ import (
 // SinkConfig is the `sinks.brevo` section of pipeline.yaml. pipeline.yaml
 // documents every key.
 type SinkConfig struct {
-	APIKey  string        `yaml:"api_key"`
+	APIKey  config.Secret `yaml:"api_key"`
 	BaseURL string        `yaml:"base_url"`
 	Timeout time.Duration `yaml:"timeout"`
 	// Lists are explicit list ids for every shop: a non-zero one wins over
@@ -179,7 +179,7 @@ const (
 
 // String masks the key, so printing the config (%v, %+v) cannot leak it.
 func (c SinkConfig) String() string {
-	return fmt.Sprintf("brevo.SinkConfig{BaseURL: %q, APIKey: %s}", c.BaseURL, maskKey(c.APIKey))
+	return fmt.Sprintf("brevo.SinkConfig{BaseURL: %q, APIKey: %s}", c.BaseURL, maskKey(c.APIKey.Reveal()))
 }
 
 // GoString masks the key for %#v too.
@@ -232,7 +232,7 @@ func NewSinkConfig() any {
 
 // Validate implements config.Validatable.
 func (c *SinkConfig) Validate(p *config.Problems, path string) {
-	if strings.TrimSpace(c.APIKey) == "" {
+	if strings.TrimSpace(c.APIKey.Reveal()) == "" {
 		p.Add(config.Join(path, "api_key"), "is required", "write api_key: ${BREVO_API_KEY} and export the key from Brevo → SMTP & API → API keys")
 	}
 	if err := checkBaseURL(c.BaseURL); err != nil {

@@ -21,7 +21,8 @@
 //     body size) are applied here by splitting, so callers can pass any number
 //     of items; an item that can never fit is rejected before it is sent.
 //   - The API key never appears in errors or logs; at most its last four
-//     characters do (KeyHint). It never follows a redirect to another host
+//     characters do (KeyHint). It is a config.Secret in SinkConfig and
+//     Config, revealed once, by New. It never follows a redirect to another host
 //     (pipeline/redirect), and base_url is https unless it is a loopback address.
 //   - Custom events, the one Brevo call that is not idempotent, are sent
 //     once per event id across restarts: the sink records each request's

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sinks/brevo/brevotest"
@@ -68,7 +69,7 @@ func (r *restartable) start() *Sink {
 	}
 	r.st = st
 	cfg := *NewSinkConfig().(*SinkConfig)
-	cfg.APIKey, cfg.BaseURL, cfg.ImportPollInterval, cfg.Timeout = r.srv.APIKey(), r.srv.URL(), 5*time.Millisecond, 5*time.Second
+	cfg.APIKey, cfg.BaseURL, cfg.ImportPollInterval, cfg.Timeout = config.Secret(r.srv.APIKey()), r.srv.URL(), 5*time.Millisecond, 5*time.Second
 	cfg.Lists.AllCustomers, cfg.Lists.Buyers, cfg.Lists.AbandonedCart = 1, 2, 3
 	cfg.Events.VerifyDelay = 0
 	if r.mod != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/sinks/brevo"
 	"github.com/tajo/tajo/sinks/brevo/brevotest"
 )
@@ -15,7 +16,7 @@ func newPair(t testing.TB, opts brevotest.Options, mod ...func(*brevo.Config)) (
 	t.Helper()
 	srv := brevotest.New(opts)
 	t.Cleanup(srv.Close)
-	cfg := brevo.Config{APIKey: srv.APIKey(), BaseURL: srv.URL(), PollInterval: 2 * time.Millisecond, Timeout: 5 * time.Second}
+	cfg := brevo.Config{APIKey: config.Secret(srv.APIKey()), BaseURL: srv.URL(), PollInterval: 2 * time.Millisecond, Timeout: 5 * time.Second}
 	for _, m := range mod {
 		m(&cfg)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sinks/brevo"
 	"github.com/tajo/tajo/sinks/brevo/brevotest"
@@ -247,7 +248,7 @@ func TestExplicitListsOverride(t *testing.T) {
 func TestMissingListStopsAtOpen(t *testing.T) {
 	srv := newSim(t, brevotest.Options{Lists: map[int64]string{5: "all"}})
 	cfg := *brevo.NewSinkConfig().(*brevo.SinkConfig)
-	cfg.APIKey, cfg.BaseURL = srv.APIKey(), srv.URL()
+	cfg.APIKey, cfg.BaseURL = config.Secret(srv.APIKey()), srv.URL()
 	cfg.ListsByShop = map[string]brevo.ListIDs{brevo.AnyShop: {AllCustomers: 5, Buyers: 6}}
 	s, err := brevo.NewSink(cfg, pipeline.Env{Name: "brevo"})
 	if err != nil {

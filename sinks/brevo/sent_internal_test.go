@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sinks/brevo/brevotest"
@@ -130,7 +131,7 @@ func TestSinkCommitsOncePerEventRequest(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	cfg := *NewSinkConfig().(*SinkConfig)
-	cfg.APIKey, cfg.BaseURL, cfg.ImportPollInterval = srv.APIKey(), srv.URL(), 5*time.Millisecond
+	cfg.APIKey, cfg.BaseURL, cfg.ImportPollInterval = config.Secret(srv.APIKey()), srv.URL(), 5*time.Millisecond
 	cfg.Lists.AllCustomers, cfg.Lists.Buyers, cfg.Lists.AbandonedCart = 1, 2, 3
 	s, err := NewSink(cfg, pipeline.Env{Name: "brevo", State: st})
 	if err != nil {

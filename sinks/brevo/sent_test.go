@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sinks/brevo"
@@ -19,7 +20,7 @@ import (
 func newSinkOn(t testing.TB, srv *brevotest.Server, st state.Store, mod ...func(*brevo.SinkConfig)) *brevo.Sink {
 	t.Helper()
 	cfg := *brevo.NewSinkConfig().(*brevo.SinkConfig)
-	cfg.APIKey, cfg.BaseURL = srv.APIKey(), srv.URL()
+	cfg.APIKey, cfg.BaseURL = config.Secret(srv.APIKey()), srv.URL()
 	cfg.Timeout, cfg.ImportPollInterval = 5*time.Second, 5*time.Millisecond
 	cfg.Lists.AllCustomers, cfg.Lists.Buyers, cfg.Lists.AbandonedCart = listAll, listBuyers, listAbandoned
 	for _, m := range mod {

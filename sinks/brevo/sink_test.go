@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/pipelinetest"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sinks/brevo"
@@ -26,7 +27,7 @@ const (
 func newSink(t testing.TB, srv *brevotest.Server, mod ...func(*brevo.SinkConfig)) *brevo.Sink {
 	t.Helper()
 	cfg := *brevo.NewSinkConfig().(*brevo.SinkConfig)
-	cfg.APIKey, cfg.BaseURL = srv.APIKey(), srv.URL()
+	cfg.APIKey, cfg.BaseURL = config.Secret(srv.APIKey()), srv.URL()
 	cfg.Timeout, cfg.ImportPollInterval = 5*time.Second, 5*time.Millisecond
 	cfg.Lists.AllCustomers, cfg.Lists.Buyers, cfg.Lists.AbandonedCart = listAll, listBuyers, listAbandoned
 	for _, m := range mod {
@@ -311,7 +312,7 @@ func TestDeleteAfterUpsertInOneBatch(t *testing.T) {
 func TestAttributesAtStart(t *testing.T) {
 	srv := newSim(t, brevotest.Options{Attributes: map[string]string{"AOV": "text"}})
 	cfg := *brevo.NewSinkConfig().(*brevo.SinkConfig)
-	cfg.APIKey, cfg.BaseURL = srv.APIKey(), srv.URL()
+	cfg.APIKey, cfg.BaseURL = config.Secret(srv.APIKey()), srv.URL()
 	s, err := brevo.NewSink(cfg, pipeline.Env{})
 	if err != nil {
 		t.Fatal(err)

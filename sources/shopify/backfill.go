@@ -202,7 +202,7 @@ func enabledKinds(c Sync) []string {
 func (s *syncer) runStore(st Store, cur *storeCursor) {
 	defer s.wg.Done()
 	log := s.log.WithField("shop", st.ShopURL)
-	client, err := admin.New(admin.Config{Shop: st.ShopURL, AccessToken: st.AccessToken, APIVersion: st.APIVersion, AdminURL: st.AdminURL, Log: log, PollInterval: s.cfg.Sync.BulkPollInterval})
+	client, err := admin.New(admin.Config{Shop: st.ShopURL, AccessToken: st.AccessToken.Reveal(), APIVersion: st.APIVersion, AdminURL: st.AdminURL, Log: log, PollInterval: s.cfg.Sync.BulkPollInterval})
 	if err != nil {
 		log.WithError(err).Error("shopify store not synced")
 		return

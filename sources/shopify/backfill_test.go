@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sources/shopify"
@@ -28,7 +29,7 @@ func backfillConfig(stores ...*shopifytest.Store) *shopify.Config {
 	c.Sync.BulkPollInterval = 20 * time.Millisecond
 	for _, s := range stores {
 		o := s.Options()
-		c.Stores = append(c.Stores, shopify.Store{ShopURL: o.Shop, AccessToken: o.AccessToken, APISecret: o.Secret, AdminURL: s.URL()})
+		c.Stores = append(c.Stores, shopify.Store{ShopURL: o.Shop, AccessToken: config.Secret(o.AccessToken), APISecret: config.Secret(o.Secret), AdminURL: s.URL()})
 	}
 	return c
 }

@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -14,25 +15,27 @@ import (
 
 // Config is the `connectors.shopify` section. It reaches the plugin
 // process as JSON (secrets included: through Configure, never through the
-// environment), so every field has a json name, and String masks the
-// secrets for anyone who prints it.
+// environment), so every field has a json name. The secrets are
+// config.Secret, masked by every printing and encoding (json.Marshal
+// included); PluginJSON is the one encoding that reveals them, for the
+// plugin.
 //
 // One store is written the seed's way (shop_url, access_token, lists at
 // the top level); several go in Stores, each inheriting what it does not
 // set from the top level (api_secret, api_version, admin_url, lists).
 type Config struct {
-	ShopURL    string `yaml:"shop_url" json:"shop_url,omitempty"`
-	APIVersion string `yaml:"api_version" json:"api_version,omitempty"`
-	APIKey     string `yaml:"api_key" json:"api_key,omitempty"`
-	APISecret  string `yaml:"api_secret" json:"api_secret,omitempty"`
+	ShopURL    string        `yaml:"shop_url" json:"shop_url,omitempty"`
+	APIVersion string        `yaml:"api_version" json:"api_version,omitempty"`
+	APIKey     string        `yaml:"api_key" json:"api_key,omitempty"`
+	APISecret  config.Secret `yaml:"api_secret" json:"api_secret,omitempty"`
 	// PreviousAPISecret is accepted beside APISecret during a rotation:
 	// Shopify may take up to an hour to sign with the new secret.
-	PreviousAPISecret string  `yaml:"previous_api_secret" json:"previous_api_secret,omitempty"`
-	AccessToken       string  `yaml:"access_token" json:"access_token,omitempty"`
-	AdminURL          string  `yaml:"admin_url" json:"admin_url,omitempty"`
-	Lists             Lists   `yaml:"lists" json:"lists"`
-	Stores            []Store `yaml:"stores" json:"stores,omitempty"`
-	Sync              Sync    `yaml:"sync" json:"sync"`
+	PreviousAPISecret config.Secret `yaml:"previous_api_secret" json:"previous_api_secret,omitempty"`
+	AccessToken       config.Secret `yaml:"access_token" json:"access_token,omitempty"`
+	AdminURL          string        `yaml:"admin_url" json:"admin_url,omitempty"`
+	Lists             Lists         `yaml:"lists" json:"lists"`
+	Stores            []Store       `yaml:"stores" json:"stores,omitempty"`
+	Sync              Sync          `yaml:"sync" json:"sync"`
 
 	Debug       bool   `yaml:"debug" json:"debug,omitempty"`
 	LogLevel    string `yaml:"log_level" json:"log_level,omitempty"`
@@ -49,13 +52,13 @@ type Config struct {
 
 // Store is one entry of connectors.shopify.stores.
 type Store struct {
-	ShopURL           string `yaml:"shop_url" json:"shop_url"`
-	AccessToken       string `yaml:"access_token" json:"access_token,omitempty"`
-	APIVersion        string `yaml:"api_version" json:"api_version,omitempty"`
-	APISecret         string `yaml:"api_secret" json:"api_secret,omitempty"`
-	PreviousAPISecret string `yaml:"previous_api_secret" json:"previous_api_secret,omitempty"`
-	AdminURL          string `yaml:"admin_url" json:"admin_url,omitempty"`
-	Lists             *Lists `yaml:"lists" json:"lists,omitempty"`
+	ShopURL           string        `yaml:"shop_url" json:"shop_url"`
+	AccessToken       config.Secret `yaml:"access_token" json:"access_token,omitempty"`
+	APIVersion        string        `yaml:"api_version" json:"api_version,omitempty"`
+	APISecret         config.Secret `yaml:"api_secret" json:"api_secret,omitempty"`
+	PreviousAPISecret config.Secret `yaml:"previous_api_secret" json:"previous_api_secret,omitempty"`
+	AdminURL          string        `yaml:"admin_url" json:"admin_url,omitempty"`
+	Lists             *Lists        `yaml:"lists" json:"lists,omitempty"`
 }
 
 // Lists are the seed's Brevo list ids a store's contacts are put in.
@@ -313,15 +316,9 @@ func (c *Config) ProductSyncSettings() (enabled, includeVariants, includeImages,
 	return p.Enabled, p.IncludeVariants, p.IncludeImages, p.CategoriesAsTags, []string(p.Filter.Status), p.Filter.ExcludeTags
 }
 
-// String masks every secret, so a Config can be logged or printed.
+// String prints the config with its secrets masked (config.Secret does
+// the masking), so a Config can be logged or printed.
 func (c Config) String() string {
-	c.APISecret, c.PreviousAPISecret, c.AccessToken = mask(c.APISecret), mask(c.PreviousAPISecret), mask(c.AccessToken)
-	stores := make([]Store, len(c.Stores))
-	for i, s := range c.Stores {
-		s.APISecret, s.PreviousAPISecret, s.AccessToken = mask(s.APISecret), mask(s.PreviousAPISecret), mask(s.AccessToken)
-		stores[i] = s
-	}
-	c.Stores = stores
 	type plain Config // drops String, so %+v does not recurse
 	return fmt.Sprintf("%+v", plain(c))
 }
@@ -329,11 +326,33 @@ func (c Config) String() string {
 // GoString masks secrets under %#v too.
 func (c Config) GoString() string { return c.String() }
 
-func mask(s string) string {
-	if s == "" {
-		return ""
+// PluginJSON is the configuration as the plugin's Configure receives it:
+// encoding/json of c with its secrets revealed, the one encoding that
+// shows them (json.Marshal of a Config masks them). plugins.ConnectorFactory
+// calls it.
+func (c Config) PluginJSON() ([]byte, error) {
+	type plainConfig Config
+	type plainStore Store
+	// The outer fields shadow the embedded Secret ones of the same json
+	// name (encoding/json takes the shallowest).
+	type revealedStore struct {
+		plainStore
+		AccessToken       string `json:"access_token,omitempty"`
+		APISecret         string `json:"api_secret,omitempty"`
+		PreviousAPISecret string `json:"previous_api_secret,omitempty"`
 	}
-	return "***"
+	out := struct {
+		plainConfig
+		APISecret         string          `json:"api_secret,omitempty"`
+		PreviousAPISecret string          `json:"previous_api_secret,omitempty"`
+		AccessToken       string          `json:"access_token,omitempty"`
+		Stores            []revealedStore `json:"stores,omitempty"`
+	}{plainConfig: plainConfig(c), APISecret: c.APISecret.Reveal(), PreviousAPISecret: c.PreviousAPISecret.Reveal(), AccessToken: c.AccessToken.Reveal()}
+	for _, s := range c.Stores {
+		out.Stores = append(out.Stores, revealedStore{plainStore: plainStore(s),
+			AccessToken: s.AccessToken.Reveal(), APISecret: s.APISecret.Reveal(), PreviousAPISecret: s.PreviousAPISecret.Reveal()})
+	}
+	return json.Marshal(out)
 }
 
 // checkAdminURL accepts an absolute https URL, or http to a loopback

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -94,10 +95,10 @@ sync:
 	if !c.Sync.Inventory.Enabled || c.Sync.Inventory.LowStockThreshold != 10 {
 		t.Fatalf("inventory %+v", c.Sync.Inventory)
 	}
-	// The host hands the same value to the plugin as JSON.
-	b, _ := json.Marshal(c)
+	// The host hands the same value to the plugin as JSON, secrets revealed.
+	b, _ := c.PluginJSON()
 	var back shopify.Config
-	if err := json.Unmarshal(b, &back); err != nil || jsonString(back.StoreList()) != jsonString(c.StoreList()) || back.Sync.Products.Filter.Status[0] != "active" {
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.StoreList(), c.StoreList()) || back.Sync.Products.Filter.Status[0] != "active" {
 		t.Fatalf("JSON round trip: %v %+v", err, back)
 	}
 }
@@ -147,9 +148,4 @@ func TestConfigStringMasksSecrets(t *testing.T) {
 			}
 		}
 	}
-}
-
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -31,7 +31,7 @@ func deletionClient(st Store) *admin.Client {
 	if st.AccessToken == "" {
 		return nil
 	}
-	c, err := admin.New(admin.Config{Shop: st.ShopURL, AccessToken: st.AccessToken, APIVersion: st.APIVersion, AdminURL: st.AdminURL,
+	c, err := admin.New(admin.Config{Shop: st.ShopURL, AccessToken: st.AccessToken.Reveal(), APIVersion: st.APIVersion, AdminURL: st.AdminURL,
 		Timeout: confirmBudget, MaxRetries: 1, BackoffBase: 200 * time.Millisecond, BackoffMax: time.Second})
 	if err != nil {
 		return nil

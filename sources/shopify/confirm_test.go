@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sources/shopify"
 	"github.com/tajo/tajo/sources/shopify/shopifytest"
@@ -26,8 +27,8 @@ func TestDeletionConfirmedByTheAdminAPI(t *testing.T) {
 	o := st.Options()
 	cfg := webhookConfig(nil)
 	cfg.Stores = []shopify.Store{
-		{ShopURL: o.Shop, AccessToken: o.AccessToken, APISecret: o.Secret, AdminURL: st.URL()},
-		{ShopURL: other, AccessToken: "shpat_revoked", APISecret: o.Secret, AdminURL: st.URL()},
+		{ShopURL: o.Shop, AccessToken: config.Secret(o.AccessToken), APISecret: config.Secret(o.Secret), AdminURL: st.URL()},
+		{ShopURL: other, AccessToken: "shpat_revoked", APISecret: config.Secret(o.Secret), AdminURL: st.URL()},
 	}
 	h := newHost(t, cfg, hostOpts{})
 	id := int64(st.CustomerAt(2).ID)

@@ -79,7 +79,7 @@ func TestConnection(ctx context.Context, cfg *Config) ([]Check, error) {
 			add(Check{Shop: st.ShopURL, Name: "API connection successful", Detail: "no access_token"})
 			continue
 		}
-		client, err := admin.New(admin.Config{Shop: st.ShopURL, AccessToken: st.AccessToken, APIVersion: st.APIVersion, AdminURL: st.AdminURL, MaxRetries: 2})
+		client, err := admin.New(admin.Config{Shop: st.ShopURL, AccessToken: st.AccessToken.Reveal(), APIVersion: st.APIVersion, AdminURL: st.AdminURL, MaxRetries: 2})
 		if err != nil {
 			add(Check{Shop: st.ShopURL, Name: "API connection successful", Detail: err.Error()})
 			continue

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/sources/shopify"
 	"github.com/tajo/tajo/sources/shopify/shopifytest"
 )
@@ -55,7 +56,7 @@ func TestTestConnectionChecksTheTokensApp(t *testing.T) {
 	test := func(apiKey string, edit func(*shopify.Config)) (string, error) {
 		t.Helper()
 		cfg := shopify.NewConfig().(*shopify.Config)
-		cfg.ShopURL, cfg.AccessToken, cfg.APISecret, cfg.AdminURL, cfg.APIKey = o.Shop, o.AccessToken, o.Secret, st.URL(), apiKey
+		cfg.ShopURL, cfg.AccessToken, cfg.APISecret, cfg.AdminURL, cfg.APIKey = o.Shop, config.Secret(o.AccessToken), config.Secret(o.Secret), st.URL(), apiKey
 		if edit != nil {
 			edit(cfg)
 		}
@@ -81,7 +82,7 @@ func TestTestConnectionChecksTheTokensApp(t *testing.T) {
 		t.Errorf("no api_key: err %v, want %q in\n%s", err, want, out)
 	}
 	out, err = test("aaaabbbbccccddddeeeeffff00001111", func(c *shopify.Config) {
-		c.Stores = []shopify.Store{{ShopURL: o.Shop, AccessToken: o.AccessToken, APISecret: "its-own-app-secret", AdminURL: st.URL()}}
+		c.Stores = []shopify.Store{{ShopURL: o.Shop, AccessToken: config.Secret(o.AccessToken), APISecret: "its-own-app-secret", AdminURL: st.URL()}}
 		c.ShopURL, c.AccessToken = "", ""
 	})
 	if want := "- Token of the app api_key names (seed.myshopify.com): skipped: this store sets its own api_secret"; err != nil || !strings.Contains(out, want) {

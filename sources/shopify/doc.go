@@ -32,7 +32,9 @@
 // schemas.TypeDeliveryUnprocessable event with the raw body, headers and
 // reason, for the error history and `tajo replay`. And part of
 // invariant 6: HMACs are compared in constant time and secrets never
-// appear in errors; a bulk result's signed URL never appears in one.
+// appear in errors; a bulk result's signed URL never appears in one. The
+// config's secrets are config.Secret, masked however the config is
+// printed; Config.PluginJSON alone reveals them, for the plugin.
 //
 // Invariant 9 for its keys: an api_version Shopify no longer serves is
 // refused, one near its end warned about (apiversion.go, the table of end

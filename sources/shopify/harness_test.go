@@ -18,6 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/plugins"
 	"github.com/tajo/tajo/schemas"
@@ -76,7 +77,7 @@ func newHost(t *testing.T, cfg *shopify.Config, o hostOpts) *host {
 	if cfg.StateDir == "" {
 		cfg.StateDir = t.TempDir()
 	}
-	raw, err := json.Marshal(cfg)
+	raw, err := cfg.PluginJSON() // as plugins.ConnectorFactory encodes it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func webhookConfig(shops map[string]string) *shopify.Config {
 	c := shopify.NewConfig().(*shopify.Config)
 	c.Sync.Backfill, c.Sync.ReconcileEvery = false, 0
 	for _, shop := range slices.Sorted(maps.Keys(shops)) {
-		c.Stores = append(c.Stores, shopify.Store{ShopURL: shop, APISecret: shops[shop]})
+		c.Stores = append(c.Stores, shopify.Store{ShopURL: shop, APISecret: config.Secret(shops[shop])})
 	}
 	return c
 }

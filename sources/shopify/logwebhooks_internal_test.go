@@ -31,7 +31,7 @@ func TestLogWebhooksLogsALinePerWebhook(t *testing.T) {
 		cfg.Stores = []Store{{ShopURL: shop, APISecret: secret}}
 		cfg.StateDir = t.TempDir()
 		cfg.LogWebhooks = logWebhooks
-		raw, _ := json.Marshal(cfg)
+		raw, _ := cfg.PluginJSON()
 		ctx := context.Background()
 		if err := p.Configure(ctx, raw); err != nil {
 			t.Fatal(err)

@@ -105,7 +105,7 @@ func (p *Plugin) Configure(_ context.Context, raw []byte) error {
 	}
 	stores := map[string]*storeConf{}
 	for _, s := range cfg.StoreList() {
-		stores[s.ShopURL] = &storeConf{Store: s, secrets: Secrets{Current: s.APISecret, Previous: s.PreviousAPISecret}, admin: deletionClient(s)}
+		stores[s.ShopURL] = &storeConf{Store: s, secrets: Secrets{Current: s.APISecret.Reveal(), Previous: s.PreviousAPISecret.Reveal()}, admin: deletionClient(s)}
 	}
 	d, err := openDedupe(cfg.StateDir, cfg.DedupeWindow)
 	if err != nil {
@@ -115,7 +115,7 @@ func (p *Plugin) Configure(_ context.Context, raw []byte) error {
 	p.mu.Lock()
 	old := p.dedupe
 	p.cfg, p.stores, p.dedupe = cfg, stores, d
-	p.app = Secrets{Current: cfg.APISecret, Previous: cfg.PreviousAPISecret}
+	p.app = Secrets{Current: cfg.APISecret.Reveal(), Previous: cfg.PreviousAPISecret.Reveal()}
 	p.mu.Unlock()
 	if old != nil {
 		old.close()

@@ -28,7 +28,7 @@ func FuzzWebhook(f *testing.F) {
 	cfg.Sync.Inventory.Enabled = true
 	cfg.StateDir = "" // the dedupe window in memory: every input has its own webhook id
 	cfg.Stores = []Store{{ShopURL: shop, APISecret: secret}}
-	raw, err := json.Marshal(cfg)
+	raw, err := cfg.PluginJSON()
 	if err != nil {
 		f.Fatal(err)
 	}
