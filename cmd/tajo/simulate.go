@@ -72,7 +72,7 @@ func (d *devConfig) Validate(p *config.Problems, path string) {
 		p.OneOf(config.Join(path, "simulate"), d.Simulate, simulateNever, simulateMissing, simulateAlways)
 	}
 	for _, l := range []struct{ key, addr string }{{"shopify.listen", d.Shopify.Listen}, {"brevo.listen", d.Brevo.Listen}} {
-		if host, _, err := net.SplitHostPort(l.addr); err != nil || !isLoopback(host) {
+		if host, _, err := net.SplitHostPort(l.addr); err != nil || !config.IsLoopback(host) {
 			p.Add(config.Join(path, l.key), "must be a loopback host:port", `e.g. "127.0.0.1:0" for any free port`)
 		}
 	}
@@ -87,11 +87,6 @@ func (d *devConfig) Validate(p *config.Problems, path string) {
 	if d.Shopify.WebhookRate < 0 || d.Shopify.WebhookRate > 1000 {
 		p.Add(config.Join(path, "shopify.webhook_rate"), "must be between 0 and 1000", "0 sends no webhooks")
 	}
-}
-
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // simulatedURL stands in for a simulator's address until it listens: a

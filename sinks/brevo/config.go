@@ -3,7 +3,6 @@ package brevo
 import (
 	"fmt"
 	"maps"
-	"net"
 	"net/url"
 	"slices"
 	"sort"
@@ -310,18 +309,10 @@ func checkBaseURL(raw string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("must be an absolute https URL")
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
 		return fmt.Errorf("must be https: http://%s would send the api-key and customer data unencrypted", u.Host)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // attributeTypes is DefaultAttributes with the configured ones applied.
