@@ -199,17 +199,28 @@ func TestBrevoEndToEndFixtures(t *testing.T) {
 	stopTajo(t, cmd, cmd.Process.Signal)
 }
 
-// TestBrevoEndToEndSignedWebhooks is the same journey through the real
-// ingress: every fixture posted to /webhooks/shopify with a valid
-// signature, answered 200 only once on Kafka, then through the transforms
-// into the simulated Brevo account.
-func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
-	const secret = "e2e-secret"
+// webhookRun is tajo run with the Shopify webhooks of brevoShop (signed
+// with secret, no backfill) → Kafka → default transforms → the Brevo
+// simulator.
+type webhookRun struct {
+	srv                *brevotest.Server
+	dir, addr, logPath string
+	url                string
+	cmd                interface {
+		Wait() error
+	}
+	signal func(os.Signal) error
+}
+
+// startWebhookRun starts one; extra is more configuration (a broker
+// section).
+func startWebhookRun(t *testing.T, secret, extra string) *webhookRun {
+	t.Helper()
 	srv := newBrevoSim(t, brevotest.Options{})
 	t.Setenv("BREVO_API_KEY", srv.APIKey())
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfgPath := brevoConfig(t, dir, srv.URL(), sendTestOrders+fmt.Sprintf(`connectors:
+	cfgPath := brevoConfig(t, dir, srv.URL(), extra+fmt.Sprintf(`connectors:
   shopify:
     api_secret: %s
     stores: [{shop_url: %s}]
@@ -223,6 +234,21 @@ func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
 	logPath := filepath.Join(dir, "tajo.log")
 	cmd := startTajo(t, cfgPath, logPath)
 	url := "http://" + addr + "/webhooks/shopify"
+	waitFor(t, "the webhook endpoint", logPath, 60*time.Second, func() bool {
+		code, err := postWebhook(url, []byte("{}"), http.Header{})
+		return err == nil && code == http.StatusUnauthorized
+	})
+	return &webhookRun{srv: srv, dir: dir, addr: addr, logPath: logPath, url: url, cmd: cmd, signal: cmd.Process.Signal}
+}
+
+// TestBrevoEndToEndSignedWebhooks is the same journey through the real
+// ingress: every fixture posted to /webhooks/shopify with a valid
+// signature, answered 200 only once on Kafka, then through the transforms
+// into the simulated Brevo account.
+func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
+	const secret = "e2e-secret"
+	r := startWebhookRun(t, secret, sendTestOrders)
+	srv, dir, logPath, url := r.srv, r.dir, r.logPath, r.url
 
 	post := func(topics ...string) {
 		for i, topic := range topics {
@@ -234,10 +260,6 @@ func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
 			postSigned(t, url, topic, fmt.Sprintf("wh-%d-%s", i, topic), secret, body)
 		}
 	}
-	waitFor(t, "the webhook endpoint", logPath, 60*time.Second, func() bool {
-		code, err := postWebhook(url, []byte("{}"), http.Header{})
-		return err == nil && code == http.StatusUnauthorized
-	})
 	post(brevoPhase1...)
 	// A customer whose email Brevo refuses.
 	broken := []byte(`{"id":42,"email":"not-an-email","first_name":"Broken","updated_at":"2026-11-01T00:00:00Z","created_at":"2026-11-01T00:00:00Z"}`)
@@ -246,7 +268,7 @@ func TestBrevoEndToEndSignedWebhooks(t *testing.T) {
 	assertBrevoPhase1(t, srv, dir, logPath, true)
 	post(brevoPhase2...)
 	assertBrevoPhase2(t, srv, logPath)
-	stopTajo(t, cmd, cmd.Process.Signal)
+	stopTajo(t, r.cmd, r.signal)
 }
 
 // postSigned posts one delivery as Shopify signs it and requires a 200,

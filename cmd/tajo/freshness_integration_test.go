@@ -5,14 +5,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tajo/tajo/sinks/brevo/brevotest"
 )
 
 // TestRenameThenOlderOrderKeepsTheNewName is DESIGN.md invariant 3 through
@@ -23,27 +18,8 @@ import (
 // ends in the dead letters, not nowhere.
 func TestRenameThenOlderOrderKeepsTheNewName(t *testing.T) {
 	const secret = "fresh-secret"
-	srv := newBrevoSim(t, brevotest.Options{})
-	t.Setenv("BREVO_API_KEY", srv.APIKey())
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfgPath := brevoConfig(t, dir, srv.URL(), fmt.Sprintf(`connectors:
-  shopify:
-    api_secret: %s
-    stores: [{shop_url: %s}]
-    sync: {backfill: false, reconcile_every: 0}
-`, secret, brevoShop))
-	b, _ := os.ReadFile(cfgPath)
-	cfg := strings.Replace(string(b), "server: {listen: \"\"}", fmt.Sprintf("server: {listen: %q}", addr), 1)
-	cfg = strings.Replace(cfg, "  file: {path: events.jsonl, follow: true}", "  file: {enabled: false, path: events.jsonl}", 1)
-	os.WriteFile(cfgPath, []byte(cfg), 0o644)
-	logPath := filepath.Join(dir, "tajo.log")
-	cmd := startTajo(t, cfgPath, logPath)
-	url := "http://" + addr + "/webhooks/shopify"
-	waitFor(t, "the webhook endpoint", logPath, 60*time.Second, func() bool {
-		code, err := postWebhook(url, []byte("{}"), http.Header{})
-		return err == nil && code == http.StatusUnauthorized
-	})
+	r := startWebhookRun(t, secret, "")
+	srv, dir, logPath, url := r.srv, r.dir, r.logPath, r.url
 
 	const email = "ana.novak@example.com"
 	rename := []byte(`{"id":5501,"email":"` + email + `","first_name":"Ana","last_name":"Novak","phone":"+33612345678",` +
@@ -89,5 +65,5 @@ func TestRenameThenOlderOrderKeepsTheNewName(t *testing.T) {
 		!strings.Contains(string(payload), `"headers"`) {
 		t.Fatalf("dead letter without its reason or envelope: %v", dl)
 	}
-	stopTajo(t, cmd, cmd.Process.Signal)
+	stopTajo(t, r.cmd, r.signal)
 }

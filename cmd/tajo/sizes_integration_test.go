@@ -10,16 +10,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/tajo/tajo/sinks/brevo/brevotest"
 )
 
 // TestRealSizesReachBrevo is DESIGN.md invariant 7's "Kafka writes respect
@@ -49,47 +45,6 @@ func TestRealSizesReachBrevo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { realSizes(t, tc.broker, tc.limit) })
 	}
-}
-
-// webhookRun is tajo run with the Shopify webhooks of brevoShop (signed
-// with secret, no backfill) → Kafka → default transforms → the Brevo
-// simulator.
-type webhookRun struct {
-	srv                *brevotest.Server
-	dir, addr, logPath string
-	url                string
-	cmd                interface {
-		Wait() error
-	}
-	signal func(os.Signal) error
-}
-
-// startWebhookRun starts one; extra is more configuration (a broker
-// section).
-func startWebhookRun(t *testing.T, secret, extra string) *webhookRun {
-	t.Helper()
-	srv := newBrevoSim(t, brevotest.Options{})
-	t.Setenv("BREVO_API_KEY", srv.APIKey())
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfgPath := brevoConfig(t, dir, srv.URL(), extra+fmt.Sprintf(`connectors:
-  shopify:
-    api_secret: %s
-    stores: [{shop_url: %s}]
-    sync: {backfill: false, reconcile_every: 0}
-`, secret, brevoShop))
-	b, _ := os.ReadFile(cfgPath)
-	cfg := strings.Replace(string(b), "server: {listen: \"\"}", fmt.Sprintf("server: {listen: %q}", addr), 1)
-	cfg = strings.Replace(cfg, "  file: {path: events.jsonl, follow: true}", "  file: {enabled: false, path: events.jsonl}", 1)
-	os.WriteFile(cfgPath, []byte(cfg), 0o644)
-	logPath := filepath.Join(dir, "tajo.log")
-	cmd := startTajo(t, cfgPath, logPath)
-	url := "http://" + addr + "/webhooks/shopify"
-	waitFor(t, "the webhook endpoint", logPath, 60*time.Second, func() bool {
-		code, err := postWebhook(url, []byte("{}"), http.Header{})
-		return err == nil && code == http.StatusUnauthorized
-	})
-	return &webhookRun{srv: srv, dir: dir, addr: addr, logPath: logPath, url: url, cmd: cmd, signal: cmd.Process.Signal}
 }
 
 func realSizes(t *testing.T, broker string, limit int) {
