@@ -417,15 +417,25 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"contacts": page, "count": len(match)})
 }
 
-// getList is GET /v3/contacts/lists/{listId}: the sink checks at start
-// that the lists it is configured with exist.
-func (s *Server) getList(w http.ResponseWriter, r *http.Request) {
+// pathList is the list the request's {listId} names, or a 404 answered;
+// s.mu is held.
+func (s *Server) pathList(w http.ResponseWriter, r *http.Request) (int64, *list, bool) {
 	id, err := strconv.ParseInt(r.PathValue("listId"), 10, 64)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	l := s.lists[id]
 	if err != nil || l == nil {
 		s.reply(w, http.StatusNotFound, "document_not_found", "List ID does not exist")
+		return 0, nil, false
+	}
+	return id, l, true
+}
+
+// getList is GET /v3/contacts/lists/{listId}: the sink checks at start
+// that the lists it is configured with exist.
+func (s *Server) getList(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, l, ok := s.pathList(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "name": l.name, "folderId": 1,
@@ -582,12 +592,10 @@ func (s *Server) listMembers(add bool) http.HandlerFunc {
 		if _, ok := s.decode(w, r, &b, maxBody); !ok {
 			return
 		}
-		id, err := strconv.ParseInt(r.PathValue("listId"), 10, 64)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		l := s.lists[id]
-		if err != nil || l == nil {
-			s.reply(w, http.StatusNotFound, "document_not_found", "List ID does not exist")
+		_, l, ok := s.pathList(w, r)
+		if !ok {
 			return
 		}
 		switch {
