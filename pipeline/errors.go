@@ -1,95 +1,47 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/tajo/tajo/pipeline/class"
 )
+
+// The classification of failures lives in pipeline/class, a leaf that the
+// packages below the engine (pipeline/kafka) import too; these are its
+// names as the stages have always written them.
 
 // Class says what the engine does with a failure. Every error a stage
 // returns has one; an error without a class is treated as Retryable, because
 // retrying is the only choice that cannot lose data.
-type Class int
-
-const (
-	// Retryable failures (timeouts, 429, 5xx, a server that is down) are
-	// retried with exponential backoff and jitter. Nothing is acked meanwhile.
-	Retryable Class = iota + 1
-	// Rejected records can never succeed (an invalid email, a value the
-	// destination refuses). They go to the dead-letter path with their
-	// reason and are then acked, so one bad record never stops the flow.
-	Rejected
-	// Fatal failures (bad credentials, a broken mapping) stop the pipeline
-	// with a clear message instead of discarding data.
-	Fatal
-)
-
-func (c Class) String() string {
-	switch c {
-	case Retryable:
-		return "retryable"
-	case Rejected:
-		return "rejected"
-	case Fatal:
-		return "fatal"
-	}
-	return fmt.Sprintf("class(%d)", int(c))
-}
+type Class = class.Class
 
 // Error is a classified failure.
-type Error struct {
-	Class Class
-	// Code is a short stable identifier, e.g. Brevo's error code
-	// ("invalid_parameter") or an HTTP status ("http_429").
-	Code string
-	Err  error
-}
+type Error = class.Error
 
-func (e *Error) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("%s (%s): %v", e.Class, e.Code, e.Err)
-	}
-	return fmt.Sprintf("%s: %v", e.Class, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+const (
+	// Retryable failures are retried with exponential backoff and jitter.
+	Retryable = class.Retryable
+	// Rejected records go to the dead-letter path and are then acked.
+	Rejected = class.Rejected
+	// Fatal failures stop the pipeline.
+	Fatal = class.Fatal
+)
 
 // Retry marks err as retryable.
-func Retry(err error) error { return classify(Retryable, "", err) }
+func Retry(err error) error { return class.Retry(err) }
 
 // Reject marks err as a permanent, per-record failure with a stable code.
-func Reject(code string, err error) error { return classify(Rejected, code, err) }
+func Reject(code string, err error) error { return class.Reject(code, err) }
 
 // Stop marks err as fatal: the pipeline stops.
-func Stop(err error) error { return classify(Fatal, "", err) }
-
-func classify(c Class, code string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &Error{Class: c, Code: code, Err: err}
-}
+func Stop(err error) error { return class.Stop(err) }
 
 // ClassOf returns the class of err: the outermost classified error wins,
 // an unclassified error is Retryable, nil is 0.
-func ClassOf(err error) Class {
-	if err == nil {
-		return 0
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Class
-	}
-	return Retryable
-}
+func ClassOf(err error) Class { return class.Of(err) }
 
 // CodeOf returns the code of the outermost classified error, or "".
-func CodeOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) string { return class.CodeOf(err) }
 
 // BatchError reports per-record outcomes of a batch write: Errs[i] is the
 // outcome of batch[i] (nil = delivered). A sink returns it when some records

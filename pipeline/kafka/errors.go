@@ -2,40 +2,30 @@ package kafka
 
 import (
 	"errors"
-	"fmt"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/tajo/tajo/pipeline/class"
 )
 
-// Kind says what a produce failure means for the record. This package
-// cannot import the engine (it imports this one), so the engine maps Kind
-// to its own classes.
-type Kind int
+// Kind says what a produce failure means for the record: the engine's own
+// class (pipeline/class, a leaf this package can import although the
+// engine imports this one), so the engine acts on it without a mapping of
+// its own.
+type Kind = class.Class
 
 const (
 	// Retryable: the leader moved, too few replicas, a timeout, the network.
 	// Writing the same record again later can succeed.
-	Retryable Kind = iota + 1
+	Retryable = class.Retryable
 	// Rejected: this record can never be written as it is (too large,
 	// invalid). It goes to the error history; the others go on.
-	Rejected
+	Rejected = class.Rejected
 	// Fatal: the cluster or the configuration is wrong for every record
 	// (authentication, authorization, an unsupported compression). Stop
 	// with a clear message rather than retry or discard.
-	Fatal
+	Fatal = class.Fatal
 )
-
-func (k Kind) String() string {
-	switch k {
-	case Retryable:
-		return "retryable"
-	case Rejected:
-		return "rejected"
-	case Fatal:
-		return "fatal"
-	}
-	return fmt.Sprintf("kind(%d)", int(k))
-}
 
 // Stable codes of rejected records, as they appear in the error history.
 const (
