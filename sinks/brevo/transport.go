@@ -3,11 +3,12 @@ package brevo
 import (
 	"context"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tajo/tajo/pipeline/backoff"
 )
 
 // Endpoint groups share one rate limit and one concurrency limit, the way
@@ -224,9 +225,9 @@ func (d *Discipline) release(g *group, status int, took time.Duration, failed bo
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	g.inFlight--
-	backoff := failed || status == http.StatusTooManyRequests || status >= 500
-	if !backoff && g.ewma > 0 && took > 2*g.ewma && took > 250*time.Millisecond {
-		backoff = true // latency spike: the server is queueing
+	decrease := failed || status == http.StatusTooManyRequests || status >= 500
+	if !decrease && g.ewma > 0 && took > 2*g.ewma && took > 250*time.Millisecond {
+		decrease = true // latency spike: the server is queueing
 	}
 	if status > 0 && status < 500 && status != http.StatusTooManyRequests {
 		if g.ewma == 0 {
@@ -235,7 +236,7 @@ func (d *Discipline) release(g *group, status int, took time.Duration, failed bo
 			g.ewma = (g.ewma*7 + took) / 8
 		}
 	}
-	if backoff {
+	if decrease {
 		g.limit = max(1, g.limit/2)
 	} else if g.limit < float64(d.ceiling) {
 		g.limit = min(float64(d.ceiling), g.limit+1/g.limit)
@@ -286,6 +287,12 @@ func (d *Discipline) Limits() map[string]float64 {
 	return out
 }
 
+// serverErrorBackoff spaces the transport's own retries of a 5xx: 100ms,
+// 200ms, 400ms, … ±20%, bounded by DisciplineConfig.Retries rather than a
+// cap. (A 429 is not retried on a timer: it pauses its group until
+// x-sib-ratelimit-reset, see release.)
+var serverErrorBackoff = backoff.Policy{Initial: 100 * time.Millisecond, Multiplier: 2, Jitter: 0.2}
+
 // RoundTrip implements http.RoundTripper.
 func (d *Discipline) RoundTrip(req *http.Request) (*http.Response, error) {
 	name := groupOf(req.URL.Path)
@@ -329,13 +336,8 @@ func (d *Discipline) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		if resp.StatusCode != http.StatusTooManyRequests {
 			// A 429 waits in acquire, until the group's pause ends.
-			wait := time.Duration(float64(100*time.Millisecond<<attempt) * (0.8 + 0.4*rand.Float64()))
-			t := time.NewTimer(wait)
-			select {
-			case <-req.Context().Done():
-				t.Stop()
-				return nil, req.Context().Err()
-			case <-t.C:
+			if err := backoff.Sleep(req.Context(), serverErrorBackoff.Delay(attempt+1)); err != nil {
+				return nil, err
 			}
 		}
 	}
