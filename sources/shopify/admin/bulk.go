@@ -175,7 +175,7 @@ func (c *Client) DownloadBulk(ctx context.Context, url, kind string, skip int64,
 		n, err := c.downloadOnce(ctx, url, kind, done, emit)
 		done = n
 		var te *transientError
-		if err == nil || !errors.As(err, &te) || attempt >= c.cfg.MaxRetries || ctx.Err() != nil {
+		if err == nil || !errors.As(err, &te) || c.retry.Exhausted(attempt+1) || ctx.Err() != nil {
 			return done, err
 		}
 		c.count(func(s *Stats) { s.Retries++ })

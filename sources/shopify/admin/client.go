@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/backoff"
 	"github.com/tajo/tajo/pipeline/redirect"
 )
 
@@ -63,6 +63,7 @@ type Client struct {
 	hc       *http.Client
 	log      logrus.FieldLogger
 	bucket   bucket
+	retry    backoff.Policy
 
 	mu    sync.Mutex
 	stats Stats
@@ -125,6 +126,9 @@ func New(cfg Config) (*Client, error) {
 		endpoint: fmt.Sprintf("%s/admin/api/%s/graphql.json", base, url.PathEscape(cfg.APIVersion)),
 		hc:       cfg.HTTPClient,
 		log:      cfg.Log,
+		// Full jitter: every client of a shop draws on the same quota,
+		// and spreading their retries over the whole wait thins the herd.
+		retry: backoff.Policy{Initial: cfg.BackoffBase, Max: cfg.BackoffMax, Multiplier: 2, FullJitter: true, MaxAttempts: cfg.MaxRetries + 1},
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{}
@@ -220,7 +224,7 @@ func (c *Client) Do(ctx context.Context, query string, vars map[string]any, esti
 		}
 		resp, retry, err := c.post(ctx, op, body)
 		if err != nil {
-			if !retry || retries >= c.cfg.MaxRetries || ctx.Err() != nil {
+			if !retry || c.retry.Exhausted(retries+1) || ctx.Err() != nil {
 				return err
 			}
 			retries++
@@ -342,6 +346,10 @@ type retryAfter struct {
 func (r *retryAfter) Error() string { return r.err.Error() }
 func (r *retryAfter) Unwrap() error { return r.err }
 
+// RetryAfter makes the server's wait a floor of the backoff (and of the
+// engine's, should the error reach it).
+func (r *retryAfter) RetryAfter() time.Duration { return r.after }
+
 // parseRetryAfter reads seconds or an HTTP date; 0 if absent or invalid.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
@@ -357,35 +365,24 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// backoff sleeps before retry n: Retry-After when the server gave one,
-// else exponential with full jitter.
+// backoff sleeps before retry n: exponential with full jitter, and at
+// least the Retry-After the server gave, up to backoff_max (a server
+// asking for an hour does not park the caller that long; its own retry
+// comes later).
 func (c *Client) backoff(ctx context.Context, n int, cause error) error {
-	d := c.cfg.BackoffBase << min(n-1, 20)
-	if d > c.cfg.BackoffMax || d <= 0 {
-		d = c.cfg.BackoffMax
-	}
-	d = time.Duration(rand.Int64N(int64(d)) + 1)
-	var ra *retryAfter
-	if errors.As(cause, &ra) && ra.after > 0 {
-		d = min(ra.after, c.cfg.BackoffMax)
-	}
+	d := c.retry.Wait(n, min(backoff.ServerWait(cause), c.cfg.BackoffMax))
 	c.count(func(s *Stats) { s.BackoffWait += d })
 	c.log.WithFields(logrus.Fields{"attempt": n, "wait": d}).Debug("shopify admin: retrying: ", cause)
 	return sleep(ctx, d)
 }
 
+// sleep is backoff.Sleep with a cut-short wait classed for the pipeline:
+// a stopping caller may try again.
 func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+	if err := backoff.Sleep(ctx, d); err != nil {
+		return pipeline.Retry(err)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return pipeline.Retry(ctx.Err())
-	case <-t.C:
-		return nil
-	}
+	return nil
 }
 
 // parseErrors reads errors, which Shopify sends as a list of objects and,
