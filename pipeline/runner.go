@@ -98,6 +98,14 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		return err
 	}
 	closers = append(closers, closer{"state store", st.Close})
+	// The state that changes with every record, committed once per batch
+	// by the chain's last stage (JournalStage); closed after every flow
+	// stopped and before state.db.
+	journal, err := OpenJournal(st, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, closer{"state journal", journal.Close})
 
 	var srv, ctl *server.Server
 	if cfg.Server.Listen != "" {
@@ -113,7 +121,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	var webhooks WebhookLogger
 	checks := newCheckLog(log.WithField("component", "checks"))
 	env := func(name string) Env {
-		e := Env{Name: name, DataDir: cfg.DataDir, Log: log.WithField("component", name), State: st,
+		e := Env{Name: name, DataDir: cfg.DataDir, Log: log.WithField("component", name), State: st, Journal: journal,
 			PluginsDir: cfg.Path(cfg.Plugins.Dir), PluginSHA256: cfg.Plugins.Pins(), Webhooks: webhooks, Checks: checks,
 			Now: r.clock.Now}
 		if srv != nil {
@@ -163,6 +171,10 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	var timers []*timerInput
 	if cfg.Broker.None || len(sinks) > 0 {
 		timers = findTimers(transforms, r.clock, cfg.Pipeline, log)
+	}
+	if len(transforms) > 0 {
+		// Its Close is the journal closer above.
+		transforms = append(transforms, JournalStage(journal))
 	}
 
 	// The flows that deliver to the sinks hand each record once to the

@@ -104,6 +104,11 @@ type Env struct {
 	DataDir string // the pipeline's data directory
 	Log     *logrus.Entry
 	State   state.Store
+	// Journal is State with batched commits (state.Journal), for state
+	// that changes with every record: a transform reads and writes keys
+	// and the engine commits them once per batch, before any record of the
+	// batch reaches a sink. Nil outside a run.
+	Journal *state.Journal
 	// HTTP is the host server's router, for connectors that receive
 	// requests (webhooks, the storefront collector); nil when
 	// server.listen is empty.

@@ -271,7 +271,7 @@ func (s *aggregates) loadCustomer(shop, key string) (*customerAgg, error) {
 		return a, nil
 	}
 	k := string(s.kbuf)
-	b, err := s.c.store.get(bucketCustomers, k)
+	b, err := s.c.store.Get(bucketCustomers, k)
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -291,7 +291,7 @@ func (s *aggregates) remember(k string, a *customerAgg) {
 }
 
 func (s *aggregates) loadOrder(shop, id string) (*orderEntry, error) {
-	b, err := s.c.store.get(bucketOrders, shop+"\x00"+id)
+	b, err := s.c.store.Get(bucketOrders, shop+"\x00"+id)
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -304,7 +304,7 @@ func (s *aggregates) save(bucket, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	s.c.store.put(bucket, key, b)
+	s.c.store.Put(bucket, key, b)
 	if a, ok := v.(*customerAgg); ok {
 		s.remember(key, a)
 	}
@@ -335,12 +335,6 @@ func (s *aggregates) Process(ctx context.Context, rec *pipeline.Record) ([]*pipe
 	}
 	return []*pipeline.Record{rec}, nil
 }
-
-// FlushBatch implements pipeline.BatchFlusher.
-func (s *aggregates) FlushBatch(context.Context) error { return s.c.store.commit() }
-
-// Close implements pipeline.Closer: the last checkpoint, at shutdown.
-func (s *aggregates) Close(context.Context) error { return s.c.store.Close() }
 
 func (s *aggregates) update(it *item) error {
 	shop := it.ev.Shop

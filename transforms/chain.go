@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/config"
+	"github.com/tajo/tajo/pipeline/state"
 )
 
 func init() {
@@ -44,27 +44,28 @@ func SkipCounts() map[string]int64 {
 	return out
 }
 
-// chain is what the stages of one pipeline share: the state store, the
-// settings, and the compiled field mapping.
+// chain is what the stages of one pipeline share: the state (the engine's
+// journal, pipeline.Env.Journal), the settings, and the compiled field
+// mapping.
 type chain struct {
-	store        *store
+	store        *state.Journal
 	settings     *settings
 	fieldMapping *FieldMapping
 	log          *logrus.Entry
 	now          func() time.Time
 	bufs         sync.Pool
-	// batchCommit: the engine calls FlushBatch once per batch, so stages
-	// do not commit the journal per record.
+	// batchCommit: the engine commits the journal once per batch, so
+	// stages do not commit it per record.
 	batchCommit bool
 }
 
 // commitRecord makes one record's state changes durable unless the engine
-// commits the whole batch (FlushBatch).
+// commits the whole batch (pipeline.JournalStage).
 func (c *chain) commitRecord() error {
 	if c.batchCommit {
 		return nil
 	}
-	return c.store.commit()
+	return c.store.Commit()
 }
 
 func (c *chain) scratch() *[]byte {
@@ -95,9 +96,10 @@ type Options struct {
 	Now func() time.Time
 	// Memory keeps state in memory only, as tajo test does.
 	Memory bool
-	// BatchCommit leaves the journal write to FlushBatch, which the engine
-	// calls once per batch before any record of it reaches a sink; without
-	// it every Process call commits (tests that call Process directly).
+	// BatchCommit leaves the journal write to the engine, which commits
+	// once per batch before any record of it reaches a sink (the chain's
+	// last stage, pipeline.JournalStage, as a BatchFlusher); without it
+	// every Process call commits (tests that call Process directly).
 	BatchCommit bool
 }
 
@@ -125,15 +127,20 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 		c.now = time.Now
 	}
 	var err error
+	var own bool // the chain opened the journal: it ends with the stage that commits and closes it
 	switch {
-	case o.Memory || env.State == nil:
-		c.store = newMemStore()
+	case o.Memory || env.Journal == nil && env.State == nil:
+		c.store = state.NewMemoryJournal()
+	case env.Journal != nil:
+		c.store = env.Journal // the runner's: it commits and closes it
 	case env.DataDir == "":
 		return nil, errors.New("transforms: state needs a data directory")
 	default:
-		if c.store, err = openStore(env.State, filepath.Join(env.DataDir, "transforms.journal")); err != nil {
+		// Outside the runner (tests, benchmarks) over a bare store.
+		if c.store, err = pipeline.OpenJournal(env.State, env.DataDir); err != nil {
 			return nil, err
 		}
+		own = true
 	}
 	stages := tc.stages()
 	if comp := cfg.Component("connectors", "shopify"); comp != nil {
@@ -164,6 +171,9 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 			}
 		}
 		out = append(out, pipeline.NamedTransform{Name: s.Name, Transform: t})
+	}
+	if own {
+		out = append(out, pipeline.JournalStage(c.store))
 	}
 	return out, nil
 }

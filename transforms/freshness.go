@@ -123,7 +123,7 @@ func (g *guard) snapshot(it *item) error {
 // newest is the time (unix ns) of the newest update applied to an entity
 // in a family, 0 when none was.
 func (g *guard) newest(shop, fam, id string) (int64, error) {
-	mark, err := g.c.store.get(bucketLast, shop+"\x00"+fam+"\x00"+id)
+	mark, err := g.c.store.Get(bucketLast, shop+"\x00"+fam+"\x00"+id)
 	if err != nil {
 		return 0, pipeline.Retry(err)
 	}

@@ -12,6 +12,7 @@ import (
 	sjson "github.com/segmentio/encoding/json"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
 )
 
@@ -104,7 +105,7 @@ func FuzzMapExpression(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c := &chain{settings: newSettings(NewConfig().(*Config)), store: newMemStore(), now: func() time.Time { return t0 }}
+		c := &chain{settings: newSettings(NewConfig().(*Config)), store: state.NewMemoryJournal(), now: func() time.Time { return t0 }}
 		rec := &pipeline.Record{}
 		rec.Value, _ = json.Marshal(event(t, schemas.TypeCustomerUpdated, "customer", "1", t0, `{"id":1,"phone":"+33612345678","tags":"vip"}`))
 		it, err := c.load(rec)

@@ -71,10 +71,10 @@ func (g *guard) prune(now time.Time) error {
 	g.nextPrune = now.Add(pruneEvery)
 	cutoff := uint64(now.Add(-g.window).UnixNano())
 	var f *bloom
-	if g.c.store.durable() {
+	if g.c.store.Durable() {
 		f = newBloom()
 	}
-	keys, err := g.c.store.sweep(bucketSeen, pruneBatch, func(v []byte) bool {
+	keys, err := g.c.store.Sweep(bucketSeen, pruneBatch, func(v []byte) bool {
 		return len(v) == 16 && binary.LittleEndian.Uint64(v[8:]) < cutoff
 	}, func(k []byte) {
 		if f != nil {
@@ -86,7 +86,7 @@ func (g *guard) prune(now time.Time) error {
 	}
 	g.seen = f
 	for _, k := range keys {
-		g.c.store.del(bucketSeen, k)
+		g.c.store.Delete(bucketSeen, k)
 	}
 	if len(keys) == pruneBatch {
 		g.nextPrune = now // more to do: again on the next record
@@ -178,12 +178,6 @@ func (g *guard) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 	return []*pipeline.Record{rec}, nil
 }
 
-// FlushBatch implements pipeline.BatchFlusher.
-func (g *guard) FlushBatch(context.Context) error { return g.c.store.commit() }
-
-// Close implements pipeline.Closer: the last checkpoint, at shutdown.
-func (g *guard) Close(context.Context) error { return g.c.store.Close() }
-
 // entity guards an event that carries an entity's state with one mark
 // per entity: the last markDepth messages applied to it (occurred_at,
 // fingerprint, event id), newest first.
@@ -199,7 +193,7 @@ func (g *guard) entity(it *item, fam string, fp uint64, t time.Time) error {
 	ev := &it.ev
 	st := g.c.store
 	key := ev.Shop + "\x00" + fam + "\x00" + ev.Entity.ID
-	mark, err := st.get(bucketLast, key)
+	mark, err := st.Get(bucketLast, key)
 	if err != nil {
 		return pipeline.Retry(err)
 	}
@@ -229,7 +223,7 @@ func (g *guard) entity(it *item, fam string, fp uint64, t time.Time) error {
 	binary.LittleEndian.PutUint64(b[8:], fp)
 	binary.LittleEndian.PutUint64(b[16:], idh)
 	n := markEntry + copy(b[markEntry:], mark)
-	st.put(bucketLast, key, b[:n])
+	st.Put(bucketLast, key, b[:n])
 	return nil
 }
 
@@ -252,7 +246,7 @@ func (g *guard) once(it *item, fp uint64, now time.Time) error {
 	var v []byte
 	if g.seen == nil || g.seen.has(key) {
 		var err error
-		if v, err = st.get(bucketSeen, key); err != nil {
+		if v, err = st.Get(bucketSeen, key); err != nil {
 			return pipeline.Retry(err)
 		}
 	}
@@ -268,7 +262,7 @@ func (g *guard) once(it *item, fp uint64, now time.Time) error {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], fp)
 	binary.LittleEndian.PutUint64(b[8:], uint64(now.UnixNano()))
-	st.put(bucketSeen, key, b[:])
+	st.Put(bucketSeen, key, b[:])
 	if g.seen != nil {
 		g.seen.add(key)
 	}

@@ -189,7 +189,7 @@ func TestGuardPrunesExpiredSeenMarks(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		runChain(ts, record(t, event(t, "custom_signal", "thing", strconv.Itoa(i), now, `{"id":"x"}`)))
 	}
-	if err := c.store.checkpoint(); err != nil {
+	if err := c.store.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
 	count := func() (n int) {
@@ -203,7 +203,7 @@ func TestGuardPrunesExpiredSeenMarks(t *testing.T) {
 	}
 	now = now.Add(2 * time.Hour)
 	runChain(ts, record(t, event(t, "custom_signal", "thing", "new", now, `{"id":"x"}`)))
-	c.store.checkpoint()
+	c.store.Checkpoint()
 	if n := count(); n != 1 {
 		t.Fatalf("%d marks after the sweep, want 1", n)
 	}

@@ -82,7 +82,7 @@ var _ Timed = (*aggregates)(nil)
 
 func (s *aggregates) sweepState() (sweepState, error) {
 	var st sweepState
-	b, err := s.c.store.get(bucketSweep, sweepRecency)
+	b, err := s.c.store.Get(bucketSweep, sweepRecency)
 	if err != nil || b == nil {
 		return st, err
 	}
@@ -119,7 +119,7 @@ func (s *aggregates) Tick(ctx context.Context, now time.Time, max int) ([]*pipel
 		}
 		st.Run, st.Cursor = now, ""
 	}
-	keys, err := s.c.store.keysAfter(bucketCustomers, st.Cursor)
+	keys, err := s.c.store.KeysAfter(bucketCustomers, st.Cursor)
 	if err != nil {
 		return nil, nil, pipeline.Retry(err)
 	}
@@ -132,7 +132,7 @@ func (s *aggregates) Tick(ctx context.Context, now time.Time, max int) ([]*pipel
 			break
 		}
 		st.Cursor = k
-		b, err := s.c.store.get(bucketCustomers, k)
+		b, err := s.c.store.Get(bucketCustomers, k)
 		if err != nil {
 			return nil, nil, pipeline.Retry(err)
 		}
@@ -175,8 +175,8 @@ func (s *aggregates) Tick(ctx context.Context, now time.Time, max int) ([]*pipel
 		if err != nil {
 			return err
 		}
-		s.c.store.put(bucketSweep, sweepRecency, b)
-		if err := s.c.store.commit(); err != nil {
+		s.c.store.Put(bucketSweep, sweepRecency, b)
+		if err := s.c.store.Commit(); err != nil {
 			return pipeline.Retry(err)
 		}
 		return nil
