@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/backoff"
 	"github.com/tajo/tajo/pipeline/state"
 )
 
@@ -359,10 +359,8 @@ func (s *Source) supervise() {
 			wait := s.backoff(attempt)
 			attempt++
 			s.log.WithError(err).WithFields(logrus.Fields{"attempt": attempt, "wait": wait.Round(time.Millisecond)}).Warn("plugin failed; restarting")
-			select {
-			case <-s.ctx.Done():
+			if backoff.Sleep(s.ctx, wait) != nil {
 				return
-			case <-time.After(wait):
 			}
 			var next *instance
 			next, err = s.start(s.ctx)
@@ -384,14 +382,12 @@ func (s *Source) supervise() {
 	}
 }
 
+// backoff is the wait before restart number attempt+1: RestartInitial
+// doubling up to RestartMax, ±20% so that plugins that crashed together
+// do not restart in step.
 func (s *Source) backoff(attempt int) time.Duration {
-	d := s.cfg.RestartInitial
-	for i := 0; i < attempt && d < s.cfg.RestartMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.RestartMax)
-	// ±20% jitter, so plugins that crashed together do not restart in step.
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	p := backoff.Policy{Initial: s.cfg.RestartInitial, Max: s.cfg.RestartMax, Multiplier: 2, Jitter: 0.2}
+	return p.Delay(attempt + 1)
 }
 
 // report records the fatal error that ended supervision, for Read.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/backoff"
 	"github.com/tajo/tajo/plugins"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sources/shopify/admin"
@@ -258,10 +258,14 @@ func (s *syncer) runStore(st Store, cur *storeCursor) {
 	}
 }
 
+// stepRetry spaces the syncer's retries of a failed step: 1s doubling to
+// 5 minutes, ±20%.
+var stepRetry = backoff.Policy{Initial: time.Second, Max: 5 * time.Minute, Multiplier: 2, Jitter: 0.2}
+
 // retry runs step until it succeeds (true) or the syncer stops (false).
 func (s *syncer) retry(log *logrus.Entry, what string, step func() error) bool {
-	wait := time.Second
-	for {
+	var floor time.Duration
+	for attempt := 1; ; attempt++ {
 		err := step()
 		if s.ctx.Err() != nil {
 			return err == nil
@@ -273,17 +277,14 @@ func (s *syncer) retry(log *logrus.Entry, what string, step func() error) bool {
 		level := logrus.WarnLevel
 		if pipeline.ClassOf(err) == pipeline.Fatal {
 			// Bad credentials or a refused query will not pass by
-			// themselves: say so loudly and try again much later.
-			level, wait = logrus.ErrorLevel, max(wait, 5*time.Minute)
+			// themselves: say so loudly and from now on wait the longest.
+			level, floor = logrus.ErrorLevel, stepRetry.Max
 		}
-		d := time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
+		d := stepRetry.Wait(attempt, floor)
 		log.WithError(err).WithField("retry_in", d.Round(time.Millisecond)).Log(level, "shopify "+what+" failed")
-		select {
-		case <-s.ctx.Done():
+		if backoff.Sleep(s.ctx, d) != nil {
 			return false
-		case <-time.After(d):
 		}
-		wait = min(2*wait, 5*time.Minute)
 	}
 }
 
