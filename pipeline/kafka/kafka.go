@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
+	"github.com/tajo/tajo/pipeline/backoff"
 	"github.com/tajo/tajo/pipeline/config"
 )
 
@@ -144,12 +145,12 @@ func (c *Conn) EnsureTopics(ctx context.Context, topics ...Topic) error {
 	var resp *kafkago.CreateTopicsResponse
 	var err error
 	// A broker that has just started may not have elected a controller yet.
-	for attempt := 0; attempt < 20; attempt++ {
+	controller := backoff.Policy{Initial: 250 * time.Millisecond, MaxAttempts: 20}
+	for attempt := 1; ; attempt++ {
 		resp, err = cl.CreateTopics(ctx, req)
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || controller.Exhausted(attempt) || backoff.Sleep(ctx, controller.Delay(attempt)) != nil {
 			break
 		}
-		time.Sleep(250 * time.Millisecond)
 	}
 	if err != nil {
 		return fmt.Errorf("create topics on %s: %w", strings.Join(c.Brokers, ","), err)
