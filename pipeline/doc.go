@@ -27,4 +27,9 @@
 // there, so a tick cut short by a crash is offered again. The daily
 // RECENCY sweep is the first; the cart-abandonment timers use the same
 // interface.
+//
+// Two leaves hold what the packages below the engine need too: the failure
+// classes (pipeline/class, re-exported here as Class, Retry, Reject, Stop,
+// ClassOf and CodeOf) and the one retry backoff (pipeline/backoff, which
+// pipeline.retry configures and every connector's own retries use).
 package pipeline
