@@ -12,6 +12,13 @@
 // every other sink, with their outcomes, and the record is released only
 // once that is stored.
 //
+// The same holds for stage state: the runner opens the one state journal
+// (state.Journal, data_dir/state.journal in front of state.db) and hands it
+// to every component in Env.Journal; stages only read and write its keys,
+// and the chain's last stage (JournalStage) commits it once per batch,
+// before any record of the batch reaches a sink. It is closed (its last
+// checkpoint) after every flow stopped.
+//
 // An ingest flow (a source or a timer to the events topic) hands the
 // producer what its input has ready at once, up to pipeline.batch_size,
 // instead of waiting pipeline.batch_wait to fill a batch: a webhook is

@@ -37,8 +37,10 @@
 //     to the sync history as "skipped".
 //   - A value Brevo would refuse (NaN, ±Inf, nested objects, invalid
 //     UTF-8, an impossible phone) rejects the record with its reason.
-//   - State (guard marks, aggregates) is journaled before Process returns,
-//     so it survives kill -9; applying an event twice changes nothing.
+//   - State (guard marks, aggregates) is in the engine's journal
+//     (pipeline.Env.Journal), which the engine commits before any record
+//     of the batch reaches a sink, so it survives kill -9; applying an
+//     event twice changes nothing.
 //   - Freshness is per source of an attribute (DESIGN.md invariant 3): the
 //     guard orders updates by their object's own time, never the receive
 //     time, and withholds the parts of an order's or checkout's customer
