@@ -299,6 +299,7 @@ func Parse(b []byte, lookup LookupEnv) (*Config, error) {
 		}
 	}
 	if len(p.list) == 0 {
+		cfg.derive(p)
 		for _, fix := range registeredFixups() {
 			fix(cfg, p)
 		}

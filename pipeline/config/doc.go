@@ -10,4 +10,9 @@
 // register their config types with Register and RegisterSection, so this
 // package never imports a connector and every component's keys are still
 // checked strictly.
+//
+// A component whose settings follow from another's (sinks.brevo's lists
+// from connectors.shopify's) declares Derive (Deriver): it runs before
+// validation and reads the other config through an interface of its own,
+// so components are wired by configuration, not by cmd editing them.
 package config

@@ -23,7 +23,7 @@ type SinkConfig struct {
 	// connectors.shopify.lists (see ListsByShop).
 	Lists ListIDs `yaml:"lists"`
 	// ListsByShop are the lists of each store's contacts, by shop domain;
-	// the key AnyShop ("*") holds those of any shop not listed. tajo fills
+	// the key AnyShop ("*") holds those of any shop not listed. Derive fills
 	// it from connectors.shopify (lists, and each stores[].lists), keeping
 	// what a user wrote here.
 	ListsByShop map[string]ListIDs `yaml:"lists_by_shop"`
@@ -67,8 +67,8 @@ type SinkConfig struct {
 	} `yaml:"historical"`
 	// Attributes adds to or overrides DefaultAttributes (name → type).
 	Attributes map[string]string `yaml:"attributes"`
-	// Products are connectors.shopify.sync.products as tajo copies them
-	// (cmd/tajo): not keys of this section, so the setting has one home.
+	// Products are connectors.shopify.sync.products as Derive reads them
+	// (derive.go): not keys of this section, so the setting has one home.
 	Products ProductOptions `yaml:"-"`
 }
 

@@ -304,6 +304,20 @@ func (c *Config) StoreList() []Store {
 	return out
 }
 
+// EachLists calls fn with the seed's Brevo list ids: first the top-level
+// lists (shop ""), then each store's (stores[].lists, inheriting the
+// top-level ones), in StoreList's order. The Brevo sink's config derives
+// its lists_by_shop from them (brevo.ListsSource) without this package
+// and that one importing each other.
+func (c *Config) EachLists(fn func(shop string, allCustomers, buyers, abandonedCart int64)) {
+	fn("", c.Lists.AllCustomers, c.Lists.Buyers, c.Lists.AbandonedCart)
+	for _, st := range c.StoreList() {
+		if l := st.Lists; l != nil {
+			fn(st.ShopURL, l.AllCustomers, l.Buyers, l.AbandonedCart)
+		}
+	}
+}
+
 // ProductSettings returns sync.products, the settings the product_filter
 // transform applies (the transforms package reads the same keys from its
 // stage's `products:`).
