@@ -130,7 +130,13 @@ func (f *flow) deadLetter(ctx context.Context, recs []*Record, errs []error, sta
 	now := time.Now().UTC()
 	dl := make([]DeadLetter, len(recs))
 	for i, r := range recs {
-		dl[i] = DeadLetter{Time: now, Stage: stage, Class: Rejected, Code: CodeOf(errs[i]), Reason: reason(errs[i]), Key: r.Key, Payload: r.Value}
+		dl[i] = DeadLetter{Time: now, Stage: stage, Class: Rejected, Code: CodeOf(errs[i]), Reason: reason(errs[i]), Key: r.Key}
+		var err error
+		if dl[i].Payload, err = r.Bytes(); err != nil {
+			// The record as the input gave it is gone with the change
+			// that broke its encoding: say so rather than store nothing.
+			dl[i].Reason += " (and its payload could not be encoded: " + err.Error() + ")"
+		}
 	}
 	if err := f.dlq.WriteDeadLetters(ctx, dl); err != nil {
 		f.fail(fmt.Errorf("dead-letter write failed, stopping rather than dropping %d rejected record(s) from %s: %w", len(dl), stage, err))

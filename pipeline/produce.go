@@ -27,8 +27,20 @@ func (p *producer) Write(ctx context.Context, batch []*Record) error {
 	// write, so a backfilled 2022 order is not expired as soon as it lands.
 	now := time.Now()
 	msgs := make([]kafkago.Message, len(batch))
+	var bad []error
 	for i, r := range batch {
-		msgs[i] = kafkago.Message{Key: r.Key, Value: r.Value, Time: now}
+		v, err := r.Bytes()
+		if err != nil {
+			if bad == nil {
+				bad = make([]error, len(batch))
+			}
+			bad[i] = Reject("encode", err)
+			continue
+		}
+		msgs[i] = kafkago.Message{Key: r.Key, Value: v, Time: now}
+	}
+	if bad != nil {
+		return p.writeSome(ctx, msgs, bad)
 	}
 	errs := p.p.Write(ctx, msgs)
 	if errs == nil {
@@ -39,6 +51,22 @@ func (p *producer) Write(ctx context.Context, batch []*Record) error {
 		out[i] = classifyKafka(err)
 	}
 	return &BatchError{Errs: out}
+}
+
+// writeSome writes the messages whose record encoded (bad[i] == nil) and
+// rejects the others.
+func (p *producer) writeSome(ctx context.Context, msgs []kafkago.Message, bad []error) error {
+	var idx []int
+	var good []kafkago.Message
+	for i := range msgs {
+		if bad[i] == nil {
+			idx, good = append(idx, i), append(good, msgs[i])
+		}
+	}
+	for j, err := range p.p.Write(ctx, good) {
+		bad[idx[j]] = classifyKafka(err)
+	}
+	return &BatchError{Errs: bad}
 }
 
 // classifyKafka maps the Kafka package's kinds onto the engine's classes.

@@ -8,15 +8,28 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/tajo/tajo/pipeline/state"
+	"github.com/tajo/tajo/schemas"
 )
 
 // Record is one message moving through a pipeline. Key and Value are what
 // goes on Kafka (key = shop domain, value = a tajo.event.v1 envelope).
-// Value is never modified once a record exists: a stage that changes it
-// makes a new slice, so decoded values may point into the old one.
+//
+// A record is decoded once: the first stage that reads it sets Event, and
+// every later stage and sink reads that (DecodeEvent). A stage that
+// changes the event (a mapping's attributes) changes Event and clears
+// Value (SetEvent); the bytes are written again only at a boundary that
+// needs them (Bytes: a file, a Kafka topic, a dead letter). Value's bytes
+// never change once a record exists, so a decoded Event may point into
+// them.
 type Record struct {
-	Key   []byte
+	Key []byte
+	// Value is the record's encoding as its input gave it, or nil once a
+	// stage changed Event (use Bytes).
 	Value []byte
+	// Event is the record decoded, shared by every stage and sink after
+	// the one that decoded it; nil until then. Sinks read it, never
+	// change it: they run concurrently on the same record.
+	Event *schemas.Event
 	Time  time.Time
 	// Position is the source's opaque position of this record; the source
 	// receives it back in Ack, in order. Records read from Kafka carry their
@@ -25,10 +38,44 @@ type Record struct {
 	// Sinks, when non-nil, restricts delivery to the named sinks (set by a
 	// route transform). Nil means every sink.
 	Sinks []string
-	// Cache lets stages keep a decoded form of Value (e.g. a typed event) so
-	// later stages of the same chain need not decode again. Stages that
-	// change Value must reset it.
+	// Cache is a stage's private view of the record (the transform
+	// chain's typed item), carried from one stage of the chain to the
+	// next; nothing outside the stage that set it reads it.
 	Cache any
+}
+
+// SetEvent makes ev the record's content: Value no longer matches it and
+// is dropped, and Bytes encodes ev when a boundary needs bytes.
+func (r *Record) SetEvent(ev *schemas.Event) {
+	r.Event, r.Value = ev, nil
+}
+
+// DecodeEvent returns the record's event: the one a stage decoded, or
+// Value decoded and validated now. A sink that decodes it itself does not
+// keep the result on the record, which other sinks read concurrently.
+func (r *Record) DecodeEvent() (*schemas.Event, error) {
+	if r.Event != nil {
+		return r.Event, nil
+	}
+	return schemas.DecodeEvent(r.Value)
+}
+
+// Bytes returns the record's encoding: Value, or Event encoded when a
+// stage changed it. The encoding is not kept on the record (concurrent
+// sinks share it); a boundary that copies the bytes anyway uses AppendBytes.
+func (r *Record) Bytes() ([]byte, error) {
+	if r.Value != nil || r.Event == nil {
+		return r.Value, nil
+	}
+	return r.Event.AppendJSON(nil)
+}
+
+// AppendBytes appends the record's encoding (see Bytes) to dst.
+func (r *Record) AppendBytes(dst []byte) ([]byte, error) {
+	if r.Value != nil || r.Event == nil {
+		return append(dst, r.Value...), nil
+	}
+	return r.Event.AppendJSON(dst)
 }
 
 // Position is a source's opaque, persisted place in its input.

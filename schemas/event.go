@@ -52,6 +52,18 @@ type Event struct {
 	// Consent is the contact's marketing subscription as the chain
 	// understood it; a sink turns "unsubscribed" into a blocklisting.
 	Consent *Consent `json:"consent,omitempty"`
+
+	// Object is Data decoded into its canonical type (*Customer, *Order,
+	// *Checkout, *Product, *Refund, …), set by the stage that decoded the
+	// record once so that later stages and sinks read it instead of Data;
+	// nil when nobody decoded Data (or its type has none). It is never
+	// encoded: Data stays its encoding.
+	Object any `json:"-"`
+
+	// src is the encoding e was decoded from (SetSource), srcEnd the
+	// index of its closing brace: see AppendJSON.
+	src    []byte
+	srcEnd int
 }
 
 // Consent carries a contact's email and SMS marketing state, each one of

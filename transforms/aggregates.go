@@ -350,7 +350,8 @@ func (s *aggregates) update(it *item) error {
 		old = o
 		nw = mergeOrder(o, d, it.ev.Type, customerKey(it.customer))
 		if placement(&it.ev, d, old, nw) {
-			it.base, it.out.touched = -1, true
+			it.out.touched = true
+			it.ev.Modified()
 		}
 	case *schemas.Refund:
 		orderID = d.OrderID.String()
@@ -471,7 +472,8 @@ func (s *aggregates) update(it *item) error {
 		// backfill, a reconciliation or an earlier customers/create) is an
 		// update of it: only a new customer is customer_created, the event
 		// a welcome series starts from.
-		it.ev.Type, it.base, it.out.touched = schemas.TypeCustomerUpdated, -1, true
+		it.ev.Type, it.out.touched = schemas.TypeCustomerUpdated, true
+		it.ev.Modified()
 	}
 	return nil
 }

@@ -75,8 +75,8 @@ func benchChain(b *testing.B, env pipeline.Env, memory bool, batch int) {
 	}
 	// Check once that the chain really maps the event.
 	out, err := runChain(ts, &pipeline.Record{Value: append([]byte(nil), tmpl...)})
-	if err != nil || len(out) != 1 || indexOf(out[0].Value, []byte(`"AOV":69.65`)) < 0 {
-		b.Fatalf("chain output: %v %s", err, out[0].Value)
+	if err != nil || len(out) != 1 || indexOf(valueOf(b, out[0]), []byte(`"AOV":69.65`)) < 0 {
+		b.Fatalf("chain output: %v %s", err, valueOf(b, out[0]))
 	}
 	b.SetBytes(int64(len(tmpl)))
 	b.ReportAllocs()

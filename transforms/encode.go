@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -84,59 +83,26 @@ func appendValue(dst []byte, v any, loc *time.Location) (out []byte, ok bool, er
 	return dst, false, fmt.Errorf("%T is not an attribute value (want text, number, boolean, date or a list of text)", v)
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendString writes s as a JSON string without HTML escaping.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func appendString(dst []byte, s string) []byte { return schemas.AppendString(dst, s) }
 
-// write puts the item's output into rec.Value. The envelope the source
-// wrote is kept byte for byte and our fields are appended before its
-// closing brace, which is both the fastest encoding and the one that can
-// never alter data or raw.
+// write makes the item's output the record's: the attributes encoded as
+// one JSON object, the identifiers and consent, on the shared event. The
+// envelope is not written again here; a sink that needs bytes gets them
+// from schemas.Event.AppendJSON.
 func (it *item) write(rec *pipeline.Record) error {
 	if !it.out.touched {
 		return nil
 	}
-	if it.base < 0 {
-		return it.rewrite(rec)
-	}
-	b := make([]byte, 0, it.base+64+32*len(it.out.attrs))
-	b = append(b, it.orig[:it.base]...)
-	b = it.appendFields(b)
-	b = append(b, '}')
-	rec.Value = b
-	return nil
-}
-
-func (it *item) appendFields(b []byte) []byte {
-	o := &it.out
+	o, ev := &it.out, &it.ev
+	ev.Attributes = nil
 	if len(o.attrs) > 0 {
-		b = append(b, `,"attributes":{`...)
+		n := 2
+		for _, a := range o.attrs {
+			n += len(a.key) + len(a.val) + 4
+		}
+		b := make([]byte, 0, n)
+		b = append(b, '{')
 		for i, a := range o.attrs {
 			if i > 0 {
 				b = append(b, ',')
@@ -145,50 +111,15 @@ func (it *item) appendFields(b []byte) []byte {
 			b = append(b, ':')
 			b = append(b, a.val...)
 		}
-		b = append(b, '}')
+		ev.Attributes = append(b, '}')
 	}
-	if id := o.ident; id != (schemas.Identifiers{}) {
-		b = append(b, `,"identifiers":{`...)
-		b = appendPairs(b, "email", id.Email, "ext_id", id.ExtID, "phone", id.Phone)
-		b = append(b, '}')
+	ev.Identifiers, ev.Consent = nil, nil
+	if o.ident != (schemas.Identifiers{}) {
+		ev.Identifiers = &o.ident
 	}
-	if c := o.consent; c != (schemas.Consent{}) {
-		b = append(b, `,"consent":{`...)
-		b = appendPairs(b, "email", c.Email, "sms", c.SMS)
-		b = append(b, '}')
+	if o.consent != (schemas.Consent{}) {
+		ev.Consent = &o.consent
 	}
-	return b
-}
-
-func appendPairs(b []byte, kv ...string) []byte {
-	first := true
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			continue
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendString(b, kv[i])
-		b = append(b, ':')
-		b = appendString(b, kv[i+1])
-	}
-	return b
-}
-
-// rewrite re-encodes the whole envelope: the slow path, for records that
-// already carried output or whose data a stage changed.
-func (it *item) rewrite(rec *pipeline.Record) error {
-	ev := it.ev
-	ev.Attributes, ev.Identifiers, ev.Consent = nil, nil, nil
-	b, err := json.Marshal(&ev)
-	if err != nil {
-		return pipeline.Reject("encode", err)
-	}
-	n := lastBrace(b)
-	it.base, it.orig = n, b
-	out := it.appendFields(append([]byte(nil), b[:n]...))
-	rec.Value = append(out, '}')
+	rec.SetEvent(ev)
 	return nil
 }

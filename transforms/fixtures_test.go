@@ -60,15 +60,15 @@ func TestDefaultChainOverEveryWebhookFixture(t *testing.T) {
 			if len(outs) != 1 {
 				t.Fatalf("%d outputs", len(outs))
 			}
-			ev, err := schemas.DecodeEvent(outs[0].Value)
+			ev, err := schemas.DecodeEvent(valueOf(t, outs[0]))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.contact != (ev.Identifiers != nil) {
 				t.Fatalf("identifiers %+v, want contact=%v", ev.Identifiers, tc.contact)
 			}
-			if !tc.contact && !bytes.Equal(in, outs[0].Value) {
-				t.Fatalf("changed an event no mapping applies to:\n%s", outs[0].Value)
+			if !tc.contact && !bytes.Equal(in, valueOf(t, outs[0])) {
+				t.Fatalf("changed an event no mapping applies to:\n%s", valueOf(t, outs[0]))
 			}
 		})
 	}

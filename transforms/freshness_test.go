@@ -156,13 +156,13 @@ func TestFixtureOrderAfterARenameKeepsTheName(t *testing.T) {
 	ord := delivered(t, schemas.TypeOrderPlaced, "order", "820982911946154508", at, at.Add(time.Minute), string(data))
 
 	c := newChain(t, "")
-	if o := c.mustRun(&pipeline.Record{Value: ord.Value}); o.Attrs["FIRSTNAME"] != "John" {
+	if o := c.mustRun(&pipeline.Record{Value: valueOf(t, ord)}); o.Attrs["FIRSTNAME"] != "John" {
 		t.Fatalf("first order of an unknown customer: %v", o.Attrs)
 	}
 	c = newChain(t, "")
 	c.mustRun(delivered(t, schemas.TypeCustomerUpdated, "customer", "115310627314723954", at.Add(-time.Hour), at.Add(-time.Hour),
 		`{"id":115310627314723954,"email":"john@example.com","first_name":"Johnny","updated_at":"2021-12-31T23:00:00Z"}`))
-	o := c.mustRun(&pipeline.Record{Value: ord.Value})
+	o := c.mustRun(&pipeline.Record{Value: valueOf(t, ord)})
 	if _, ok := o.Attrs["FIRSTNAME"]; ok {
 		t.Fatalf("the order's snapshot overwrote the rename: %v", o.Attrs)
 	}
@@ -225,8 +225,8 @@ func TestEventWithoutObjectTimeIsDeduplicated(t *testing.T) {
 	body := `{"customer_id":42,"email_address":"zoe@example.com","email_marketing_consent":{"state":"subscribed"}}`
 	e := event(t, schemas.TypeCustomerEmailConsentUpdated, "customer", "42", t0, body)
 	first := record(t, e)
-	c.mustRun(&pipeline.Record{Value: first.Value})
-	if o := c.mustRun(&pipeline.Record{Value: first.Value}); o == nil {
+	c.mustRun(&pipeline.Record{Value: valueOf(t, first)})
+	if o := c.mustRun(&pipeline.Record{Value: valueOf(t, first)}); o == nil {
 		t.Fatal("a redelivery of the same message was dropped")
 	}
 	dup := *e
@@ -320,7 +320,7 @@ func TestFreshnessSurvivesKill9(t *testing.T) {
 		t.Fatalf("order after restart: %v", err)
 	}
 	var o struct{ Attributes map[string]any }
-	json.Unmarshal(outs[0].Value, &o)
+	json.Unmarshal(valueOf(t, outs[0]), &o)
 	if _, ok := o.Attributes["FIRSTNAME"]; ok || o.Attributes["ORDER_COUNT"] != 1.0 {
 		t.Fatalf("after kill -9 the older order's snapshot won: %v", o.Attributes)
 	}

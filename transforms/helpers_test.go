@@ -103,10 +103,10 @@ func (c *testChain) run(rec *pipeline.Record) (*output2, error) {
 		return nil, err
 	}
 	var o output2
-	if err := json.Unmarshal(outs[0].Value, &o); err != nil {
-		c.t.Fatalf("output is not JSON: %v\n%s", err, outs[0].Value)
+	if err := json.Unmarshal(valueOf(c.t, outs[0]), &o); err != nil {
+		c.t.Fatalf("output is not JSON: %v\n%s", err, valueOf(c.t, outs[0]))
 	}
-	o.raw = outs[0].Value
+	o.raw = valueOf(c.t, outs[0])
 	o.sinks = outs[0].Sinks
 	return &o, nil
 }
@@ -128,3 +128,13 @@ type output2 struct {
 }
 
 var _ = context.Background
+
+// valueOf is what a boundary (the file sink, Kafka) writes for r.
+func valueOf(t testing.TB, r *pipeline.Record) []byte {
+	t.Helper()
+	b, err := r.Bytes()
+	if err != nil {
+		t.Fatalf("encode the output: %v", err)
+	}
+	return b
+}

@@ -37,9 +37,7 @@ type item struct {
 	views   views
 	envDone bool
 
-	out  output
-	orig []byte // the envelope as the source wrote it
-	base int    // len(Value) of the envelope without our fields and closing brace; -1 when unknown
+	out output
 }
 
 // views back the pointers of Env; the kinds an event does not carry point
@@ -103,7 +101,7 @@ func (c *chain) load(rec *pipeline.Record) (*item, error) {
 	if it, ok := rec.Cache.(*item); ok {
 		return it, nil
 	}
-	it := &item{base: -1, orig: rec.Value}
+	it := &item{}
 	var err error
 	if err = parseEnvelope(rec.Value, &it.ev, it.parseData); err != nil {
 		it.ev = schemas.Event{}
@@ -123,15 +121,18 @@ func (c *chain) load(rec *pipeline.Record) (*item, error) {
 		return nil, pipeline.Reject("bad_data", fmt.Errorf("%s data: %w", it.ev.Type, err))
 	}
 	if len(it.ev.Attributes) == 0 && it.ev.Identifiers == nil && it.ev.Consent == nil {
-		if n := lastBrace(rec.Value); n > 0 {
-			it.base = n
-		}
+		it.ev.SetSource(rec.Value)
 	} else {
 		it.adoptOutput()
 	}
+	if _, partial := it.data.(*schemas.Customer); !partial {
+		// A customer is decoded without its address book (customerData):
+		// only complete objects are shared with the sinks.
+		it.ev.Object = it.data
+	}
 	it.shop = c.settings.forShop(it.ev.Shop)
 	it.now = c.now().In(it.shop.loc)
-	rec.Cache = it
+	rec.Cache, rec.Event = it, &it.ev
 	return it, nil
 }
 
@@ -170,19 +171,6 @@ func quickValidate(e *schemas.Event) error {
 		return errors.New("invalid tajo.event.v1: missing id, shop or type")
 	}
 	return nil
-}
-
-func lastBrace(b []byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		switch b[i] {
-		case '}':
-			return i
-		case ' ', '\n', '\r', '\t':
-		default:
-			return -1
-		}
-	}
-	return -1
 }
 
 // newData returns a pointer to the canonical type the event type names,

@@ -63,7 +63,7 @@ func totals(t testing.TB, ts []pipeline.NamedTransform) string {
 			t.Fatalf("probe: %v", err)
 		}
 		var o struct{ Attributes map[string]any }
-		json.Unmarshal(outs[0].Value, &o)
+		json.Unmarshal(valueOf(t, outs[0]), &o)
 		fmt.Fprintf(&b, "%v/%v/%v ", o.Attributes["ORDER_COUNT"], o.Attributes["TOTAL_SPENT"], o.Attributes["AOV"])
 	}
 	return b.String()
@@ -127,7 +127,7 @@ func TestAggregatesSurviveKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range events {
-		if _, err := runChain(ts, &pipeline.Record{Key: r.Key, Value: r.Value}); err != nil {
+		if _, err := runChain(ts, &pipeline.Record{Key: r.Key, Value: valueOf(t, r)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,7 +165,7 @@ func killChild(t *testing.T) {
 	events := killEvents(t)
 	for i := start; i < len(events); i++ {
 		r := events[i]
-		if _, err := runChain(ts, &pipeline.Record{Key: r.Key, Value: r.Value}); err != nil {
+		if _, err := runChain(ts, &pipeline.Record{Key: r.Key, Value: valueOf(t, r)}); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("ack %d\n", i)

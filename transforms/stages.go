@@ -320,7 +320,7 @@ func (f *productFilter) Process(ctx context.Context, rec *pipeline.Record) ([]*p
 			return nil, pipeline.Reject("encode", err)
 		}
 		it.ev.Data = b
-		it.base = -1
+		it.ev.Modified()
 		it.envDone = false
 	}
 	categories := []string(p.Tags)

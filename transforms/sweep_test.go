@@ -42,7 +42,7 @@ func (s *sweeper) tick(now time.Time, max int) map[string]any {
 	for _, r := range recs {
 		o := s.mustRun(r)
 		if o == nil {
-			s.t.Fatalf("the chain dropped a sweep event: %s", r.Value)
+			s.t.Fatalf("the chain dropped a sweep event: %s", valueOf(s.t, r))
 		}
 		if o.Type != TypeCustomerRecency || o.Source != SourceRecencySweep || o.Identifiers == nil {
 			s.t.Fatalf("sweep event: %s", o.raw)

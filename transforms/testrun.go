@@ -191,7 +191,11 @@ func compare(x Expect, outs []*pipeline.Record, rejected error) []string {
 		Identifiers map[string]any `json:"identifiers"`
 		Consent     map[string]any `json:"consent"`
 	}
-	if err := json.Unmarshal(outs[0].Value, &got); err != nil {
+	b, err := outs[0].Bytes()
+	if err == nil {
+		err = json.Unmarshal(b, &got)
+	}
+	if err != nil {
 		return []string{"output is not JSON: " + err.Error()}
 	}
 	problems = append(problems, diff("attributes", x.Attributes, got.Attributes)...)

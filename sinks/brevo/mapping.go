@@ -165,11 +165,7 @@ type probe struct {
 	Email        string `json:"email"`
 	EmailAddress string `json:"email_address"`
 	Phone        string `json:"phone"`
-	Customer     *struct {
-		ID    flexID `json:"id"`
-		Email string `json:"email"`
-		Phone string `json:"phone"`
-	} `json:"customer"`
+	Customer     *probeCustomer `json:"customer"`
 	EmailConsent *struct {
 		State string `json:"state"`
 	} `json:"email_marketing_consent"`
@@ -181,12 +177,67 @@ type probe struct {
 	Test bool `json:"test"`
 }
 
+type probeCustomer struct {
+	ID    flexID `json:"id"`
+	Email string `json:"email"`
+	Phone string `json:"phone"`
+}
+
+// probeOf reads the probe from the object the transforms decoded, or from
+// data when there is none, and not at all when a map stage has already set
+// all it would tell: the contact's identifiers and consent.
+func probeOf(ev *schemas.Event) probe {
+	var pr probe
+	switch o := ev.Object.(type) {
+	case *schemas.Order:
+		pr.ID, pr.Email, pr.Phone, pr.Test = flexOf(o.ID), o.Email, o.Phone, o.Test
+		pr.Customer = customerProbe(o.Customer)
+		return pr
+	case *schemas.Checkout:
+		pr.ID, pr.Email, pr.Phone, pr.CompletedAt = flexOf(o.ID), o.Email, o.Phone, o.CompletedAt
+		pr.Customer = customerProbe(o.Customer)
+		return pr
+	}
+	mapped := ev.Identifiers != nil && *ev.Identifiers != (schemas.Identifiers{}) && ev.Consent != nil
+	if len(ev.Data) > 0 && !(mapped && ev.Entity.Kind == schemas.KindCustomer) {
+		_ = json.Unmarshal(ev.Data, &pr) // best effort: the data already passed the source
+	}
+	return pr
+}
+
+func customerProbe(c *schemas.Customer) *probeCustomer {
+	if c == nil {
+		return nil
+	}
+	return &probeCustomer{ID: flexOf(c.ID), Email: c.Email, Phone: c.Phone}
+}
+
+// flexOf is what flexID decodes from id.
+func flexOf(id schemas.ID) flexID {
+	if id == 0 {
+		return ""
+	}
+	return flexID(id.String())
+}
+
+// dataOf returns ev's data as a T: the object the transforms decoded
+// (shared with the other sinks: read it, never change it), or Data
+// decoded now.
+func dataOf[T any](ev *schemas.Event) (*T, error) {
+	if o, ok := ev.Object.(*T); ok {
+		return o, nil
+	}
+	v := new(T)
+	if err := json.Unmarshal(ev.Data, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // planRecord decodes one record into what it asks of Brevo. An error is
 // classified: a record that can never be delivered is Rejected.
 func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
-	// Value, not Cache: the transforms' cached form may predate the
-	// attributes they wrote into Value.
-	ev, err := schemas.DecodeEvent(rec.Value)
+	ev, err := rec.DecodeEvent()
 	if err != nil {
 		return nil, pipeline.Reject("invalid_event", err)
 	}
@@ -198,10 +249,7 @@ func (s *Sink) planRecord(rec *pipeline.Record, now time.Time) (*plan, error) {
 	p.listIDs = s.cfg.ListsFor(ev.Shop)
 	p.historical = s.historical(ev, now)
 
-	var pr probe
-	if len(ev.Data) > 0 {
-		_ = json.Unmarshal(ev.Data, &pr) // best effort: the data already passed the source
-	}
+	pr := probeOf(ev)
 	if pr.Test && s.cfg.TestOrders != TestOrdersSend && (ev.Entity.Kind == schemas.KindOrder || ev.Entity.Kind == schemas.KindRefund) {
 		// A test order starts nothing: no contact, list, event or order
 		// status, any of which could trigger an automation.
@@ -414,11 +462,10 @@ func brevoEvent(ev *schemas.Event, name string, id identity) *Event {
 	props := map[string]any{"event_id": ev.ID, "shop": ev.Shop, "type": ev.Type}
 	switch ev.Entity.Kind {
 	case schemas.KindOrder:
-		var o schemas.Order
-		if json.Unmarshal(ev.Data, &o) == nil {
+		if o, err := dataOf[schemas.Order](ev); err == nil {
 			props["order_id"] = o.ID.String()
 			props["order_name"] = o.Name
-			props["amount"] = orderAmount(&o)
+			props["amount"] = orderAmount(o)
 			props["currency"] = o.Currency
 			props["financial_status"] = o.FinancialStatus
 			props["items"] = lines(o.LineItems)
@@ -427,8 +474,7 @@ func brevoEvent(ev *schemas.Event, name string, id identity) *Event {
 			}
 		}
 	case schemas.KindCheckout:
-		var c schemas.Checkout
-		if json.Unmarshal(ev.Data, &c) == nil {
+		if c, err := dataOf[schemas.Checkout](ev); err == nil {
 			props["checkout_token"] = c.Token
 			props["amount"] = c.TotalPrice.InexactFloat64()
 			props["currency"] = c.Currency
@@ -438,8 +484,7 @@ func brevoEvent(ev *schemas.Event, name string, id identity) *Event {
 			}
 		}
 	case schemas.KindRefund:
-		var r schemas.Refund
-		if json.Unmarshal(ev.Data, &r) == nil {
+		if r, err := dataOf[schemas.Refund](ev); err == nil {
 			props["order_id"] = r.OrderID.String()
 			props["refund_id"] = r.ID.String()
 			props["amount"] = r.RefundedAmount().InexactFloat64()
@@ -451,8 +496,7 @@ func brevoEvent(ev *schemas.Event, name string, id identity) *Event {
 			}
 		}
 	case schemas.KindCart:
-		var c schemas.Cart
-		if json.Unmarshal(ev.Data, &c) == nil {
+		if c, err := dataOf[schemas.Cart](ev); err == nil {
 			props["cart_token"] = c.Token
 			props["items"] = lines(c.LineItems)
 		}
@@ -506,8 +550,8 @@ func orderStatus(ev *schemas.Event, o *schemas.Order) string {
 }
 
 func brevoOrder(ev *schemas.Event, id identity) (*Order, error) {
-	var o schemas.Order
-	if err := json.Unmarshal(ev.Data, &o); err != nil {
+	o, err := dataOf[schemas.Order](ev)
+	if err != nil {
 		return nil, pipeline.Reject("invalid_event", fmt.Errorf("%s data: %w", ev.Type, err))
 	}
 	created, updated := o.CreatedAt, o.UpdatedAt
@@ -519,7 +563,7 @@ func brevoOrder(ev *schemas.Event, id identity) (*Order, error) {
 	}
 	out := &Order{
 		ID: o.ID.String(), CreatedAt: FormatTime(created), UpdatedAt: FormatTime(updated),
-		Status: orderStatus(ev, &o), Amount: orderAmount(&o), StoreID: ev.Shop,
+		Status: orderStatus(ev, o), Amount: orderAmount(o), StoreID: ev.Shop,
 		Products: []OrderProduct{},
 	}
 	if id.email != "" || id.extID != "" || id.phone != "" {

@@ -29,8 +29,8 @@ import (
 // product, then its variants; and the categories they name.
 func brevoProducts(ev *schemas.Event, deleted bool, opts ProductOptions) ([]Product, []Category, error) {
 	if deleted {
-		var d schemas.Deletion
-		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == 0 {
+		d, err := dataOf[schemas.Deletion](ev)
+		if err != nil || d.ID == 0 {
 			return nil, nil, pipeline.Reject("invalid_event", fmt.Errorf("%s: no product id", ev.Type))
 		}
 		// Brevo needs a name to create, and a deletion may be the first it
@@ -38,11 +38,11 @@ func brevoProducts(ev *schemas.Event, deleted bool, opts ProductOptions) ([]Prod
 		// so they stay (Brevo hides the children of a deleted parent).
 		return []Product{{ID: d.ID.String(), Name: "product " + d.ID.String(), IsDeleted: true, DeletedAt: FormatTime(ev.OccurredAt)}}, nil, nil
 	}
-	var p schemas.Product
-	if err := json.Unmarshal(ev.Data, &p); err != nil || p.ID == 0 {
+	p, err := dataOf[schemas.Product](ev)
+	if err != nil || p.ID == 0 {
 		return nil, nil, pipeline.Reject("invalid_event", fmt.Errorf("%s: no product id (%v)", ev.Type, err))
 	}
-	cats, err := productCategories(ev, &p)
+	cats, err := productCategories(ev, p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -54,7 +54,7 @@ func brevoProducts(ev *schemas.Event, deleted bool, opts ProductOptions) ([]Prod
 	if p.Handle != "" {
 		out.URL = "https://" + ev.Shop + "/products/" + p.Handle
 	}
-	cover := coverImage(&p)
+	cover := coverImage(p)
 	if opts.IncludeImages {
 		out.ImageURL = cover
 	}
@@ -85,7 +85,7 @@ func brevoProducts(ev *schemas.Event, deleted bool, opts ProductOptions) ([]Prod
 			vp.URL = out.URL + "?variant=" + v.ID.String()
 		}
 		if opts.IncludeImages {
-			vp.ImageURL = first(variantImage(&p, &v), cover)
+			vp.ImageURL = first(variantImage(p, &v), cover)
 		}
 		vm := map[string]string{"shop": ev.Shop}
 		for i, o := range []string{v.Option1, v.Option2, v.Option3} {

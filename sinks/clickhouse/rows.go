@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -229,24 +230,14 @@ func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent, error
 	if !isCommerce(ev) {
 		return o, nil, nil
 	}
-	d := decodeData(ev.Data)
 	c := &CommerceEvent{
 		Time: ev.OccurredAt, Shop: ev.Shop, EventID: ev.ID, EventType: ev.Type,
 		EntityKind: ev.Entity.Kind, EntityID: ev.Entity.ID,
-		CustomerID:     d.str("customer_id", "customer.id"),
-		Email:          d.str("email", "customer.email", "contact_email"),
-		Currency:       d.str("currency", "presentment_currency"),
-		TotalPrice:     d.dec("total_price"),
-		SubtotalPrice:  d.dec("subtotal_price"),
-		TotalTax:       d.dec("total_tax"),
-		TotalDiscounts: d.dec("total_discounts"),
 	}
-	for _, li := range d.list("line_items") {
-		c.LineItems++
-		q := li.dec("quantity")
-		if q.IsPositive() && q.LessThan(decimal.NewFromInt(1<<31)) {
-			c.Quantity += uint32(q.IntPart())
-		}
+	if o, ok := ev.Object.(*schemas.Order); ok {
+		orderCommerce(c, o)
+	} else {
+		dataCommerce(c, ev.Data)
 	}
 	for _, a := range []struct {
 		name string
@@ -257,6 +248,45 @@ func eventRows(ev *schemas.Event, now time.Time) (Outcome, *CommerceEvent, error
 		}
 	}
 	return o, c, nil
+}
+
+// orderCommerce reads the amounts of an order the transforms decoded.
+func orderCommerce(c *CommerceEvent, o *schemas.Order) {
+	var cust schemas.Customer
+	if o.Customer != nil {
+		cust = *o.Customer
+	}
+	if cust.ID != 0 {
+		c.CustomerID = cust.ID.String()
+	}
+	c.Email = cmp.Or(o.Email, cust.Email, o.ContactEmail)
+	c.Currency = cmp.Or(o.Currency, o.PresentmentCurrency)
+	c.TotalPrice, c.SubtotalPrice = o.TotalPrice.Decimal, o.SubtotalPrice.Decimal
+	c.TotalTax, c.TotalDiscounts = o.TotalTax.Decimal, o.TotalDiscounts.Decimal
+	for _, li := range o.LineItems {
+		c.LineItems++
+		if li.Quantity > 0 && li.Quantity < 1<<31 {
+			c.Quantity += uint32(li.Quantity)
+		}
+	}
+}
+
+// dataCommerce reads the amounts of data that nobody decoded (a flow
+// without transforms), leniently: canonical and raw Shopify shapes alike.
+func dataCommerce(c *CommerceEvent, data json.RawMessage) {
+	d := decodeData(data)
+	c.CustomerID = d.str("customer_id", "customer.id")
+	c.Email = d.str("email", "customer.email", "contact_email")
+	c.Currency = d.str("currency", "presentment_currency")
+	c.TotalPrice, c.SubtotalPrice = d.dec("total_price"), d.dec("subtotal_price")
+	c.TotalTax, c.TotalDiscounts = d.dec("total_tax"), d.dec("total_discounts")
+	for _, li := range d.list("line_items") {
+		c.LineItems++
+		q := li.dec("quantity")
+		if q.IsPositive() && q.LessThan(decimal.NewFromInt(1<<31)) {
+			c.Quantity += uint32(q.IntPart())
+		}
+	}
 }
 
 // maxAmount is 10^14: Decimal(18, 4) holds 14 digits before the point.

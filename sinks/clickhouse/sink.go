@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
-	"github.com/tajo/tajo/schemas"
 )
 
 // lockWait is how long Open waits for another process to release the
@@ -133,7 +132,7 @@ func (s *Sink) RecordHistory(ctx context.Context, entries []pipeline.HistoryEntr
 	var comm []CommerceEvent
 	var errs []error
 	for i, e := range entries {
-		ev, err := eventOf(e.Record)
+		ev, err := e.Record.DecodeEvent()
 		var own Outcome
 		var c *CommerceEvent
 		switch {
@@ -189,12 +188,6 @@ func (s *Sink) store(ctx context.Context, db *DB, outs []Outcome, comm []Commerc
 	return err
 }
 
-func eventOf(rec *pipeline.Record) (*schemas.Event, error) {
-	if ev, ok := rec.Cache.(*schemas.Event); ok && ev != nil {
-		return ev, nil
-	}
-	return schemas.DecodeEvent(rec.Value)
-}
 
 // WriteDeadLetters stores rejected records in error_history. An error here
 // stops the pipeline rather than dropping a record (see pipeline.DeadLetterSink).

@@ -46,7 +46,7 @@ type Sink struct {
 	mu  sync.Mutex
 	f   *os.File
 	w   io.Writer
-	buf bytes.Buffer
+	buf []byte // the batch being written, reused
 }
 
 // New returns a file sink.
@@ -107,18 +107,37 @@ func wholeLinesEnd(f *os.File) (int64, error) {
 func (s *Sink) Write(_ context.Context, batch []*pipeline.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.buf.Reset()
-	for _, r := range batch {
-		s.buf.Write(bytes.TrimRight(r.Value, "\n"))
-		s.buf.WriteByte('\n')
+	b := s.buf[:0]
+	var errs []error
+	for i, r := range batch {
+		// The record's bytes are written here, straight into the batch's
+		// buffer: a record a stage changed is encoded only now.
+		start := len(b)
+		var err error
+		if b, err = r.AppendBytes(b); err != nil {
+			if errs == nil {
+				errs = make([]error, len(batch))
+			}
+			errs[i] = pipeline.Reject("encode", err)
+			b = b[:start]
+			continue
+		}
+		for len(b) > start && b[len(b)-1] == '\n' {
+			b = b[:len(b)-1]
+		}
+		b = append(b, '\n')
 	}
-	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+	s.buf = b
+	if _, err := s.w.Write(b); err != nil {
 		return pipeline.Retry(fmt.Errorf("write %s: %w", s.cfg.Path, err))
 	}
 	if s.f != nil {
 		if err := s.f.Sync(); err != nil {
 			return pipeline.Retry(fmt.Errorf("fsync %s: %w", s.cfg.Path, err))
 		}
+	}
+	if errs != nil {
+		return &pipeline.BatchError{Errs: errs}
 	}
 	return nil
 }

@@ -2,11 +2,14 @@ package file
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/schemas"
 )
 
 func TestFileSinkAppendsAndRepairsTornLine(t *testing.T) {
@@ -61,5 +64,37 @@ func TestFileSinkOutputIsPrivate(t *testing.T) {
 	}
 	if fi, _ := os.Stat(filepath.Dir(fresh)); fi.Mode().Perm() != 0o700 {
 		t.Errorf("created directory: mode %04o, want 0700", fi.Mode().Perm())
+	}
+}
+
+// A record a stage changed (Event set, Value dropped) is written as its
+// event encodes; one whose encoding fails is rejected alone.
+func TestFileSinkWritesChangedEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	s := New(Config{Path: path})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src := []byte(`{"schema":"tajo.event.v1","id":"e1","source":"s","shop":"a","type":"t","occurred_at":"2026-01-02T03:04:05Z","received_at":"0001-01-01T00:00:00Z","entity":{"kind":"customer","id":"7"}}`)
+	changed := func(attrs string) *pipeline.Record {
+		ev, err := schemas.DecodeEvent(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.SetSource(src)
+		ev.Attributes = json.RawMessage(attrs)
+		r := &pipeline.Record{Value: src}
+		r.SetEvent(ev)
+		return r
+	}
+	err := s.Write(context.Background(), []*pipeline.Record{changed(`{"AOV":1.5}`), changed(`[1]`), {Value: []byte(`{"d":4}`)}})
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) || be.Errs[0] != nil || be.Errs[1] == nil || be.Errs[2] != nil {
+		t.Fatalf("want only the second record rejected, got %v", err)
+	}
+	s.Close(context.Background())
+	got, _ := os.ReadFile(path)
+	if want := string(src[:len(src)-1]) + `,"attributes":{"AOV":1.5}}` + "\n" + `{"d":4}` + "\n"; string(got) != want {
+		t.Fatalf("file = %s\nwant   %s", got, want)
 	}
 }
