@@ -2,21 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/config"
-	"github.com/tajo/tajo/pipeline/server"
-	"github.com/tajo/tajo/sinks/brevo"
 	"github.com/tajo/tajo/sinks/clickhouse"
 	"github.com/tajo/tajo/sources/shopify"
 )
@@ -130,7 +123,7 @@ func cmdConnectors(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tajo connectors %s: %q is not a connector or source in %s\n", sub, name, h.config)
 		return 1
 	}
-	req.Expect = expectedChecks(cfg)
+	req.Expect = clickhouse.ExpectedChecks(cfg)
 	return report(cfg, req, stdout, stderr)
 }
 
@@ -191,117 +184,14 @@ func testConnector(cfgPath, name string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// report opens the history store the pipeline writes to and renders a
-// report; when a running tajo holds it, it asks that process on its
-// control listener, with the control token.
+// report renders a history report (clickhouse.ReportFrom: the store, or
+// the running tajo that holds it), printing what went wrong.
 func report(cfg *config.Config, req clickhouse.ReportRequest, stdout, stderr io.Writer) int {
-	comp := cfg.Component("sinks", clickhouse.SinkName)
-	if comp == nil {
-		fmt.Fprintf(stderr, "the sync history lives in sinks.clickhouse, which is not enabled in %s\n", cfg.File)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), clickhouse.CapQueryTimeout+time.Minute)
-	defer cancel()
-	ctl := cfg.Control.Listen
-	token, tokenFrom := controlToken(cfg)
-	remote := func() int {
-		if err := clickhouse.RemoteReport(ctx, ctl, token, req, stdout); err != nil {
-			if errors.Is(err, clickhouse.ErrUnauthorized) {
-				fmt.Fprintln(stderr, refusedToken(ctl, tokenFrom))
-			} else {
-				fmt.Fprintln(stderr, err)
-			}
-			return 1
-		}
-		return 0
-	}
-	// A running tajo answers for the store it holds; asking it first also
-	// keeps this process from locking the store while tajo run starts.
-	if ctl != "" {
-		switch probe(ctx, ctl, token) {
-		case controlUp:
-			return remote()
-		case controlRefused:
-			fmt.Fprintln(stderr, refusedToken(ctl, tokenFrom))
-			return 1
-		}
-	}
-	// Only tajo run migrates: a CLI that migrated too collided with the
-	// run starting beside it on a shared server (OpenExisting).
-	db, err := clickhouse.OpenExisting(ctx, comp.Spec.(*clickhouse.Config), cfg.DataDir)
-	if errors.Is(err, clickhouse.ErrLocked) {
-		if ctl == "" {
-			fmt.Fprintf(stderr, "%v\ncontrol.listen is empty in %s, so the running tajo cannot be asked: set it (default 127.0.0.1:8081) and restart tajo run\n", err, cfg.File)
-			return 1
-		}
-		return remote() // its control listener may have started just now
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer db.Close()
-	if err := db.Report(ctx, req, stdout); err != nil {
+	if err := clickhouse.ReportFrom(cfg, req, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0
-}
-
-// controlToken is the token the CLI sends, and where it came from (for
-// messages; never the token itself): control.token (TAJO_CONTROL_TOKEN in
-// the shipped pipeline.yaml), else the one tajo run generated in data_dir.
-func controlToken(cfg *config.Config) (token, from string) {
-	if t := cfg.Control.Token.Reveal(); t != "" {
-		return t, "control.token"
-	}
-	path := filepath.Join(cfg.DataDir, server.ControlTokenFile)
-	t, err := server.ReadControlToken(cfg.DataDir)
-	switch {
-	case err == nil:
-		return t, path
-	case errors.Is(err, fs.ErrNotExist):
-		return "", "no token (control.token is empty and " + path + " does not exist)"
-	}
-	return "", fmt.Sprintf("no token (%v)", err)
-}
-
-func refusedToken(addr, from string) string {
-	return fmt.Sprintf("a tajo answers on control.listen %s but refused this CLI's token, from %s: "+
-		"use the running tajo's token (the same control.token or TAJO_CONTROL_TOKEN, or the same data_dir, "+
-		"whose generated token is in data_dir/%s), or stop it to read the history directly", addr, from, server.ControlTokenFile)
-}
-
-type controlState int
-
-const (
-	controlAbsent  controlState = iota // nothing answers, or no history API there
-	controlUp                          // a tajo with the history API accepted the token
-	controlRefused                     // a tajo answers but not to this token
-)
-
-// probe asks the control listener on addr whether it serves the history.
-func probe(ctx context.Context, addr, token string) controlState {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+clickhouse.APIPath, strings.NewReader("{}"))
-	if err != nil {
-		return controlAbsent
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return controlAbsent
-	}
-	resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusUnauthorized:
-		return controlRefused
-	case http.StatusNotFound:
-		return controlAbsent
-	}
-	// Any other answer (400 for the empty request) means it is mounted.
-	return controlUp
 }
 
 func knownConnector(cfg *config.Config, name string) bool {
@@ -313,27 +203,6 @@ func knownConnector(cfg *config.Config, name string) bool {
 	return name == "shopify"
 }
 
-// expectedChecks are the connection checks a status needs before it says
-// connected: one per configured Shopify store, and Brevo's key.
-func expectedChecks(cfg *config.Config) []clickhouse.ExpectedCheck {
-	var out []clickhouse.ExpectedCheck
-	if comp := cfg.Component("connectors", "shopify"); comp != nil {
-		if sc, ok := comp.Spec.(*shopify.Config); ok {
-			for _, st := range sc.StoreList() {
-				out = append(out, clickhouse.ExpectedCheck{Service: "shopify", Shop: st.ShopURL})
-			}
-		}
-	}
-	if cfg.Component("sinks", brevo.CheckService) != nil {
-		out = append(out, clickhouse.ExpectedCheck{Service: brevo.CheckService})
-	}
-	return out
-}
-
-// apiConnectionCheck is shopify.TestConnection's name of its check that
-// the Admin API answered with the token.
-const apiConnectionCheck = "API connection successful"
-
 // recordTestChecks keeps what `tajo connectors test shopify` saw in the
 // history's connection checks, one per store: the Admin API answered with
 // the token, or why not. Without a history sink there is nowhere to keep
@@ -342,14 +211,7 @@ func recordTestChecks(cfg *config.Config, checks []shopify.Check, stderr io.Writ
 	if cfg.Component("sinks", clickhouse.SinkName) == nil {
 		return
 	}
-	var rec []pipeline.ConnectionCheck
-	now := time.Now().UTC()
-	for _, c := range checks {
-		if c.Name != apiConnectionCheck {
-			continue
-		}
-		rec = append(rec, pipeline.ConnectionCheck{Time: now, Service: "shopify", Shop: c.Shop, OK: c.OK, Detail: "tajo connectors test: " + c.Detail})
-	}
+	rec := shopify.HistoryChecks(checks, time.Now().UTC())
 	if len(rec) == 0 {
 		return
 	}
