@@ -25,6 +25,10 @@ type grpcClient struct {
 
 	mu  sync.Mutex // guards run
 	run *runStream
+
+	hookMu     sync.Mutex // guards hooks
+	hooks      *hookStream
+	unaryHooks atomic.Bool // the plugin serves no Webhooks stream
 }
 
 var _ SourcePlugin = (*grpcClient)(nil)
@@ -163,25 +167,37 @@ func (c *grpcClient) Ack(ctx context.Context, positions [][]byte) error {
 	return nil
 }
 
+// HandleWebhook goes on the Webhooks stream (grpc_webhooks.go), or as a
+// unary call to a plugin that serves no such stream.
 func (c *grpcClient) HandleWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
-	r, err := c.client.HandleWebhook(ctx, &sourcev1.WebhookRequest{
-		Method: req.Method, Path: req.Path, RawQuery: req.RawQuery,
-		Headers: toProtoHeader(req.Header), Body: req.Body, RemoteAddr: req.RemoteAddr,
-	})
+	if !c.unaryHooks.Load() {
+		if h, err := c.webhookStream(); err == nil {
+			resp, err := h.call(ctx, req)
+			if !errors.Is(err, errNoWebhookStream) {
+				return resp, err
+			}
+			c.unaryHooks.Store(true)
+		}
+	}
+	r, err := c.client.HandleWebhook(ctx, toProtoWebhookRequest(req))
 	if err != nil {
 		return WebhookResponse{}, fromStatus(ctx, err)
 	}
-	return WebhookResponse{
-		Status: int(r.Status), Header: fromProtoHeader(r.Headers), Body: r.Body,
-		Records: fromProtoRecords(r.Records), Info: fromProtoInfo(r.Info), DoneToken: r.DoneToken,
-	}, nil
+	return fromProtoWebhookResponse(r), nil
 }
 
 var _ WebhookFinisher = (*grpcClient)(nil)
 
-// WebhookDone ignores UNIMPLEMENTED: a plugin built before the call exists
-// has nothing to learn from it.
+// WebhookDone goes on the Webhooks stream once the plugin has answered
+// on it, else as a unary call, which ignores UNIMPLEMENTED: a plugin
+// built before the call exists has nothing to learn from it.
 func (c *grpcClient) WebhookDone(ctx context.Context, token []byte, status int) error {
+	if !c.unaryHooks.Load() {
+		if h, err := c.webhookStream(); err == nil && h.answered.Load() {
+			h.finish(token, status)
+			return nil
+		}
+	}
 	_, err := c.client.WebhookDone(ctx, &sourcev1.WebhookDoneRequest{Token: token, Status: int32(status)})
 	if st, ok := grpcstatus.FromError(err); ok && st.Code() == codes.Unimplemented {
 		return nil
@@ -214,6 +230,7 @@ func (c *grpcClient) Teardown(ctx context.Context) error {
 	if r != nil {
 		r.cancel()
 	}
+	c.closeWebhookStream()
 	_, err := c.client.Teardown(ctx, &sourcev1.TeardownRequest{})
 	return fromStatus(ctx, err)
 }

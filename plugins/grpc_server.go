@@ -89,17 +89,42 @@ func (s *grpcServer) Run(stream sourcev1.Source_RunServer) error {
 }
 
 func (s *grpcServer) HandleWebhook(ctx context.Context, req *sourcev1.WebhookRequest) (*sourcev1.WebhookResponse, error) {
-	resp, err := s.impl.HandleWebhook(ctx, WebhookRequest{
-		Method: req.Method, Path: req.Path, RawQuery: req.RawQuery,
-		Header: fromProtoHeader(req.Headers), Body: req.Body, RemoteAddr: req.RemoteAddr,
-	})
+	resp, err := s.impl.HandleWebhook(ctx, fromProtoWebhookRequest(req))
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	return toProtoWebhookResponse(resp), nil
+}
+
+func toProtoWebhookRequest(r WebhookRequest) *sourcev1.WebhookRequest {
+	return &sourcev1.WebhookRequest{
+		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery,
+		Headers: toProtoHeader(r.Header), Body: r.Body, RemoteAddr: r.RemoteAddr,
+	}
+}
+
+func fromProtoWebhookRequest(r *sourcev1.WebhookRequest) WebhookRequest {
+	return WebhookRequest{
+		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery,
+		Header: fromProtoHeader(r.Headers), Body: r.Body, RemoteAddr: r.RemoteAddr,
+	}
+}
+
+func toProtoWebhookResponse(r WebhookResponse) *sourcev1.WebhookResponse {
 	return &sourcev1.WebhookResponse{
-		Status: int32(resp.Status), Headers: toProtoHeader(resp.Header), Body: resp.Body,
-		Records: toProtoRecords(resp.Records), Info: toProtoInfo(resp.Info), DoneToken: resp.DoneToken,
-	}, nil
+		Status: int32(r.Status), Headers: toProtoHeader(r.Header), Body: r.Body,
+		Records: toProtoRecords(r.Records), Info: toProtoInfo(r.Info), DoneToken: r.DoneToken,
+	}
+}
+
+func fromProtoWebhookResponse(r *sourcev1.WebhookResponse) WebhookResponse {
+	if r == nil {
+		return WebhookResponse{}
+	}
+	return WebhookResponse{
+		Status: int(r.Status), Header: fromProtoHeader(r.Headers), Body: r.Body,
+		Records: fromProtoRecords(r.Records), Info: fromProtoInfo(r.Info), DoneToken: r.DoneToken,
+	}
 }
 
 func (s *grpcServer) WebhookDone(ctx context.Context, req *sourcev1.WebhookDoneRequest) (*sourcev1.WebhookDoneResponse, error) {

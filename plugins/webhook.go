@@ -244,13 +244,18 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func readBody(r *http.Request, limit int64, check *bodyCheck) ([]byte, error) {
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// ReadFrom wants MinRead bytes free before it reads again, to see
+		// the end of the body: without them a body of the announced size
+		// is copied once more.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
-	var dst io.Writer = &buf
+	var src io.Reader = http.MaxBytesReader(nil, r.Body, limit)
 	if check != nil {
-		dst = io.MultiWriter(&buf, check)
+		src = io.TeeReader(src, check)
 	}
-	_, err := io.Copy(dst, http.MaxBytesReader(nil, r.Body, limit))
+	// Read straight into buf: io.Copy through a MultiWriter would take a
+	// 32 KB buffer per request.
+	_, err := buf.ReadFrom(src)
 	return buf.Bytes(), err
 }
 

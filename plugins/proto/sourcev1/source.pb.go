@@ -1019,6 +1019,247 @@ func (*WebhookDoneResponse) Descriptor() ([]byte, []int) {
 	return file_source_proto_rawDescGZIP(), []int{16}
 }
 
+// WebhookCall is one HandleWebhook on the Webhooks stream.
+type WebhookCall struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the host, unique on the stream; the result carries it back.
+	Id      uint64          `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Request *WebhookRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// How long the host waits for the answer (the unary call's deadline);
+	// 0: no limit beyond the stream's.
+	TimeoutNanos  int64 `protobuf:"varint,3,opt,name=timeout_nanos,json=timeoutNanos,proto3" json:"timeout_nanos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookCall) Reset() {
+	*x = WebhookCall{}
+	mi := &file_source_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookCall) ProtoMessage() {}
+
+func (x *WebhookCall) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookCall.ProtoReflect.Descriptor instead.
+func (*WebhookCall) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *WebhookCall) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *WebhookCall) GetRequest() *WebhookRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *WebhookCall) GetTimeoutNanos() int64 {
+	if x != nil {
+		return x.TimeoutNanos
+	}
+	return 0
+}
+
+type WebhookStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Calls []*WebhookCall         `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
+	// Outcomes of earlier responses that carried a done_token.
+	Done []*WebhookDoneRequest `protobuf:"bytes,2,rep,name=done,proto3" json:"done,omitempty"`
+	// Calls the host no longer waits for (their sender went away): the
+	// plugin may stop judging them.
+	Cancel        []uint64 `protobuf:"varint,3,rep,packed,name=cancel,proto3" json:"cancel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookStreamRequest) Reset() {
+	*x = WebhookStreamRequest{}
+	mi := &file_source_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookStreamRequest) ProtoMessage() {}
+
+func (x *WebhookStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookStreamRequest.ProtoReflect.Descriptor instead.
+func (*WebhookStreamRequest) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WebhookStreamRequest) GetCalls() []*WebhookCall {
+	if x != nil {
+		return x.Calls
+	}
+	return nil
+}
+
+func (x *WebhookStreamRequest) GetDone() []*WebhookDoneRequest {
+	if x != nil {
+		return x.Done
+	}
+	return nil
+}
+
+func (x *WebhookStreamRequest) GetCancel() []uint64 {
+	if x != nil {
+		return x.Cancel
+	}
+	return nil
+}
+
+// WebhookResult answers one WebhookCall: its response, or the error the
+// unary call would have ended with (a gRPC status code and message).
+type WebhookResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Response      *WebhookResponse       `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	ErrorCode     int32                  `protobuf:"varint,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookResult) Reset() {
+	*x = WebhookResult{}
+	mi := &file_source_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookResult) ProtoMessage() {}
+
+func (x *WebhookResult) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookResult.ProtoReflect.Descriptor instead.
+func (*WebhookResult) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *WebhookResult) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *WebhookResult) GetResponse() *WebhookResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *WebhookResult) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *WebhookResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+type WebhookStreamResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*WebhookResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookStreamResponse) Reset() {
+	*x = WebhookStreamResponse{}
+	mi := &file_source_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookStreamResponse) ProtoMessage() {}
+
+func (x *WebhookStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookStreamResponse.ProtoReflect.Descriptor instead.
+func (*WebhookStreamResponse) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WebhookStreamResponse) GetResults() []*WebhookResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 type TestConnectionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1027,7 +1268,7 @@ type TestConnectionRequest struct {
 
 func (x *TestConnectionRequest) Reset() {
 	*x = TestConnectionRequest{}
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1280,7 @@ func (x *TestConnectionRequest) String() string {
 func (*TestConnectionRequest) ProtoMessage() {}
 
 func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1293,7 @@ func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionRequest.ProtoReflect.Descriptor instead.
 func (*TestConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{17}
+	return file_source_proto_rawDescGZIP(), []int{21}
 }
 
 type TestConnectionResponse struct {
@@ -1065,7 +1306,7 @@ type TestConnectionResponse struct {
 
 func (x *TestConnectionResponse) Reset() {
 	*x = TestConnectionResponse{}
-	mi := &file_source_proto_msgTypes[18]
+	mi := &file_source_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1318,7 @@ func (x *TestConnectionResponse) String() string {
 func (*TestConnectionResponse) ProtoMessage() {}
 
 func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[18]
+	mi := &file_source_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1331,7 @@ func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionResponse.ProtoReflect.Descriptor instead.
 func (*TestConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{18}
+	return file_source_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TestConnectionResponse) GetMessage() string {
@@ -1108,7 +1349,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_source_proto_msgTypes[19]
+	mi := &file_source_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1361,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[19]
+	mi := &file_source_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1374,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{19}
+	return file_source_proto_rawDescGZIP(), []int{23}
 }
 
 type StopResponse struct {
@@ -1144,7 +1385,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_source_proto_msgTypes[20]
+	mi := &file_source_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1397,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[20]
+	mi := &file_source_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1410,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{20}
+	return file_source_proto_rawDescGZIP(), []int{24}
 }
 
 type TeardownRequest struct {
@@ -1180,7 +1421,7 @@ type TeardownRequest struct {
 
 func (x *TeardownRequest) Reset() {
 	*x = TeardownRequest{}
-	mi := &file_source_proto_msgTypes[21]
+	mi := &file_source_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1433,7 @@ func (x *TeardownRequest) String() string {
 func (*TeardownRequest) ProtoMessage() {}
 
 func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[21]
+	mi := &file_source_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1446,7 @@ func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownRequest.ProtoReflect.Descriptor instead.
 func (*TeardownRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{21}
+	return file_source_proto_rawDescGZIP(), []int{25}
 }
 
 type TeardownResponse struct {
@@ -1216,7 +1457,7 @@ type TeardownResponse struct {
 
 func (x *TeardownResponse) Reset() {
 	*x = TeardownResponse{}
-	mi := &file_source_proto_msgTypes[22]
+	mi := &file_source_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1228,7 +1469,7 @@ func (x *TeardownResponse) String() string {
 func (*TeardownResponse) ProtoMessage() {}
 
 func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[22]
+	mi := &file_source_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1241,7 +1482,7 @@ func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownResponse.ProtoReflect.Descriptor instead.
 func (*TeardownResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{22}
+	return file_source_proto_rawDescGZIP(), []int{26}
 }
 
 var File_source_proto protoreflect.FileDescriptor
@@ -1316,21 +1557,38 @@ const file_source_proto_rawDesc = "" +
 	"\x12WebhookDoneRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\fR\x05token\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\x05R\x06status\"\x15\n" +
-	"\x13WebhookDoneResponse\"\x17\n" +
+	"\x13WebhookDoneResponse\"\x83\x01\n" +
+	"\vWebhookCall\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12?\n" +
+	"\arequest\x18\x02 \x01(\v2%.tajo.plugin.source.v1.WebhookRequestR\arequest\x12#\n" +
+	"\rtimeout_nanos\x18\x03 \x01(\x03R\ftimeoutNanos\"\xa7\x01\n" +
+	"\x14WebhookStreamRequest\x128\n" +
+	"\x05calls\x18\x01 \x03(\v2\".tajo.plugin.source.v1.WebhookCallR\x05calls\x12=\n" +
+	"\x04done\x18\x02 \x03(\v2).tajo.plugin.source.v1.WebhookDoneRequestR\x04done\x12\x16\n" +
+	"\x06cancel\x18\x03 \x03(\x04R\x06cancel\"\xa7\x01\n" +
+	"\rWebhookResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12B\n" +
+	"\bresponse\x18\x02 \x01(\v2&.tajo.plugin.source.v1.WebhookResponseR\bresponse\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"W\n" +
+	"\x15WebhookStreamResponse\x12>\n" +
+	"\aresults\x18\x01 \x03(\v2$.tajo.plugin.source.v1.WebhookResultR\aresults\"\x17\n" +
 	"\x15TestConnectionRequest\"2\n" +
 	"\x16TestConnectionResponse\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\"\r\n" +
 	"\vStopRequest\"\x0e\n" +
 	"\fStopResponse\"\x11\n" +
 	"\x0fTeardownRequest\"\x12\n" +
-	"\x10TeardownResponse2\xc8\x06\n" +
+	"\x10TeardownResponse2\xb3\a\n" +
 	"\x06Source\x12X\n" +
 	"\aSpecify\x12%.tajo.plugin.source.v1.SpecifyRequest\x1a&.tajo.plugin.source.v1.SpecifyResponse\x12^\n" +
 	"\tConfigure\x12'.tajo.plugin.source.v1.ConfigureRequest\x1a(.tajo.plugin.source.v1.ConfigureResponse\x12O\n" +
 	"\x04Open\x12\".tajo.plugin.source.v1.OpenRequest\x1a#.tajo.plugin.source.v1.OpenResponse\x12P\n" +
 	"\x03Run\x12!.tajo.plugin.source.v1.RunRequest\x1a\".tajo.plugin.source.v1.RunResponse(\x010\x01\x12^\n" +
 	"\rHandleWebhook\x12%.tajo.plugin.source.v1.WebhookRequest\x1a&.tajo.plugin.source.v1.WebhookResponse\x12d\n" +
-	"\vWebhookDone\x12).tajo.plugin.source.v1.WebhookDoneRequest\x1a*.tajo.plugin.source.v1.WebhookDoneResponse\x12m\n" +
+	"\vWebhookDone\x12).tajo.plugin.source.v1.WebhookDoneRequest\x1a*.tajo.plugin.source.v1.WebhookDoneResponse\x12i\n" +
+	"\bWebhooks\x12+.tajo.plugin.source.v1.WebhookStreamRequest\x1a,.tajo.plugin.source.v1.WebhookStreamResponse(\x010\x01\x12m\n" +
 	"\x0eTestConnection\x12,.tajo.plugin.source.v1.TestConnectionRequest\x1a-.tajo.plugin.source.v1.TestConnectionResponse\x12O\n" +
 	"\x04Stop\x12\".tajo.plugin.source.v1.StopRequest\x1a#.tajo.plugin.source.v1.StopResponse\x12[\n" +
 	"\bTeardown\x12&.tajo.plugin.source.v1.TeardownRequest\x1a'.tajo.plugin.source.v1.TeardownResponseB6Z4github.com/tajo/tajo/plugins/proto/sourcev1;sourcev1b\x06proto3"
@@ -1347,7 +1605,7 @@ func file_source_proto_rawDescGZIP() []byte {
 	return file_source_proto_rawDescData
 }
 
-var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_source_proto_goTypes = []any{
 	(*Record)(nil),                 // 0: tajo.plugin.source.v1.Record
 	(*SpecifyRequest)(nil),         // 1: tajo.plugin.source.v1.SpecifyRequest
@@ -1366,12 +1624,16 @@ var file_source_proto_goTypes = []any{
 	(*WebhookInfo)(nil),            // 14: tajo.plugin.source.v1.WebhookInfo
 	(*WebhookDoneRequest)(nil),     // 15: tajo.plugin.source.v1.WebhookDoneRequest
 	(*WebhookDoneResponse)(nil),    // 16: tajo.plugin.source.v1.WebhookDoneResponse
-	(*TestConnectionRequest)(nil),  // 17: tajo.plugin.source.v1.TestConnectionRequest
-	(*TestConnectionResponse)(nil), // 18: tajo.plugin.source.v1.TestConnectionResponse
-	(*StopRequest)(nil),            // 19: tajo.plugin.source.v1.StopRequest
-	(*StopResponse)(nil),           // 20: tajo.plugin.source.v1.StopResponse
-	(*TeardownRequest)(nil),        // 21: tajo.plugin.source.v1.TeardownRequest
-	(*TeardownResponse)(nil),       // 22: tajo.plugin.source.v1.TeardownResponse
+	(*WebhookCall)(nil),            // 17: tajo.plugin.source.v1.WebhookCall
+	(*WebhookStreamRequest)(nil),   // 18: tajo.plugin.source.v1.WebhookStreamRequest
+	(*WebhookResult)(nil),          // 19: tajo.plugin.source.v1.WebhookResult
+	(*WebhookStreamResponse)(nil),  // 20: tajo.plugin.source.v1.WebhookStreamResponse
+	(*TestConnectionRequest)(nil),  // 21: tajo.plugin.source.v1.TestConnectionRequest
+	(*TestConnectionResponse)(nil), // 22: tajo.plugin.source.v1.TestConnectionResponse
+	(*StopRequest)(nil),            // 23: tajo.plugin.source.v1.StopRequest
+	(*StopResponse)(nil),           // 24: tajo.plugin.source.v1.StopResponse
+	(*TeardownRequest)(nil),        // 25: tajo.plugin.source.v1.TeardownRequest
+	(*TeardownResponse)(nil),       // 26: tajo.plugin.source.v1.TeardownResponse
 }
 var file_source_proto_depIdxs = []int32{
 	3,  // 0: tajo.plugin.source.v1.SpecifyResponse.webhook_signing:type_name -> tajo.plugin.source.v1.WebhookSigning
@@ -1381,29 +1643,36 @@ var file_source_proto_depIdxs = []int32{
 	11, // 4: tajo.plugin.source.v1.WebhookResponse.headers:type_name -> tajo.plugin.source.v1.Header
 	0,  // 5: tajo.plugin.source.v1.WebhookResponse.records:type_name -> tajo.plugin.source.v1.Record
 	14, // 6: tajo.plugin.source.v1.WebhookResponse.info:type_name -> tajo.plugin.source.v1.WebhookInfo
-	1,  // 7: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
-	5,  // 8: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
-	7,  // 9: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
-	9,  // 10: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
-	12, // 11: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
-	15, // 12: tajo.plugin.source.v1.Source.WebhookDone:input_type -> tajo.plugin.source.v1.WebhookDoneRequest
-	17, // 13: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
-	19, // 14: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
-	21, // 15: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
-	2,  // 16: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
-	6,  // 17: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
-	8,  // 18: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
-	10, // 19: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
-	13, // 20: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
-	16, // 21: tajo.plugin.source.v1.Source.WebhookDone:output_type -> tajo.plugin.source.v1.WebhookDoneResponse
-	18, // 22: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
-	20, // 23: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
-	22, // 24: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
-	16, // [16:25] is the sub-list for method output_type
-	7,  // [7:16] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	12, // 7: tajo.plugin.source.v1.WebhookCall.request:type_name -> tajo.plugin.source.v1.WebhookRequest
+	17, // 8: tajo.plugin.source.v1.WebhookStreamRequest.calls:type_name -> tajo.plugin.source.v1.WebhookCall
+	15, // 9: tajo.plugin.source.v1.WebhookStreamRequest.done:type_name -> tajo.plugin.source.v1.WebhookDoneRequest
+	13, // 10: tajo.plugin.source.v1.WebhookResult.response:type_name -> tajo.plugin.source.v1.WebhookResponse
+	19, // 11: tajo.plugin.source.v1.WebhookStreamResponse.results:type_name -> tajo.plugin.source.v1.WebhookResult
+	1,  // 12: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
+	5,  // 13: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
+	7,  // 14: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
+	9,  // 15: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
+	12, // 16: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
+	15, // 17: tajo.plugin.source.v1.Source.WebhookDone:input_type -> tajo.plugin.source.v1.WebhookDoneRequest
+	18, // 18: tajo.plugin.source.v1.Source.Webhooks:input_type -> tajo.plugin.source.v1.WebhookStreamRequest
+	21, // 19: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
+	23, // 20: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
+	25, // 21: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
+	2,  // 22: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
+	6,  // 23: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
+	8,  // 24: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
+	10, // 25: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
+	13, // 26: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
+	16, // 27: tajo.plugin.source.v1.Source.WebhookDone:output_type -> tajo.plugin.source.v1.WebhookDoneResponse
+	20, // 28: tajo.plugin.source.v1.Source.Webhooks:output_type -> tajo.plugin.source.v1.WebhookStreamResponse
+	22, // 29: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
+	24, // 30: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
+	26, // 31: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
+	22, // [22:32] is the sub-list for method output_type
+	12, // [12:22] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_source_proto_init() }
@@ -1417,7 +1686,7 @@ func file_source_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_source_proto_rawDesc), len(file_source_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

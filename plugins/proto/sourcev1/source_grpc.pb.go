@@ -39,6 +39,7 @@ const (
 	Source_Run_FullMethodName            = "/tajo.plugin.source.v1.Source/Run"
 	Source_HandleWebhook_FullMethodName  = "/tajo.plugin.source.v1.Source/HandleWebhook"
 	Source_WebhookDone_FullMethodName    = "/tajo.plugin.source.v1.Source/WebhookDone"
+	Source_Webhooks_FullMethodName       = "/tajo.plugin.source.v1.Source/Webhooks"
 	Source_TestConnection_FullMethodName = "/tajo.plugin.source.v1.Source/TestConnection"
 	Source_Stop_FullMethodName           = "/tajo.plugin.source.v1.Source/Stop"
 	Source_Teardown_FullMethodName       = "/tajo.plugin.source.v1.Source/Teardown"
@@ -70,6 +71,14 @@ type SourceClient interface {
 	// Plugins built before this call answer UNIMPLEMENTED, which the host
 	// ignores.
 	WebhookDone(ctx context.Context, in *WebhookDoneRequest, opts ...grpc.CallOption) (*WebhookDoneResponse, error)
+	// Webhooks carries HandleWebhook and WebhookDone for many requests at
+	// once: the host sends calls (and outcomes) as they arrive, several per
+	// message when they arrive together, and the plugin answers each call
+	// as soon as it is judged, by its id, several per message when they are
+	// ready together. One stream replaces a unary call (a new HTTP/2 stream,
+	// its headers and a goroutine on each side) per request. A host that
+	// finds it UNIMPLEMENTED (an older plugin) uses the unary calls.
+	Webhooks(ctx context.Context, opts ...grpc.CallOption) (Source_WebhooksClient, error)
 	// TestConnection checks the plugin can reach what it reads from.
 	TestConnection(ctx context.Context, in *TestConnectionRequest, opts ...grpc.CallOption) (*TestConnectionResponse, error)
 	// Stop ends record production; acks may still arrive until Teardown.
@@ -162,6 +171,37 @@ func (c *sourceClient) WebhookDone(ctx context.Context, in *WebhookDoneRequest, 
 	return out, nil
 }
 
+func (c *sourceClient) Webhooks(ctx context.Context, opts ...grpc.CallOption) (Source_WebhooksClient, error) {
+	stream, err := c.cc.NewStream(ctx, &Source_ServiceDesc.Streams[1], Source_Webhooks_FullMethodName, opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &sourceWebhooksClient{stream}
+	return x, nil
+}
+
+type Source_WebhooksClient interface {
+	Send(*WebhookStreamRequest) error
+	Recv() (*WebhookStreamResponse, error)
+	grpc.ClientStream
+}
+
+type sourceWebhooksClient struct {
+	grpc.ClientStream
+}
+
+func (x *sourceWebhooksClient) Send(m *WebhookStreamRequest) error {
+	return x.ClientStream.SendMsg(m)
+}
+
+func (x *sourceWebhooksClient) Recv() (*WebhookStreamResponse, error) {
+	m := new(WebhookStreamResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func (c *sourceClient) TestConnection(ctx context.Context, in *TestConnectionRequest, opts ...grpc.CallOption) (*TestConnectionResponse, error) {
 	out := new(TestConnectionResponse)
 	err := c.cc.Invoke(ctx, Source_TestConnection_FullMethodName, in, out, opts...)
@@ -215,6 +255,14 @@ type SourceServer interface {
 	// Plugins built before this call answer UNIMPLEMENTED, which the host
 	// ignores.
 	WebhookDone(context.Context, *WebhookDoneRequest) (*WebhookDoneResponse, error)
+	// Webhooks carries HandleWebhook and WebhookDone for many requests at
+	// once: the host sends calls (and outcomes) as they arrive, several per
+	// message when they arrive together, and the plugin answers each call
+	// as soon as it is judged, by its id, several per message when they are
+	// ready together. One stream replaces a unary call (a new HTTP/2 stream,
+	// its headers and a goroutine on each side) per request. A host that
+	// finds it UNIMPLEMENTED (an older plugin) uses the unary calls.
+	Webhooks(Source_WebhooksServer) error
 	// TestConnection checks the plugin can reach what it reads from.
 	TestConnection(context.Context, *TestConnectionRequest) (*TestConnectionResponse, error)
 	// Stop ends record production; acks may still arrive until Teardown.
@@ -245,6 +293,9 @@ func (UnimplementedSourceServer) HandleWebhook(context.Context, *WebhookRequest)
 }
 func (UnimplementedSourceServer) WebhookDone(context.Context, *WebhookDoneRequest) (*WebhookDoneResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method WebhookDone not implemented")
+}
+func (UnimplementedSourceServer) Webhooks(Source_WebhooksServer) error {
+	return status.Errorf(codes.Unimplemented, "method Webhooks not implemented")
 }
 func (UnimplementedSourceServer) TestConnection(context.Context, *TestConnectionRequest) (*TestConnectionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method TestConnection not implemented")
@@ -384,6 +435,32 @@ func _Source_WebhookDone_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Source_Webhooks_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SourceServer).Webhooks(&sourceWebhooksServer{stream})
+}
+
+type Source_WebhooksServer interface {
+	Send(*WebhookStreamResponse) error
+	Recv() (*WebhookStreamRequest, error)
+	grpc.ServerStream
+}
+
+type sourceWebhooksServer struct {
+	grpc.ServerStream
+}
+
+func (x *sourceWebhooksServer) Send(m *WebhookStreamResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func (x *sourceWebhooksServer) Recv() (*WebhookStreamRequest, error) {
+	m := new(WebhookStreamRequest)
+	if err := x.ServerStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func _Source_TestConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(TestConnectionRequest)
 	if err := dec(in); err != nil {
@@ -482,6 +559,12 @@ var Source_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Run",
 			Handler:       _Source_Run_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Webhooks",
+			Handler:       _Source_Webhooks_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},
