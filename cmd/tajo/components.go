@@ -15,11 +15,14 @@ import (
 // Components that never import each other meet through interfaces the
 // consumer declares: sinks.brevo derives its lists and product options
 // from connectors.shopify's config (brevo.SinkConfig.Derive), and the
-// history's status expects the checks both declare. The build fails here
+// history's status expects the checks both declare, and a run without
+// --dev asks for the credentials each names. The build fails here
 // if a config stops satisfying them.
 var (
 	_ brevo.ListsSource         = (*shopify.Config)(nil)
 	_ brevo.ProductsSource      = (*shopify.Config)(nil)
 	_ clickhouse.ChecksDeclarer = (*shopify.Config)(nil)
 	_ clickhouse.ChecksDeclarer = (*brevo.SinkConfig)(nil)
+	_ credentialed              = (*shopify.Config)(nil)
+	_ credentialed              = (*brevo.SinkConfig)(nil)
 )

@@ -124,7 +124,7 @@ sinks:
 	if got := bc.AllListIDs(); !slices.Equal(got, []int64{5, 6, 7}) {
 		t.Fatalf("the sink uses lists %v, want the seed's [5 6 7]", got)
 	}
-	got := simulatedLists(bc)
+	got := bc.ListNames()
 	for _, id := range []int64{5, 6, 7} {
 		if got[id] == "" {
 			t.Fatalf("the simulated account lacks list %d: %v", id, got)

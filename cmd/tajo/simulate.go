@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -152,26 +149,25 @@ func chooseSimulators(cfg *config.Config, p *config.Problems) {
 	}
 }
 
-// requireCredentials reports each credential that an enabled Shopify
-// connector or Brevo sink lacks, naming the variable it was to be read
-// from. connectors.shopify's stores form is left to its own validation,
-// which names the paths.
+// credentialed is a component config that names the credentials a real
+// run needs and it lacks (shopify.Config, brevo.SinkConfig): key under
+// the component, the variable it is conventionally read from, and the
+// service --dev would simulate.
+type credentialed interface {
+	MissingCredentials(add func(key, variable, service string))
+}
+
+// requireCredentials reports each credential an enabled component lacks,
+// naming the variable it was to be read from.
 func requireCredentials(cfg *config.Config, p *config.Problems) {
-	if comp := cfg.Component("connectors", "shopify"); comp != nil {
-		if sc, ok := comp.Spec.(*shopify.Config); ok && len(sc.Stores) == 0 {
-			if sc.APISecret == "" {
-				p.Add("connectors.shopify.api_secret", missingCredential(cfg, "connectors.shopify.api_secret", "SHOPIFY_API_SECRET", "the Shopify store"), "")
-			}
-			if sc.AccessToken == "" && (sc.Sync.Backfill || sc.Sync.ReconcileEvery > 0) {
-				p.Add("connectors.shopify.access_token", missingCredential(cfg, "connectors.shopify.access_token", "SHOPIFY_ACCESS_TOKEN", "the Shopify store"), "")
-			}
+	cfg.Each(func(path string, spec any) {
+		if c, ok := spec.(credentialed); ok {
+			c.MissingCredentials(func(key, variable, service string) {
+				at := config.Join(path, key)
+				p.Add(at, missingCredential(cfg, at, variable, service), "")
+			})
 		}
-	}
-	if comp := cfg.Component("sinks", "brevo"); comp != nil {
-		if bc, ok := comp.Spec.(*brevo.SinkConfig); ok && strings.TrimSpace(bc.APIKey.Reveal()) == "" {
-			p.Add("sinks.brevo.api_key", missingCredential(cfg, "sinks.brevo.api_key", "BREVO_API_KEY", "Brevo"), "")
-		}
-	}
+	})
 }
 
 // missingCredential says what to do about the empty credential at path:
@@ -223,7 +219,7 @@ func startSimulators(cfg *config.Config, log *logrus.Logger) (*simulators, error
 	}
 	if dev.simBrevo {
 		bc := cfg.Component("sinks", "brevo").Spec.(*brevo.SinkConfig)
-		opts := brevotest.Options{APIKey: bc.APIKey.Reveal(), Lenient: true, Lists: simulatedLists(bc)}
+		opts := brevotest.Options{APIKey: bc.APIKey.Reveal(), Lenient: true, Lists: bc.ListNames()}
 		if dev.Brevo.RateLimit > 0 {
 			opts.RateLimit = brevotest.Limit{Requests: dev.Brevo.RateLimit, Per: time.Second}
 		}
@@ -313,19 +309,4 @@ func (s *simulators) Close() {
 		srv.Shutdown(ctx)
 		cancel()
 	}
-}
-
-// simulatedLists names every list the Brevo sink will use, so that the
-// simulated account has them.
-func simulatedLists(bc *brevo.SinkConfig) map[int64]string {
-	lists := map[int64]string{}
-	for _, shop := range append(slices.Collect(maps.Keys(bc.ListsByShop)), "") {
-		l := bc.ListsFor(shop)
-		for id, name := range map[int64]string{l.AllCustomers: "All customers", l.Buyers: "Buyers", l.AbandonedCart: "Abandoned cart"} {
-			if id > 0 {
-				lists[id] = name
-			}
-		}
-	}
-	return lists
 }
