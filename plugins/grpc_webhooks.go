@@ -254,6 +254,8 @@ type hookServer struct {
 
 	mu      sync.Mutex
 	cancels map[uint64]context.CancelFunc
+	dones   []WebhookOutcome // for doneLoop
+	doneCh  chan struct{}    // one pending wake-up for doneLoop
 }
 
 // maxResultsPerMessage bounds one answer message (each result carries a
@@ -270,6 +272,14 @@ func (s *grpcServer) Webhooks(stream sourcev1.Source_WebhooksServer) error {
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- w.send(stream) }()
 	finisher, _ := s.impl.(WebhookFinisher)
+	batcher, _ := s.impl.(WebhookBatchFinisher)
+	if batcher != nil {
+		w.doneCh = make(chan struct{}, 1)
+		loopDone := make(chan struct{})
+		go w.doneLoop(batcher, loopDone)
+		defer func() { <-loopDone }()
+		defer close(w.doneCh) // after the last Recv: doneLoop drains and ends
+	}
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -278,12 +288,23 @@ func (s *grpcServer) Webhooks(stream sourcev1.Source_WebhooksServer) error {
 			}
 			return err
 		}
-		if finisher != nil {
+		switch {
+		case batcher != nil && len(req.Done) > 0:
+			w.mu.Lock()
 			for _, d := range req.Done {
-				// Concurrently: a plugin committing to a store (bbolt's
-				// Batch) coalesces concurrent commits into one sync.
+				w.dones = append(w.dones, WebhookOutcome{Token: d.Token, Status: int(d.Status)})
+			}
+			w.mu.Unlock()
+			select {
+			case w.doneCh <- struct{}{}:
+			default:
+			}
+		case finisher != nil:
+			for _, d := range req.Done {
+				// Concurrently, as the unary calls were: a plugin that
+				// commits with bbolt's Batch coalesces them.
 				go func() {
-					dctx, dcancel := context.WithTimeout(ctx, doneTimeout)
+					dctx, dcancel := context.WithTimeout(context.Background(), doneTimeout)
 					defer dcancel()
 					_ = finisher.WebhookDone(dctx, d.Token, int(d.Status))
 				}()
@@ -303,6 +324,29 @@ func (s *grpcServer) Webhooks(stream sourcev1.Source_WebhooksServer) error {
 		case err := <-sendErr:
 			return err
 		default:
+		}
+	}
+}
+
+// doneLoop hands the queued outcomes to the plugin, all that arrived
+// while the previous call ran in the next one, until doneCh is closed and
+// nothing is left. Outcomes outlive the stream: one that arrived is a
+// delivery answered 2xx that its dedupe window must learn.
+func (w *hookServer) doneLoop(b WebhookBatchFinisher, finished chan<- struct{}) {
+	defer close(finished)
+	for {
+		_, open := <-w.doneCh
+		w.mu.Lock()
+		batch := w.dones
+		w.dones = nil
+		w.mu.Unlock()
+		if len(batch) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), doneTimeout)
+			_ = b.WebhooksDone(ctx, batch)
+			cancel()
+		}
+		if !open {
+			return
 		}
 	}
 }

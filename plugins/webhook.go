@@ -289,6 +289,22 @@ func (s *Source) webhookDone(token []byte, status int) {
 
 const doneTimeout = 10 * time.Second
 
+// WebhookOutcome is how the host finally answered one response that
+// carried a DoneToken.
+type WebhookOutcome struct {
+	Token  []byte
+	Status int
+}
+
+// WebhookBatchFinisher is a WebhookFinisher that also takes the outcomes
+// that arrive together at once, e.g. to commit them to its store with one
+// sync rather than one each. The host then calls WebhooksDone, one call at
+// a time, with every outcome that arrived while the previous call ran.
+type WebhookBatchFinisher interface {
+	WebhookFinisher
+	WebhooksDone(ctx context.Context, outcomes []WebhookOutcome) error
+}
+
 func unavailable(w http.ResponseWriter, why string) int {
 	w.Header().Set("Retry-After", "5")
 	http.Error(w, "service unavailable: "+why+"; retry later", http.StatusServiceUnavailable)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -131,36 +132,81 @@ func (d *dedupe) claim(ctx context.Context, key string) (dup bool, token []byte,
 // afresh. A token from another process (the claim died with it) still
 // commits.
 func (d *dedupe) finish(token []byte, ok bool) error {
-	seq, key, err := decodeToken(token)
-	if err != nil {
-		return err
-	}
-	var werr error
-	if ok {
-		werr = d.commit(key)
-	}
-	d.mu.Lock()
-	if c := d.claims[key]; c != nil && c.seq == seq {
-		delete(d.claims, key)
-		close(c.done)
-	}
-	d.mu.Unlock()
-	return werr
+	// Its callers are concurrent (one per delivery): bbolt's Batch
+	// coalesces their commits into one sync.
+	return d.finishAll([]outcome{{token, ok}}, true)
 }
 
-func (d *dedupe) commit(key string) error {
+// outcome is a claimed delivery's token and whether it was answered 2xx.
+type outcome struct {
+	token []byte
+	ok    bool
+}
+
+// finishAll is finish for many deliveries, committed with one write (one
+// sync; coalesce: shared with concurrent callers') before any claim is
+// released: a waiting copy of a delivery must find it committed. A
+// malformed token is skipped and reported.
+func (d *dedupe) finishAll(outs []outcome, coalesce bool) error {
+	type done struct {
+		seq uint64
+		key string
+	}
+	var errs []error
+	var commit []string
+	finished := make([]done, 0, len(outs))
+	for _, o := range outs {
+		seq, key, err := decodeToken(o.token)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		finished = append(finished, done{seq, key})
+		if o.ok {
+			commit = append(commit, key)
+		}
+	}
+	if len(commit) > 0 {
+		if err := d.commit(commit, coalesce); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.mu.Lock()
+	for _, f := range finished {
+		if c := d.claims[f.key]; c != nil && c.seq == f.seq {
+			delete(d.claims, f.key)
+			close(c.done)
+		}
+	}
+	d.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+func (d *dedupe) commit(keys []string, coalesce bool) error {
 	now := d.now()
 	if d.db == nil {
 		d.mu.Lock()
-		d.mem[key] = now
+		for _, k := range keys {
+			d.mem[k] = now
+		}
 		d.mu.Unlock()
 		return nil
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(now.UnixNano()))
-	// Batch coalesces the fsyncs of concurrent deliveries.
-	return d.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSeen).Put([]byte(key), v[:])
+	update := d.db.Update
+	if coalesce {
+		// Batch waits up to 10 ms for other callers to write with.
+		update = d.db.Batch
+	}
+	return update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSeen)
+		for _, k := range keys {
+			if err := b.Put([]byte(k), v[:]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -232,7 +278,8 @@ func (d *dedupe) expireClaims() {
 // Tokens are "<seq>:<shop>\x00<webhook id>": self-describing, so a process
 // that did not claim the delivery (its predecessor crashed) can commit it.
 func encodeToken(seq uint64, key string) []byte {
-	return fmt.Appendf(nil, "%d:%s", seq, key)
+	b := strconv.AppendUint(make([]byte, 0, 21+len(key)), seq, 10)
+	return append(append(b, ':'), key...)
 }
 
 var errBadToken = errors.New("shopify: malformed webhook token")
@@ -242,8 +289,8 @@ func decodeToken(tok []byte) (uint64, string, error) {
 	if !ok || !strings.Contains(key, "\x00") {
 		return 0, "", errBadToken
 	}
-	var seq uint64
-	if _, err := fmt.Sscanf(s, "%d", &seq); err != nil {
+	seq, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
 		return 0, "", errBadToken
 	}
 	return seq, key, nil

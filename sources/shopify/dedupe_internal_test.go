@@ -2,8 +2,12 @@ package shopify
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/tajo/tajo/plugins"
 )
 
 // TestDedupeClaims covers the window's states: a claim blocks copies until
@@ -71,5 +75,49 @@ func TestDedupeClaims(t *testing.T) {
 	}
 	if _, _, err := decodeToken([]byte("garbage")); err == nil {
 		t.Fatal("a malformed token was accepted")
+	}
+}
+
+// TestDedupeFinishesTogether: outcomes handed over together (the host's
+// webhook stream) commit the deliveries answered 2xx with one write,
+// release the others, wake the copies waiting on either, and report a
+// malformed token without losing the rest.
+func TestDedupeFinishesTogether(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openDedupe(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var done []plugins.WebhookOutcome
+	for i, status := range []int{200, 503, 204} {
+		_, tok, err := d.claim(ctx, dedupeKey("a.myshopify.com", fmt.Sprint("w", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, plugins.WebhookOutcome{Token: tok, Status: status})
+	}
+	waiting := make(chan bool)
+	go func() {
+		dup, _, _ := d.claim(ctx, dedupeKey("a.myshopify.com", "w0"))
+		waiting <- dup
+	}()
+	done = append(done, plugins.WebhookOutcome{Token: []byte("garbage"), Status: 200})
+	p := &Plugin{dedupe: d}
+	if err := p.WebhooksDone(ctx, done); !errors.Is(err, errBadToken) {
+		t.Fatalf("got %v, want the malformed token reported", err)
+	}
+	if !<-waiting {
+		t.Fatal("the copy waiting on a delivery answered 200 was not told it is a duplicate")
+	}
+	d.close()
+	if d, err = openDedupe(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	for i, want := range []bool{true, false, true} {
+		if dup, _, _ := d.claim(ctx, dedupeKey("a.myshopify.com", fmt.Sprint("w", i))); dup != want {
+			t.Fatalf("w%d: duplicate %v after a reopen, want %v", i, dup, want)
+		}
 	}
 }

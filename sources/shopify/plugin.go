@@ -362,6 +362,24 @@ func (p *Plugin) WebhookDone(_ context.Context, token []byte, status int) error 
 	return dd.finish(token, status >= 200 && status < 300)
 }
 
+var _ plugins.WebhookBatchFinisher = (*Plugin)(nil)
+
+// WebhooksDone is WebhookDone for the outcomes the host sends together:
+// the deliveries answered 2xx are committed with one write.
+func (p *Plugin) WebhooksDone(_ context.Context, done []plugins.WebhookOutcome) error {
+	p.mu.Lock()
+	dd := p.dedupe
+	p.mu.Unlock()
+	if dd == nil {
+		return nil
+	}
+	outs := make([]outcome, len(done))
+	for i, o := range done {
+		outs[i] = outcome{o.Token, o.Status >= 200 && o.Status < 300}
+	}
+	return dd.finishAll(outs, false)
+}
+
 // topicEnabled maps a topic to the sync.* switch that governs it. Shop
 // and compliance topics always pass: a redaction request must never be
 // dropped by a sync setting.
