@@ -10,13 +10,17 @@ import (
 // it and every record before it in its lane are handled. This is where
 // "commit only the highest contiguous handled offset" is enforced.
 //
-// It is also the back-pressure: at most max records are tracked at once,
-// and Track blocks until older ones are released.
+// It is also the back-pressure: at most max records, and at most maxBytes
+// of their encoded values, are tracked at once (a record larger than
+// maxBytes alone still passes), and Track blocks until older ones are
+// released.
 type tracker struct {
-	mu      sync.Mutex
-	cond    *sync.Cond
-	max     int
-	n       int // tracked and not yet released
+	mu       sync.Mutex
+	cond     *sync.Cond
+	max      int
+	maxBytes int
+	n        int // tracked and not yet released
+	bytes    int // the sizes of those
 	lanes   map[int32]*lane
 	ready   map[int32][]any // released payloads waiting for the acker
 	signal  chan struct{}   // non-blocking "something is ready"
@@ -31,6 +35,7 @@ type lane struct {
 
 type slot struct {
 	done    bool
+	size    int
 	payload any
 }
 
@@ -40,18 +45,19 @@ type ticket struct {
 	seq  uint64
 }
 
-func newTracker(max int) *tracker {
-	t := &tracker{max: max, lanes: map[int32]*lane{}, ready: map[int32][]any{}, signal: make(chan struct{}, 1)}
+func newTracker(max, maxBytes int) *tracker {
+	t := &tracker{max: max, maxBytes: maxBytes, lanes: map[int32]*lane{}, ready: map[int32][]any{}, signal: make(chan struct{}, 1)}
 	t.cond = sync.NewCond(&t.mu)
 	return t
 }
 
-// track registers the next record of a lane, blocking while max records are
-// in flight. It returns false if the tracker was closed while waiting.
-func (t *tracker) track(laneID int32, payload any) (ticket, bool) {
+// track registers the next record of a lane, of size bytes, blocking while
+// the limits are reached. It returns false if the tracker was closed while
+// waiting.
+func (t *tracker) track(laneID int32, payload any, size int) (ticket, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for t.n >= t.max && !t.closed {
+	for (t.n >= t.max || (t.n > 0 && t.maxBytes > 0 && t.bytes+size > t.maxBytes)) && !t.closed {
 		t.cond.Wait()
 	}
 	if t.closed {
@@ -63,8 +69,9 @@ func (t *tracker) track(laneID int32, payload any) (ticket, bool) {
 		t.lanes[laneID] = l
 	}
 	seq := l.base + uint64(len(l.slots))
-	l.slots = append(l.slots, slot{payload: payload})
+	l.slots = append(l.slots, slot{payload: payload, size: size})
 	t.n++
+	t.bytes += size
 	return ticket{lane: laneID, seq: seq}, true
 }
 
@@ -77,6 +84,7 @@ func (t *tracker) done(tk ticket) {
 	released := 0
 	for released < len(l.slots) && l.slots[released].done {
 		t.ready[tk.lane] = append(t.ready[tk.lane], l.slots[released].payload)
+		t.bytes -= l.slots[released].size
 		l.slots[released] = slot{}
 		released++
 	}

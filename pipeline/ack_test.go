@@ -8,10 +8,10 @@ import (
 )
 
 func TestTrackerReleasesOnlyContiguous(t *testing.T) {
-	tr := newTracker(100)
+	tr := newTracker(100, 0)
 	var tks []ticket
 	for i := 0; i < 5; i++ {
-		tk, _ := tr.track(0, i)
+		tk, _ := tr.track(0, i, 0)
 		tks = append(tks, tk)
 	}
 	tr.done(tks[1])
@@ -35,11 +35,11 @@ func TestTrackerReleasesOnlyContiguous(t *testing.T) {
 
 func TestTrackerRandomOrderKeepsLaneOrder(t *testing.T) {
 	const lanes, per = 4, 2000
-	tr := newTracker(lanes * per)
+	tr := newTracker(lanes*per, 0)
 	var tks []ticket
 	for i := 0; i < per; i++ {
 		for l := int32(0); l < lanes; l++ {
-			tk, _ := tr.track(l, i)
+			tk, _ := tr.track(l, i, 0)
 			tks = append(tks, tk)
 		}
 	}
@@ -69,12 +69,12 @@ func TestTrackerRandomOrderKeepsLaneOrder(t *testing.T) {
 }
 
 func TestTrackerBlocksAtMax(t *testing.T) {
-	tr := newTracker(2)
-	a, _ := tr.track(0, 0)
-	tr.track(0, 1)
+	tr := newTracker(2, 0)
+	a, _ := tr.track(0, 0, 0)
+	tr.track(0, 1, 0)
 	got := make(chan bool)
 	go func() {
-		_, ok := tr.track(0, 2)
+		_, ok := tr.track(0, 2, 0)
 		got <- ok
 	}()
 	select {
@@ -87,12 +87,35 @@ func TestTrackerBlocksAtMax(t *testing.T) {
 		t.Fatal("track failed after a slot was released")
 	}
 	go func() {
-		_, ok := tr.track(0, 3)
+		_, ok := tr.track(0, 3, 0)
 		got <- ok
 	}()
 	time.Sleep(20 * time.Millisecond)
 	tr.close()
 	if ok := <-got; ok {
 		t.Fatal("track succeeded on a closed tracker")
+	}
+}
+
+// Bytes bound what is in flight too; a record larger than the bound alone
+// still passes, or it could never be read.
+func TestTrackerBlocksAtMaxBytes(t *testing.T) {
+	tr := newTracker(100, 100)
+	a, _ := tr.track(0, 0, 60)
+	got := make(chan ticket)
+	go func() {
+		tk, _ := tr.track(0, 1, 60)
+		got <- tk
+	}()
+	select {
+	case <-got:
+		t.Fatal("track did not block at max_in_flight_bytes")
+	case <-time.After(50 * time.Millisecond):
+	}
+	tr.done(a)
+	b := <-got
+	tr.done(b)
+	if tk, ok := tr.track(0, 2, 500); !ok || tr.inFlight() != 1 {
+		t.Fatalf("a record larger than the bound was not let in alone: %v %v", tk, ok)
 	}
 }

@@ -115,7 +115,7 @@ func newFlow(name string, in input, ts []NamedTransform, sinks []NamedSink, dlq 
 		name: name, in: in, transforms: ts, dlq: dlq, cfg: cfg,
 		log:    log.WithField("flow", name),
 		stats:  &FlowStats{},
-		tr:     newTracker(cfg.MaxInFlight),
+		tr:     newTracker(cfg.MaxInFlight, cfg.MaxInFlightBytes),
 		failed: make(chan struct{}),
 	}
 	for _, s := range sinks {
@@ -170,7 +170,7 @@ func (f *flow) run(ctx context.Context) error {
 		defer close(inDone)
 		defer close(msgs)
 		inErr = f.in.run(intake, func(lane int32, payload any, rec *Record) bool {
-			tk, ok := f.tr.track(lane, payload)
+			tk, ok := f.tr.track(lane, payload, len(rec.Key)+len(rec.Value))
 			if !ok {
 				return false
 			}

@@ -22,6 +22,7 @@ type fakeInput struct {
 	n     int
 	lanes int32
 	every time.Duration
+	key   []byte // every record's key (its size counts in flight)
 
 	mu    sync.Mutex
 	acked map[int32][]int
@@ -36,7 +37,7 @@ func (f *fakeInput) run(ctx context.Context, emit func(int32, any, *Record) bool
 		if f.lanes > 0 {
 			lane = int32(i) % f.lanes
 		}
-		if !emit(lane, i, &Record{Value: []byte(strconv.Itoa(i))}) {
+		if !emit(lane, i, &Record{Key: f.key, Value: []byte(strconv.Itoa(i))}) {
 			return nil
 		}
 	}
@@ -251,6 +252,38 @@ func TestSinkDownHoldsCommitsAndBoundsMemory(t *testing.T) {
 	}
 	if got := in.ackedCount(); got != 20000 {
 		t.Fatalf("acked %d after the sink came back, want 20000", got)
+	}
+}
+
+// Large records are bounded by max_in_flight_bytes before max_in_flight:
+// with the sink down, what is taken in and undelivered stays under it.
+func TestMaxInFlightBytesBoundsLargeRecords(t *testing.T) {
+	in := &fakeInput{n: 5000, key: make([]byte, 10<<10)} // 10 KiB a record
+	var down atomic.Bool
+	down.Store(true)
+	sink := &funcSink{write: func(batch []*Record) error {
+		if down.Load() {
+			return Retry(errors.New("connection refused"))
+		}
+		return nil
+	}}
+	cfg := testPipelineConfig()
+	cfg.MaxInFlightBytes = 1 << 20 // 102 records of 10 KiB, against max_in_flight 1000
+	f := newFlow("t", in, nil, []NamedSink{{"s", sink}}, &memDeadLetters{}, cfg, quietLog())
+	done := make(chan error)
+	go func() { done <- f.run(context.Background()) }()
+	waitFor(t, "a retry", func() bool { return f.stats.Retries.Load() > 0 })
+	time.Sleep(300 * time.Millisecond) // let intake run into back-pressure
+	per := int64(len(in.key) + 4)
+	if taken := f.stats.In.Load(); taken*per > int64(cfg.MaxInFlightBytes)+per || taken == 0 {
+		t.Fatalf("%d records (%d KiB) taken in while the sink was down; want at most max_in_flight_bytes = %d KiB", taken, taken*per>>10, cfg.MaxInFlightBytes>>10)
+	}
+	down.Store(false)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := in.ackedCount(); got != 5000 {
+		t.Fatalf("acked %d after the sink came back, want 5000", got)
 	}
 }
 

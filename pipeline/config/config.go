@@ -147,6 +147,7 @@ type Pipeline struct {
 	BatchSize        int           `yaml:"batch_size"`
 	BatchWait        time.Duration `yaml:"batch_wait"`
 	MaxInFlight      int           `yaml:"max_in_flight"`
+	MaxInFlightBytes int           `yaml:"max_in_flight_bytes"`
 	CommitInterval   time.Duration `yaml:"commit_interval"`
 	ProgressInterval time.Duration `yaml:"progress_interval"`
 	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
@@ -226,6 +227,7 @@ func Default() *Config {
 			BatchSize:        500,
 			BatchWait:        20 * time.Millisecond,
 			MaxInFlight:      10000,
+			MaxInFlightBytes: 16 << 20,
 			CommitInterval:   time.Second,
 			ProgressInterval: 10 * time.Second,
 			ShutdownTimeout:  30 * time.Second,
@@ -331,6 +333,9 @@ func (c *Config) validate(p *Problems) {
 	positive(p, "pipeline.max_in_flight", pl.MaxInFlight)
 	if pl.MaxInFlight < pl.BatchSize {
 		p.Add("pipeline.max_in_flight", "must be at least pipeline.batch_size", fmt.Sprintf("raise it to %d or more", pl.BatchSize))
+	}
+	if pl.MaxInFlightBytes < 1<<20 {
+		p.Add("pipeline.max_in_flight_bytes", "must be at least 1048576 (1 MiB)", "the default is 16777216 (16 MiB)")
 	}
 	positiveDur(p, "pipeline.batch_wait", pl.BatchWait)
 	positiveDur(p, "pipeline.commit_interval", pl.CommitInterval)

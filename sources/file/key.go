@@ -6,20 +6,24 @@ import (
 	"unicode/utf8"
 )
 
-// shopKey is a line's Kafka key: the envelope's top-level "shop". It is
-// exactly what decoding the line with encoding/json into
-// struct{ Shop string `json:"shop"` } gives (the source did that until it
-// was 47% of a file → file run's CPU): the value, possibly empty, for a JSON
-// object (or null) the struct decodes without error, nil for anything else.
-// A nil key spreads over the partitions, an empty one does not, so the
-// difference is kept.
+// shopKey is a line's Kafka key: the envelope's first top-level "shop".
+// For a valid JSON object with one top-level "shop" it is exactly what
+// decoding the line with encoding/json into struct{ Shop string
+// `json:"shop"` } gives (the source did that until it was 47% of a file →
+// file run's CPU): the value, possibly empty, or nil for a line the struct
+// cannot decode. A nil key spreads over the partitions, an empty one does
+// not, so the difference is kept.
 //
-// The line is scanned once, validated as it goes, without building
-// anything; a nested "shop" (inside data or raw) is skipped with the rest of
-// its value. Only where the scanner cannot be sure (a top-level key with an
-// escape or a non-ASCII byte, which encoding/json might unescape or
-// case-fold into "shop"; nesting deeper than maxScanDepth; a line that is
-// not an object or not valid JSON) does the full decode decide.
+// The line is scanned up to that value, validated as it goes, without
+// building anything; a nested "shop" (inside data or raw) is skipped with
+// the rest of its value. What follows the key is not read: the line is
+// decoded once, downstream, and a broken one rejected there with its
+// reason (a repeated top-level "shop" that encoding/json would take the
+// last of is such a line). Only where the scanner cannot be sure (a
+// top-level key with an escape or a non-ASCII byte, which encoding/json
+// might unescape or case-fold into "shop"; nesting deeper than
+// maxScanDepth; a line that is not an object or not valid JSON before the
+// key) does the full decode decide.
 func shopKey(line []byte) []byte {
 	if key, ok := scanShop(line); ok {
 		return key
@@ -89,6 +93,10 @@ func scanShop(b []byte) ([]byte, bool) {
 					} else {
 						key = append([]byte{}, v...)
 					}
+					// The first top-level shop is the key: the rest of
+					// the line is left to the one decode downstream,
+					// which rejects a broken line with its reason.
+					return key, true
 				case 'n':
 					// null leaves the field as it was.
 					if !s.literal("null") {
