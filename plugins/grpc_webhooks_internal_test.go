@@ -33,10 +33,10 @@ type hookPlugin struct {
 	batches  int
 }
 
-func (h *hookPlugin) Specify(context.Context) (Spec, error) { return Spec{Webhooks: true}, nil }
-func (h *hookPlugin) Configure(context.Context, []byte) error { return nil }
+func (h *hookPlugin) Specify(context.Context) (Spec, error)          { return Spec{Webhooks: true}, nil }
+func (h *hookPlugin) Configure(context.Context, []byte) error        { return nil }
 func (h *hookPlugin) TestConnection(context.Context) (string, error) { return "", nil }
-func (h *hookPlugin) Teardown(context.Context) error { return nil }
+func (h *hookPlugin) Teardown(context.Context) error                 { return nil }
 
 func (h *hookPlugin) HandleWebhook(ctx context.Context, r WebhookRequest) (WebhookResponse, error) {
 	switch r.Path {

@@ -132,9 +132,7 @@ func (d *dedupe) claim(ctx context.Context, key string) (dup bool, token []byte,
 // afresh. A token from another process (the claim died with it) still
 // commits.
 func (d *dedupe) finish(token []byte, ok bool) error {
-	// Its callers are concurrent (one per delivery): bbolt's Batch
-	// coalesces their commits into one sync.
-	return d.finishAll([]outcome{{token, ok}}, true)
+	return d.finishAll([]outcome{{token, ok}})
 }
 
 // outcome is a claimed delivery's token and whether it was answered 2xx.
@@ -143,11 +141,10 @@ type outcome struct {
 	ok    bool
 }
 
-// finishAll is finish for many deliveries, committed with one write (one
-// sync; coalesce: shared with concurrent callers') before any claim is
-// released: a waiting copy of a delivery must find it committed. A
-// malformed token is skipped and reported.
-func (d *dedupe) finishAll(outs []outcome, coalesce bool) error {
+// finishAll is finish for many deliveries, committed with one write
+// before any claim is released: a waiting copy of a delivery must find it
+// committed. A malformed token is skipped and reported.
+func (d *dedupe) finishAll(outs []outcome) error {
 	type done struct {
 		seq uint64
 		key string
@@ -167,7 +164,7 @@ func (d *dedupe) finishAll(outs []outcome, coalesce bool) error {
 		}
 	}
 	if len(commit) > 0 {
-		if err := d.commit(commit, coalesce); err != nil {
+		if err := d.commit(commit); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -182,7 +179,7 @@ func (d *dedupe) finishAll(outs []outcome, coalesce bool) error {
 	return errors.Join(errs...)
 }
 
-func (d *dedupe) commit(keys []string, coalesce bool) error {
+func (d *dedupe) commit(keys []string) error {
 	now := d.now()
 	if d.db == nil {
 		d.mu.Lock()
@@ -194,12 +191,12 @@ func (d *dedupe) commit(keys []string, coalesce bool) error {
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(now.UnixNano()))
-	update := d.db.Update
-	if coalesce {
-		// Batch waits up to 10 ms for other callers to write with.
-		update = d.db.Batch
-	}
-	return update(func(tx *bolt.Tx) error {
+	// Batch shares one sync among the callers of the next 10 ms: those of
+	// concurrent deliveries (a host without the webhook stream finishes
+	// each with a call of its own), or the next batch of outcomes, which
+	// gathers meanwhile. The sync does not delay any answer: a delivery
+	// is committed after it was answered.
+	return d.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSeen)
 		for _, k := range keys {
 			if err := b.Put([]byte(k), v[:]); err != nil {

@@ -377,7 +377,7 @@ func (p *Plugin) WebhooksDone(_ context.Context, done []plugins.WebhookOutcome) 
 	for i, o := range done {
 		outs[i] = outcome{o.Token, o.Status >= 200 && o.Status < 300}
 	}
-	return dd.finishAll(outs, false)
+	return dd.finishAll(outs)
 }
 
 // topicEnabled maps a topic to the sync.* switch that governs it. Shop
