@@ -21,11 +21,11 @@ type tracker struct {
 	maxBytes int
 	n        int // tracked and not yet released
 	bytes    int // the sizes of those
-	lanes   map[int32]*lane
-	ready   map[int32][]any // released payloads waiting for the acker
-	signal  chan struct{}   // non-blocking "something is ready"
-	closed  bool
-	pending int // payloads in ready
+	lanes    map[int32]*lane
+	ready    map[int32][]any // released payloads waiting for the acker
+	signal   chan struct{}   // non-blocking "something is ready"
+	closed   bool
+	pending  int // payloads in ready
 }
 
 type lane struct {

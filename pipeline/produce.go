@@ -6,6 +6,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/tajo/tajo/pipeline/class"
 	"github.com/tajo/tajo/pipeline/kafka"
 )
 
@@ -69,18 +70,14 @@ func (p *producer) writeSome(ctx context.Context, msgs []kafkago.Message, bad []
 	return &BatchError{Errs: bad}
 }
 
-// classifyKafka maps the Kafka package's kinds onto the engine's classes.
+// classifyKafka gives a produce failure the class the Kafka package found
+// for it (its kinds are the engine's classes).
 func classifyKafka(err error) error {
 	if err == nil {
 		return nil
 	}
-	switch kind, code := kafka.Classify(err); kind {
-	case kafka.Rejected:
-		return Reject(code, err)
-	case kafka.Fatal:
-		return Stop(err)
-	}
-	return Retry(err)
+	kind, code := kafka.Classify(err)
+	return class.New(kind, code, err)
 }
 
 func (p *producer) Close(context.Context) error { return p.p.Close() }
