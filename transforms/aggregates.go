@@ -12,6 +12,7 @@ import (
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 const (
@@ -83,17 +84,17 @@ func (o *orderEntry) net() decimal.Decimal {
 // so orders after the summary add to it and orders before it are not
 // counted twice.
 type customerAgg struct {
-	Count    int               `json:"n"`
-	Spent    decimal.Decimal   `json:"s"`
-	First    time.Time         `json:"f,omitzero"`
-	Recent   []recent          `json:"r,omitempty"`
-	Products []ProductPurchase `json:"p,omitempty"`
-	Seeded   bool              `json:"sd,omitempty"`
-	SeedAt   time.Time         `json:"sa,omitzero"`
-	SeedN    int               `json:"sn,omitempty"`
-	SeedS    decimal.Decimal   `json:"ss"`
-	BaseN    int               `json:"bn,omitempty"`
-	BaseS    decimal.Decimal   `json:"bs"`
+	Count    int                          `json:"n"`
+	Spent    decimal.Decimal              `json:"s"`
+	First    time.Time                    `json:"f,omitzero"`
+	Recent   []recent                     `json:"r,omitempty"`
+	Products []expression.ProductPurchase `json:"p,omitempty"`
+	Seeded   bool                         `json:"sd,omitempty"`
+	SeedAt   time.Time                    `json:"sa,omitzero"`
+	SeedN    int                          `json:"sn,omitempty"`
+	SeedS    decimal.Decimal              `json:"ss"`
+	BaseN    int                          `json:"bn,omitempty"`
+	BaseS    decimal.Decimal              `json:"bs"`
 	// NoTotals: the record holds the profile only; tajo knows nothing of
 	// the customer's orders yet (aggregates_known is false).
 	NoTotals bool `json:"nt,omitempty"`
@@ -127,21 +128,21 @@ func (a *customerAgg) totals() (int, decimal.Decimal) {
 }
 
 // view fills the aggregate fields of a customer view.
-func (a *customerAgg) view(v *CustomerView) {
+func (a *customerAgg) view(v *expression.CustomerView) {
 	if a.NoTotals {
 		return
 	}
 	n, s := a.totals()
 	v.AggregatesKnown = true
 	v.OrdersCount = n
-	v.TotalSpent = Decimal{Decimal: s}
+	v.TotalSpent = expression.Decimal{Decimal: s}
 	if n > 0 {
 		if !a.aovOK || a.aovN != n || !a.aovS.Equal(s) {
 			a.aov, a.aovN, a.aovS, a.aovOK = s.DivRound(decimal.NewFromInt(int64(n)), 2), n, s, true
 		}
-		v.AverageOrderValue = Decimal{Decimal: a.aov}
+		v.AverageOrderValue = expression.Decimal{Decimal: a.aov}
 	} else {
-		v.AverageOrderValue = Decimal{}
+		v.AverageOrderValue = expression.Decimal{}
 	}
 	v.FirstOrderAt = a.First
 	v.LastOrderAt = time.Time{}
@@ -193,9 +194,9 @@ func (a *customerAgg) addLines(o *orderEntry, sign int) {
 			if sign < 0 {
 				continue
 			}
-			a.Products = append(a.Products, ProductPurchase{})
+			a.Products = append(a.Products, expression.ProductPurchase{})
 			copy(a.Products[i+1:], a.Products[i:])
-			a.Products[i] = ProductPurchase{ProductID: l.Product, FirstAt: o.At}
+			a.Products[i] = expression.ProductPurchase{ProductID: l.Product, FirstAt: o.At}
 		}
 		p := &a.Products[i]
 		p.Quantity += int64(sign) * l.Qty

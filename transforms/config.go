@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tajo/tajo/pipeline/config"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // Config is the `transforms:` section.
@@ -207,7 +208,7 @@ func checkCountry(p *config.Problems, path, c string) {
 	if c == "" {
 		return
 	}
-	if _, ok := callingCodes[strings.ToUpper(c)]; !ok {
+	if !expression.KnownCountry(c) {
 		p.Add(path, fmt.Sprintf("unknown or unsupported country %q", c), "an ISO 3166 alpha-2 code, e.g. FR")
 	}
 }

@@ -5,9 +5,10 @@
 // The chain (transforms.stages in pipeline.yaml; by default guard →
 // aggregates → field_mapping) decodes each tajo.event.v1 envelope once into
 // the canonical schemas types and keeps that in pipeline.Record.Cache for
-// every later stage. Expressions (github.com/expr-lang/expr) are compiled
-// once, at load, against the typed Env, so a typo or a type error fails
-// `tajo validate` with its YAML path and position, never a record.
+// every later stage. Expressions (package expression, on
+// github.com/expr-lang/expr) are compiled once, at load, against its typed
+// Env, so a typo or a type error fails `tajo validate` with its YAML path
+// and position, never a record.
 //
 // # Output
 //

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // MaxTextAttribute bounds a string attribute value; longer text is a
@@ -47,7 +48,7 @@ func appendValue(dst []byte, v any, loc *time.Location) (out []byte, ok bool, er
 			return dst, false, fmt.Errorf("%v is not a finite number", x)
 		}
 		return strconv.AppendFloat(dst, x, 'f', -1, 64), true, nil
-	case Decimal:
+	case expression.Decimal:
 		// The decimal text is a valid JSON number and keeps every digit.
 		return append(dst, x.String()...), true, nil
 	case time.Time:

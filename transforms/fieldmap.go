@@ -2,12 +2,12 @@ package transforms
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/tajo/tajo/pipeline/config"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // FieldMapping is the top-level `field_mapping:` section, the seed's sugar
@@ -18,7 +18,7 @@ import (
 //	  AOV: safeDiv(money(customer.total_spent), customer.orders_count)  # attribute → expression
 //	  loyalty_tier: false            # drop a default
 //
-// A lower-case key naming a known field (see DefaultFieldMapping) or a
+// A lower-case key naming a known field (see expression.Defaults) or a
 // customer field renames it; any other key is a target and its value an
 // expression. The defaults below are built in, so an absent section maps
 // every seed field.
@@ -35,43 +35,16 @@ type mapping struct {
 
 type fieldErr struct{ key, msg, hint string }
 
-// DefaultField is one built-in entry of field_mapping.
-type DefaultField struct {
-	Field, Target, Expr string
-}
-
-// DefaultFieldMapping is the seed's mapping. Targets in lower case are not
-// attributes: email, ext_id and phone are identifiers, email_consent and
-// sms_consent the subscription state.
-var DefaultFieldMapping = []DefaultField{
-	{"email", "email", "customer.email"},
-	{"id", "ext_id", "customer.id == 0 ? nil : string(customer.id)"},
-	{"first_name", "FIRSTNAME", "customer.first_name"},
-	{"last_name", "LASTNAME", "customer.last_name"},
-	{"phone", "SMS", "e164(customer.phone, shop.country)"},
-	{"email_marketing_consent", "email_consent", "customer.email_consent"},
-	{"sms_marketing_consent", "sms_consent", "customer.sms_consent"},
-	{"orders_count", "ORDER_COUNT", "customer.aggregates_known ? customer.orders_count : nil"},
-	{"total_spent", "TOTAL_SPENT", "customer.aggregates_known ? customer.total_spent : nil"},
-	{"last_order_date", "LAST_ORDER_DATE", "customer.last_order_at"},
-	{"tags", "TAGS", `len(customer.tags) == 0 ? nil : join(customer.tags, ", ")`},
-	{"customer_type", "CUSTOMER_TYPE", `!customer.aggregates_known ? nil : customer.orders_count == 0 ? "prospect" : customer.orders_count == 1 ? "new" : "returning"`},
-	{"preferred_language", "LANGUAGE", "coalesce(customer.locale, order.customer_locale, checkout.customer_locale)"},
-	{"loyalty_tier", "VIP_TIER", `hasTag(customer.tags, "vip") ? "vip" : !customer.aggregates_known ? nil : money(customer.total_spent) >= 1000 ? "gold" : money(customer.total_spent) >= 500 ? "silver" : customer.orders_count >= 1 ? "bronze" : nil`},
-	{"average_order_value", "AOV", "customer.aggregates_known ? customer.average_order_value : nil"},
-	{"days_since_last_order", "RECENCY", "daysSince(customer.last_order_at)"},
-}
-
 // NewFieldMapping returns the defaults.
 func NewFieldMapping() any {
 	f := &FieldMapping{}
-	for _, d := range DefaultFieldMapping {
+	for _, d := range expression.Defaults {
 		f.entries = append(f.entries, mapping{field: d.Field, target: d.Target, src: d.Expr})
 	}
 	return f
 }
 
-var customerFields = exprFields(reflect.TypeOf(CustomerView{}))
+var customerFields = expression.FieldNames(expression.CustomerView{})
 
 // UnmarshalYAML reads the section in order; problems are reported by
 // Validate with their path.
@@ -142,18 +115,18 @@ func (f *FieldMapping) remove(match func(mapping) bool) {
 	f.entries = out
 }
 
-func defaultByField(k string) (DefaultField, bool) {
-	for _, d := range DefaultFieldMapping {
+func defaultByField(k string) (expression.Default, bool) {
+	for _, d := range expression.Defaults {
 		if d.Field == k {
 			return d, true
 		}
 	}
-	return DefaultField{}, false
+	return expression.Default{}, false
 }
 
 func defaultFields() []string {
 	var out []string
-	for _, d := range DefaultFieldMapping {
+	for _, d := range expression.Defaults {
 		out = append(out, d.Field)
 	}
 	return out
@@ -194,7 +167,7 @@ func (f *FieldMapping) Validate(p *config.Problems, path string) {
 		p.Add(config.Join(path, e.key), e.msg, e.hint)
 	}
 	for _, m := range f.entries {
-		if _, err := compile(m.src, false); err != nil {
+		if _, err := expression.Compile(m.src); err != nil {
 			key := m.target
 			if m.field != "" {
 				key = m.field

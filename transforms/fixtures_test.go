@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // TestDefaultChainOverEveryWebhookFixture feeds Shopify's sample bodies,
@@ -95,9 +96,9 @@ func TestLeanCustomerDecodeMatchesSchemas(t *testing.T) {
 		if _, ok := it.parseData(schemas.TypeCustomerUpdated, body); !ok {
 			t.Fatalf("%s: lean decode failed", name)
 		}
-		var want, got CustomerView
-		customerView(&full, &want)
-		customerView(it.customer, &got)
+		var want, got expression.CustomerView
+		expression.FillCustomer(&full, &want)
+		expression.FillCustomer(it.customer, &got)
 		if !reflect.DeepEqual(want, got) {
 			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
 		}

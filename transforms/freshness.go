@@ -6,6 +6,7 @@ import (
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // Freshness is kept per source of an attribute (DESIGN.md invariant 3).
@@ -134,11 +135,11 @@ func (g *guard) newest(shop, fam, id string) (int64, error) {
 }
 
 // withhold blanks the parts of a customer view that a newer source set.
-func withhold(w uint8, e *Env) {
+func withhold(w uint8, e *expression.Env) {
 	if w&withholdProfile != 0 {
 		v := e.Customer
 		v.FirstName, v.LastName, v.Phone, v.State, v.Note = "", "", "", "", ""
-		v.Currency, v.Locale, v.Tags, v.DefaultAddress = "", "", nil, AddressView{}
+		v.Currency, v.Locale, v.Tags, v.DefaultAddress = "", "", nil, expression.AddressView{}
 		v.VerifiedEmail, v.TaxExempt = false, false
 		// The buyer's language at the order is the profile's too: the
 		// default LANGUAGE falls back on it.

@@ -2,6 +2,8 @@ package transforms
 
 import (
 	"testing"
+
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // TestFunctionLibraryExamples checks every example of README.md.
@@ -36,39 +38,18 @@ func TestFunctionLibraryExamples(t *testing.T) {
 		`toDate("2026-11-27").Format("2006-01-02 15:04 MST")`: "2026-11-27 00:00 CET",
 		`toDate(1700000000).Unix()`:                           int64(1700000000),
 	} {
-		p, err := compile(src, false)
+		p, err := expression.Compile(src)
 		if err != nil {
 			t.Errorf("%s: %v", src, err)
 			continue
 		}
-		got, err := p.run(env)
+		got, err := p.Run(env)
 		if err != nil {
 			t.Errorf("%s: %v", src, err)
 			continue
 		}
 		if got != want {
 			t.Errorf("%s = %#v, want %#v", src, got, want)
-		}
-	}
-}
-
-func TestE164Table(t *testing.T) {
-	for _, tc := range []struct{ in, country, want string }{
-		{"+33 6 12 34 56 78", "", "+33612345678"},
-		{"06.12.34.56.78", "fr", "+33612345678"},
-		{"1111 111 111", "AU", "+611111111111"},
-		{"(555) 010-0199", "US", "+15550100199"},
-		{"1-555-010-0199", "US", "+15550100199"},
-		{"06 12 34 56 78 x123", "FR", "+33612345678"},
-		{"3 33 33 33 33", "IT", "+39333333333"},
-		{"12", "FR", ""},
-		{"call me", "FR", ""},
-		{"0612345678", "", ""},
-		{"0612345678", "ZZ", ""},
-	} {
-		got, err := E164(tc.in, tc.country)
-		if got != tc.want || (tc.want == "") != (err != nil) {
-			t.Errorf("E164(%q, %q) = %q, %v; want %q", tc.in, tc.country, got, err, tc.want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package transforms
 import (
 	"encoding/json"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -11,51 +10,8 @@ import (
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
-
-func FuzzE164(f *testing.F) {
-	for _, s := range []string{"+33 6 12 34 56 78", "06 12 34 56 78", "0041 44 668 18 00", "(555) 010-0199", "1111 111 111", "+", "x", "00", "+1 555 0100 ext 5"} {
-		f.Add(s, "FR")
-		f.Add(s, "US")
-	}
-	f.Fuzz(func(t *testing.T, phone, country string) {
-		out, err := E164(phone, country)
-		if err != nil {
-			return
-		}
-		if !strings.HasPrefix(out, "+") || len(out) < 9 || len(out) > 16 {
-			t.Fatalf("E164(%q, %q) = %q", phone, country, out)
-		}
-		for _, c := range out[1:] {
-			if c < '0' || c > '9' {
-				t.Fatalf("E164(%q, %q) = %q has a non-digit", phone, country, out)
-			}
-		}
-		again, err := E164(out, "")
-		if err != nil || again != out {
-			t.Fatalf("not idempotent: %q → %q → %q, %v", phone, out, again, err)
-		}
-	})
-}
-
-func FuzzToDate(f *testing.F) {
-	for _, s := range []string{"2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00:00", "2026-02-30", "yesterday", ""} {
-		f.Add(s)
-	}
-	paris, _ := time.LoadLocation("Europe/Paris")
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ToDate(s, paris)
-		if err != nil {
-			if !strings.Contains(err.Error(), "toDate") {
-				t.Fatalf("unclear error %v", err)
-			}
-			return
-		}
-		if strings.TrimSpace(s) == "" && !d.IsZero() {
-			t.Fatalf("empty string gave %v", d)
-		}
-	})
-}
 
 // FuzzParseEnvelope checks the fast envelope scanner against the standard
 // decoder: whenever the scanner accepts an input, it must read what
@@ -98,7 +54,7 @@ func FuzzMapExpression(f *testing.F) {
 		if len(src) > 200 {
 			return
 		}
-		p, err := compile(src, false)
+		p, err := expression.Compile(src)
 		if err != nil {
 			return
 		}
@@ -109,7 +65,7 @@ func FuzzMapExpression(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := p.run(it.environment())
+		v, err := p.Run(it.environment())
 		if err != nil {
 			return
 		}

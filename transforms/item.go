@@ -14,6 +14,7 @@ import (
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // item is a record decoded once, typed, and kept in Record.Cache so that
@@ -33,26 +34,12 @@ type item struct {
 	withheld uint8
 
 	now     time.Time
-	env     Env
+	env     expression.Env
 	views   views
 	envDone bool
 
 	out output
 }
-
-// views back the pointers of Env; the kinds an event does not carry point
-// at shared zero views instead, which expressions cannot modify.
-type views struct {
-	event    EventView
-	customer CustomerView
-	shop     ShopView
-}
-
-var (
-	zeroOrder    OrderView
-	zeroCheckout CheckoutView
-	zeroProduct  ProductView
-)
 
 // output is what map stages add to the envelope.
 type output struct {
@@ -405,46 +392,4 @@ func (it *item) adoptOutput() {
 	if it.ev.Consent != nil {
 		it.out.consent = *it.ev.Consent
 	}
-}
-
-// environment builds the expression environment once per record; the
-// aggregates stage invalidates it when it loads newer aggregates.
-func (it *item) environment() *Env {
-	if it.envDone {
-		return &it.env
-	}
-	it.views = views{}
-	v := &it.views
-	e := &it.env
-	*e = Env{Event: &v.event, Customer: &v.customer, Order: &zeroOrder, Checkout: &zeroCheckout, Product: &zeroProduct, Shop: &v.shop}
-	ev := &it.ev
-	*e.Event = EventView{
-		ID: ev.ID, Type: ev.Type, Topic: ev.Topic, Source: ev.Source, Shop: ev.Shop,
-		Kind: ev.Entity.Kind, EntityID: ev.Entity.ID, OccurredAt: ev.OccurredAt,
-		ReceivedAt: ev.ReceivedAt, APIVersion: ev.APIVersion,
-	}
-	customerView(it.customer, e.Customer)
-	if it.agg != nil {
-		it.agg.view(e.Customer)
-	}
-	switch d := it.data.(type) {
-	case *schemas.Order:
-		e.Order = new(OrderView)
-		orderView(d, e.Order)
-	case *schemas.Refund:
-		e.Order = &OrderView{ID: int64(d.OrderID), Refunded: d.RefundedAmount()}
-	case *schemas.Checkout:
-		e.Checkout = new(CheckoutView)
-		checkoutView(d, e.Checkout)
-	case *schemas.Product:
-		e.Product = new(ProductView)
-		productView(d, e.Product)
-	}
-	if it.withheld != 0 {
-		withhold(it.withheld, e)
-	}
-	*e.Shop = ShopView{Domain: ev.Shop, Timezone: it.shop.loc.String(), Country: it.shop.country}
-	e.Now = it.now
-	it.envDone = true
-	return e
 }

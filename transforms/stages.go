@@ -13,6 +13,7 @@ import (
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // buildStage compiles one stage. With c == nil it only validates,
@@ -22,10 +23,10 @@ func buildStage(c *chain, s Stage, path string, p *config.Problems) (pipeline.Tr
 		p = &config.Problems{}
 	}
 	before := len(p.List())
-	var when *program
+	var when *expression.Program
 	if s.When != "" {
 		var err error
-		if when, err = compile(s.When, true); err != nil {
+		if when, err = expression.CompileCondition(s.When); err != nil {
 			p.Add(config.Join(path, "when"), err.Error(), "")
 		}
 	}
@@ -56,7 +57,7 @@ func buildStage(c *chain, s Stage, path string, p *config.Problems) (pipeline.Tr
 		st.contactOnly = when == nil
 		t = st
 	case StageFilter:
-		cond, err := compile(s.Condition, true)
+		cond, err := expression.CompileCondition(s.Condition)
 		if err != nil {
 			p.Add(config.Join(path, "condition"), err.Error(), "e.g. event.type != \"cart_updated\"")
 			break
@@ -69,7 +70,7 @@ func buildStage(c *chain, s Stage, path string, p *config.Problems) (pipeline.Tr
 		}
 		r := &route{c: c, when: when}
 		for _, name := range slices.Sorted(maps.Keys(s.Sinks)) {
-			cond, err := compile(s.Sinks[name], true)
+			cond, err := expression.CompileCondition(s.Sinks[name])
 			if err != nil {
 				p.Add(config.Join(path, "sinks", name), err.Error(), "")
 				continue
@@ -92,18 +93,18 @@ func buildStage(c *chain, s Stage, path string, p *config.Problems) (pipeline.Tr
 // mapStage computes target keys from expressions.
 type mapStage struct {
 	c     *chain
-	when  *program
-	progs []*program
+	when  *expression.Program
+	progs []*expression.Program
 	keys  []string
 	// contactOnly restricts the stage to events about a customer; the
 	// default contact mapping makes no sense for a product.
 	contactOnly bool
 }
 
-func newMapStage(c *chain, ms []mapping, when *program, path string, p *config.Problems) *mapStage {
+func newMapStage(c *chain, ms []mapping, when *expression.Program, path string, p *config.Problems) *mapStage {
 	st := &mapStage{c: c, when: when}
 	for _, m := range ms {
-		prog, err := compile(m.src, false)
+		prog, err := expression.Compile(m.src)
 		if err != nil {
 			p.Add(config.Join(path, m.target), err.Error(), "")
 			continue
@@ -123,7 +124,7 @@ func (m *mapStage) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeli
 	}
 	env := it.environment()
 	if m.when != nil {
-		ok, err := m.when.run(env)
+		ok, err := m.when.Run(env)
 		if err != nil {
 			return nil, pipeline.Reject("expression", fmt.Errorf("when: %w", err))
 		}
@@ -135,7 +136,7 @@ func (m *mapStage) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeli
 	defer m.c.release(buf)
 	for i, prog := range m.progs {
 		key := m.keys[i]
-		v, err := prog.run(env)
+		v, err := prog.Run(env)
 		if err != nil {
 			return nil, pipeline.Reject("expression", fmt.Errorf("%s: %w", key, err))
 		}
@@ -219,7 +220,7 @@ func consentState(s string) string {
 type filter struct {
 	c    *chain
 	name string
-	cond *program
+	cond *expression.Program
 }
 
 func (f *filter) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.Record, error) {
@@ -227,23 +228,23 @@ func (f *filter) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline
 	if err != nil {
 		return nil, err
 	}
-	ok, err := f.cond.run(it.environment())
+	ok, err := f.cond.Run(it.environment())
 	if err != nil {
 		return nil, pipeline.Reject("expression", fmt.Errorf("condition: %w", err))
 	}
 	if ok == true {
 		return []*pipeline.Record{rec}, nil
 	}
-	return nil, f.c.skip(it, f.name, SkipFiltered, "condition is false: "+f.cond.src)
+	return nil, f.c.skip(it, f.name, SkipFiltered, "condition is false: "+f.cond.Source())
 }
 
 // route restricts delivery to the sinks whose condition holds. An event
 // for which none holds is delivered nowhere and still handled.
 type route struct {
 	c     *chain
-	when  *program
+	when  *expression.Program
 	names []string
-	conds []*program
+	conds []*expression.Program
 }
 
 func (r *route) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.Record, error) {
@@ -253,7 +254,7 @@ func (r *route) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 	}
 	env := it.environment()
 	if r.when != nil {
-		ok, err := r.when.run(env)
+		ok, err := r.when.Run(env)
 		if err != nil {
 			return nil, pipeline.Reject("expression", fmt.Errorf("when: %w", err))
 		}
@@ -263,7 +264,7 @@ func (r *route) Process(ctx context.Context, rec *pipeline.Record) ([]*pipeline.
 	}
 	sinks := make([]string, 0, len(r.names))
 	for i, cond := range r.conds {
-		ok, err := cond.run(env)
+		ok, err := cond.Run(env)
 		if err != nil {
 			return nil, pipeline.Reject("expression", fmt.Errorf("sinks.%s: %w", r.names[i], err))
 		}

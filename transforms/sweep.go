@@ -8,6 +8,7 @@ import (
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 // The daily RECENCY sweep. RECENCY (whole days since the last order) moves
@@ -196,7 +197,7 @@ func (a *customerAgg) recency(now time.Time) (int, bool) {
 	if last.IsZero() {
 		return 0, false
 	}
-	return calendarDays(last.In(now.Location()), now), true
+	return expression.DaysSince(last, now), true
 }
 
 // noteRecency records the RECENCY an event about the customer carries, so

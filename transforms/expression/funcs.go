@@ -1,4 +1,4 @@
-package transforms
+package expression
 
 import (
 	"errors"
@@ -144,8 +144,13 @@ func fnDaysSince(p ...any) (any, error) {
 	if t.IsZero() {
 		return nil, nil
 	}
-	return calendarDays(t.In(now.Location()), now), nil
+	return DaysSince(t, now), nil
 }
+
+// DaysSince is daysSince without its nil: the whole calendar days from t
+// to now, counted in now's time zone. The RECENCY sweep counts with it, so
+// the value it sends is the one the mapping computes.
+func DaysSince(t, now time.Time) int { return calendarDays(t.In(now.Location()), now) }
 
 func calendarDays(from, to time.Time) int {
 	y1, m1, d1 := from.Date()

@@ -1,4 +1,4 @@
-package transforms
+package expression
 
 import (
 	"time"
@@ -178,7 +178,9 @@ type ShopView struct {
 // needs one, so rounding happens once, visibly.
 type Decimal = schemas.Money
 
-func customerView(c *schemas.Customer, v *CustomerView) {
+// FillCustomer sets v from c, the customer the event is about; the
+// aggregate fields are the caller's. A nil c leaves v as it is.
+func FillCustomer(c *schemas.Customer, v *CustomerView) {
 	if c == nil {
 		return
 	}
@@ -226,7 +228,8 @@ func addressView(a *schemas.Address, v *AddressView) {
 	}
 }
 
-func orderView(o *schemas.Order, v *OrderView) {
+// FillOrder sets v from o.
+func FillOrder(o *schemas.Order, v *OrderView) {
 	*v = OrderView{
 		ID: int64(o.ID), Name: o.Name, Email: o.Email, Phone: o.Phone, Currency: o.Currency,
 		FinancialStatus: o.FinancialStatus, FulfillmentStatus: o.FulfillmentStatus,
@@ -243,7 +246,8 @@ func orderView(o *schemas.Order, v *OrderView) {
 	}
 }
 
-func checkoutView(c *schemas.Checkout, v *CheckoutView) {
+// FillCheckout sets v from c.
+func FillCheckout(c *schemas.Checkout, v *CheckoutView) {
 	*v = CheckoutView{
 		ID: int64(c.ID), Token: c.Token, Email: c.Email, Phone: c.Phone,
 		AbandonedCheckoutURL: c.AbandonedCheckoutURL, Currency: c.Currency,
@@ -256,7 +260,8 @@ func checkoutView(c *schemas.Checkout, v *CheckoutView) {
 	}
 }
 
-func productView(p *schemas.Product, v *ProductView) {
+// FillProduct sets v from p; price is the first variant's.
+func FillProduct(p *schemas.Product, v *ProductView) {
 	*v = ProductView{
 		ID: int64(p.ID), Title: p.Title, Handle: p.Handle, Vendor: p.Vendor,
 		ProductType: p.ProductType, Status: p.Status, Tags: p.Tags,

@@ -1,4 +1,4 @@
-package transforms
+package expression
 
 import (
 	"fmt"
@@ -22,6 +22,13 @@ var callingCodes = map[string]string{
 }
 
 var keepTrunkZero = map[string]bool{"IT": true, "MC": true}
+
+// KnownCountry reports whether e164 can use country (ISO 3166 alpha-2, any
+// case) for numbers written without an international prefix.
+func KnownCountry(country string) bool {
+	_, ok := callingCodes[strings.ToUpper(country)]
+	return ok
+}
 
 // E164 normalises phone to E.164 (+<country code><number>). A number
 // starting with + or 00 is international; otherwise country (alpha-2)

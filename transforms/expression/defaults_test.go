@@ -1,4 +1,4 @@
-package transforms
+package expression
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // on the same environments: the results must be identical (value and
 // dynamic type), and a native may decline only where the program fails.
 func TestNativesAgreeWithPrograms(t *testing.T) {
-	for _, d := range DefaultFieldMapping {
+	for _, d := range Defaults {
 		if natives[d.Expr] == nil {
 			t.Errorf("default %s (%s) has no native", d.Field, d.Expr)
 		}
@@ -56,7 +56,7 @@ func TestNativesAgreeWithPrograms(t *testing.T) {
 		})
 	}
 	declined := 0
-	for _, d := range DefaultFieldMapping {
+	for _, d := range Defaults {
 		p, err := compile(d.Expr, false)
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +72,7 @@ func TestNativesAgreeWithPrograms(t *testing.T) {
 				if werr == nil {
 					t.Fatalf("%s, env %d: native declined, program gave %#v", d.Expr, i, want)
 				}
-				if v, err := p.run(e); err == nil || err.Error() != werr.Error() || v != nil {
+				if v, err := p.Run(e); err == nil || err.Error() != werr.Error() || v != nil {
 					t.Fatalf("%s, env %d: run gave %v, %v; want the program's error %v", d.Expr, i, v, err, werr)
 				}
 				continue

@@ -1,4 +1,4 @@
-package transforms
+package expression
 
 import (
 	"errors"
@@ -15,8 +15,9 @@ import (
 	"github.com/tajo/tajo/pipeline/config"
 )
 
-// program is one compiled expression with the source it came from.
-type program struct {
+// Program is one compiled expression with the source it came from. It is
+// safe for concurrent use.
+type Program struct {
 	src  string
 	prog *vm.Program
 	// native, when set, computes the same result without the VM (see
@@ -24,10 +25,21 @@ type program struct {
 	native native
 }
 
-// compile checks src against Env and the function library. The error is
-// written for a person editing pipeline.yaml: expr's position, and the
-// variable names they wrote rather than Go type names.
-func compile(src string, asBool bool) (*program, error) {
+// Source is the expression as the user wrote it.
+func (p *Program) Source() string { return p.src }
+
+// Compile checks src, an expression whose value is used (a map target),
+// against Env and the function library. The error is written for a
+// person editing pipeline.yaml: expr's position, and the variable names
+// they wrote rather than Go type names; the caller prefixes the config
+// path.
+func Compile(src string) (*Program, error) { return compile(src, false) }
+
+// CompileCondition is Compile for a condition (when, filter, route):
+// anything but a boolean is a compile error.
+func CompileCondition(src string) (*Program, error) { return compile(src, true) }
+
+func compile(src string, asBool bool) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("empty expression")
 	}
@@ -39,7 +51,7 @@ func compile(src string, asBool bool) (*program, error) {
 	if err != nil {
 		return nil, explain(err)
 	}
-	pr := &program{src: src, prog: p}
+	pr := &Program{src: src, prog: p}
 	if !asBool {
 		pr.native = natives[src]
 	}
@@ -54,9 +66,13 @@ var viewNames = map[string]reflect.Type{
 	"env": reflect.TypeOf(Env{}),
 }
 
-var noField = regexp.MustCompile(`type transforms\.(\w+) has no field (\w+)`)
+// pkgPrefix is how expr names the views' Go types ("expression."), which
+// explain replaces with the names users write.
+var pkgPrefix = strings.TrimSuffix(reflect.TypeOf(Env{}).String(), "Env")
 
-// explain rewrites expr's message: "type transforms.CustomerView has no
+var noField = regexp.MustCompile(`type ` + regexp.QuoteMeta(pkgPrefix) + `(\w+) has no field (\w+)`)
+
+// explain rewrites expr's message: "type expression.CustomerView has no
 // field frist_name" becomes "customer has no field frist_name (did you
 // mean first_name?)", with line and column.
 func explain(err error) error {
@@ -72,7 +88,7 @@ func explain(err error) error {
 			if t.Name() != m[1] {
 				continue
 			}
-			fields := exprFields(t)
+			fields := fieldNames(t)
 			hint := config.Closest(m[2], fields)
 			if hint != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", hint)
@@ -86,13 +102,17 @@ func explain(err error) error {
 		}
 	}
 	for name, t := range viewNames {
-		msg = strings.ReplaceAll(msg, "transforms."+t.Name(), name)
+		msg = strings.ReplaceAll(msg, pkgPrefix+t.Name(), name)
 	}
 	msg = strings.ReplaceAll(msg, "schemas.Money", "decimal (use money(x) for arithmetic)")
 	return fmt.Errorf("%s%s", msg, pos)
 }
 
-func exprFields(t reflect.Type) []string {
+// FieldNames lists the names expressions use for the fields of view, a
+// view struct such as CustomerView{}.
+func FieldNames(view any) []string { return fieldNames(reflect.TypeOf(view)) }
+
+func fieldNames(t reflect.Type) []string {
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
 		if tag := t.Field(i).Tag.Get("expr"); tag != "" {
@@ -106,7 +126,10 @@ func exprFields(t reflect.Type) []string {
 // record costs no VM allocation, and the pool keeps concurrent flows safe.
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
-func (p *program) run(env *Env) (v any, err error) {
+// Run evaluates the program on env. A run-time failure (a bad phone, an
+// unparseable date, a panic in a library function) is an error for the
+// record, never a crash.
+func (p *Program) Run(env *Env) (v any, err error) {
 	if p.native != nil {
 		if v, ok := p.runNative(env); ok {
 			return v, nil
@@ -117,7 +140,7 @@ func (p *program) run(env *Env) (v any, err error) {
 
 // runNative runs the native; a panic (a bug) declines, and the program
 // runs instead.
-func (p *program) runNative(env *Env) (v any, ok bool) {
+func (p *Program) runNative(env *Env) (v any, ok bool) {
 	defer func() {
 		if recover() != nil {
 			v, ok = nil, false
@@ -126,7 +149,7 @@ func (p *program) runNative(env *Env) (v any, ok bool) {
 	return p.native(env)
 }
 
-func (p *program) runVM(env *Env) (v any, err error) {
+func (p *Program) runVM(env *Env) (v any, err error) {
 	m := vms.Get().(*vm.VM)
 	defer func() {
 		// expr turns most run-time faults into errors; a panic from a

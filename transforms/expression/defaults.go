@@ -1,10 +1,40 @@
-package transforms
+package expression
 
 import (
 	"math"
 	"strconv"
 	"strings"
 )
+
+// Default is one entry of the default contact mapping (pipeline.yaml's
+// field_mapping): the Shopify field it is named by, the target it sets and
+// its expression. Targets in lower case are not attributes: email, ext_id
+// and phone are identifiers, email_consent and sms_consent the
+// subscription state.
+type Default struct {
+	Field, Target, Expr string
+}
+
+// Defaults is the seed's mapping, the expressions every contact event
+// runs unless the user changes them; each has a Go version below.
+var Defaults = []Default{
+	{"email", "email", "customer.email"},
+	{"id", "ext_id", "customer.id == 0 ? nil : string(customer.id)"},
+	{"first_name", "FIRSTNAME", "customer.first_name"},
+	{"last_name", "LASTNAME", "customer.last_name"},
+	{"phone", "SMS", "e164(customer.phone, shop.country)"},
+	{"email_marketing_consent", "email_consent", "customer.email_consent"},
+	{"sms_marketing_consent", "sms_consent", "customer.sms_consent"},
+	{"orders_count", "ORDER_COUNT", "customer.aggregates_known ? customer.orders_count : nil"},
+	{"total_spent", "TOTAL_SPENT", "customer.aggregates_known ? customer.total_spent : nil"},
+	{"last_order_date", "LAST_ORDER_DATE", "customer.last_order_at"},
+	{"tags", "TAGS", `len(customer.tags) == 0 ? nil : join(customer.tags, ", ")`},
+	{"customer_type", "CUSTOMER_TYPE", `!customer.aggregates_known ? nil : customer.orders_count == 0 ? "prospect" : customer.orders_count == 1 ? "new" : "returning"`},
+	{"preferred_language", "LANGUAGE", "coalesce(customer.locale, order.customer_locale, checkout.customer_locale)"},
+	{"loyalty_tier", "VIP_TIER", `hasTag(customer.tags, "vip") ? "vip" : !customer.aggregates_known ? nil : money(customer.total_spent) >= 1000 ? "gold" : money(customer.total_spent) >= 500 ? "silver" : customer.orders_count >= 1 ? "bronze" : nil`},
+	{"average_order_value", "AOV", "customer.aggregates_known ? customer.average_order_value : nil"},
+	{"days_since_last_order", "RECENCY", "daysSince(customer.last_order_at)"},
+}
 
 // native is a Go version of one expression of the default field mapping,
 // which runs on every contact event. It returns what the compiled program
@@ -112,6 +142,6 @@ var natives = map[string]native{
 		if t.IsZero() {
 			return nil, true
 		}
-		return calendarDays(t.In(e.Now.Location()), e.Now), true
+		return DaysSince(t, e.Now), true
 	},
 }
