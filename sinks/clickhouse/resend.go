@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tajo/tajo/pipeline/backoff"
 	"github.com/tajo/tajo/pipeline/config"
 )
 
@@ -192,11 +193,14 @@ func (r *Replayer) send(d Redelivery) error {
 	return last
 }
 
+// replayBackoff spaces the attempts of one delivery: 1 s, 2 s, 4 s.
+var replayBackoff = backoff.Policy{Initial: time.Second, Multiplier: 2, Jitter: 0.1}
+
 func (r *Replayer) wait(attempt int) time.Duration {
 	if r.Wait != nil {
 		return r.Wait(attempt)
 	}
-	return time.Duration(attempt-1) * time.Second
+	return replayBackoff.Delay(attempt - 1)
 }
 
 // skipKind groups skip reasons for the summary: the text before any
