@@ -188,7 +188,6 @@ func (s *Sink) store(ctx context.Context, db *DB, outs []Outcome, comm []Commerc
 	return err
 }
 
-
 // WriteDeadLetters stores rejected records in error_history. An error here
 // stops the pipeline rather than dropping a record (see pipeline.DeadLetterSink).
 func (s *Sink) WriteDeadLetters(ctx context.Context, dl []pipeline.DeadLetter) error {
