@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/transforms/expression"
 )
@@ -248,6 +249,11 @@ type aggregates struct {
 	// customer bucket, so the cache cannot go stale.
 	cache map[string]*customerAgg
 	kbuf  []byte // loadCustomer's key, under mu
+}
+
+// buildAggregates: the aggregates read no stage keys.
+func buildAggregates(c *chain, _ Stage, _ *expression.Program, _ string, _ *config.Problems) pipeline.Transform {
+	return &aggregates{c: c}
 }
 
 const aggCacheSize = 10000

@@ -3,8 +3,7 @@ package transforms
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/pipeline/state"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 func init() {
@@ -151,14 +151,12 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 	var out []pipeline.NamedTransform
 	for i, s := range stages {
 		if s.Type == StageRoute && !o.Memory && cfg.Components != nil {
-			for _, name := range slices.Sorted(maps.Keys(s.Sinks)) {
-				if cfg.Component("sinks", name) == nil {
-					return nil, fmt.Errorf("transforms.stages[%d].sinks.%s: no enabled sink of that name", i, name)
-				}
+			if name := s.RouteConfig.missingSink(cfg); name != "" {
+				return nil, fmt.Errorf("transforms.stages[%d].sinks.%s: no enabled sink of that name", i, name)
 			}
 		}
 		p := &config.Problems{}
-		t, _ := buildStage(c, s, config.Join("transforms.stages", i), p)
+		t := buildStage(c, s, config.Join("transforms.stages", i), p)
 		if err := p.Err(); err != nil || t == nil {
 			return nil, fmt.Errorf("transforms.stages[%d] (%s): %v", i, s.Name, err)
 		}
@@ -176,4 +174,50 @@ func BuildWith(cfg *config.Config, env pipeline.Env, o Options) ([]pipeline.Name
 		out = append(out, pipeline.JournalStage(c.store))
 	}
 	return out, nil
+}
+
+// buildStage compiles one stage: its when, then what its type reads. With
+// c == nil it only validates, reporting each expression's problem at its
+// own path; a stage with a problem is nil.
+func buildStage(c *chain, s Stage, path string, p *config.Problems) pipeline.Transform {
+	before := len(p.List())
+	var when *expression.Program
+	if s.When != "" {
+		var err error
+		if when, err = expression.CompileCondition(s.When); err != nil {
+			p.Add(config.Join(path, "when"), err.Error(), "")
+		}
+	}
+	t, ok := typeOf(s.Type)
+	if !ok {
+		p.Add(config.Join(path, "type"), fmt.Sprintf("unknown stage type %q", s.Type), "")
+		return nil
+	}
+	st := t.build(c, s, when, path, p)
+	if len(p.List()) > before || st == nil {
+		return nil
+	}
+	return st
+}
+
+// applies reports whether a stage's when holds for env (always, without
+// one); a when that fails rejects the record.
+func applies(when *expression.Program, env *expression.Env) (bool, error) {
+	if when == nil {
+		return true, nil
+	}
+	ok, err := when.Run(env)
+	if err != nil {
+		return false, pipeline.Reject("expression", fmt.Errorf("when: %w", err))
+	}
+	return ok == true, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(s)) {
+			return true
+		}
+	}
+	return false
 }

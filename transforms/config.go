@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/transforms/expression"
 )
@@ -36,8 +35,10 @@ type ShopSettings struct {
 	PhoneCountry string `yaml:"phone_country"`
 }
 
-// Stage is one entry of transforms.stages; which keys apply depends on
-// Type.
+// Stage is one entry of transforms.stages: the keys every stage has, and
+// each type's own keys, inlined from the config struct its file declares
+// (MapConfig, FilterConfig, RouteConfig, ProductFilterConfig). A key of
+// another type's struct is refused by Validate.
 type Stage struct {
 	Name string `yaml:"name"`
 	// Type is map, filter, route, guard, aggregates, field_mapping or
@@ -46,29 +47,11 @@ type Stage struct {
 	// When restricts map, field_mapping and route stages to the events for
 	// which it is true; other events pass unchanged.
 	When string `yaml:"when"`
-	// Fields (map): target key → expression, in order.
-	Fields yaml.Node `yaml:"fields"`
-	// Condition (filter): events for which it is false are dropped.
-	Condition string `yaml:"condition"`
-	// Sinks (route): sink name → condition.
-	Sinks map[string]string `yaml:"sinks"`
-	// Products (product_filter): the seed's sync.products settings.
-	Products ProductSync `yaml:"products"`
-}
 
-// ProductSync mirrors the seed's connectors.shopify.sync.products.
-type ProductSync struct {
-	Enabled          *bool         `yaml:"enabled"`
-	IncludeVariants  *bool         `yaml:"include_variants"`
-	IncludeImages    *bool         `yaml:"include_images"`
-	CategoriesAsTags bool          `yaml:"categories_as_tags"`
-	Filter           ProductFilter `yaml:"filter"`
-}
-
-// ProductFilter selects which products sync.
-type ProductFilter struct {
-	Status      []string `yaml:"status"`
-	ExcludeTags []string `yaml:"exclude_tags"`
+	MapConfig           `yaml:",inline"`
+	FilterConfig        `yaml:",inline"`
+	RouteConfig         `yaml:",inline"`
+	ProductFilterConfig `yaml:",inline"`
 }
 
 // Stage types.
@@ -82,16 +65,67 @@ const (
 	StageProductFilter = "product_filter"
 )
 
-// stageKeys lists the keys each stage type reads (besides name and type).
-var stageKeys = map[string]map[string]bool{
-	StageMap:           {"when": true, "fields": true},
-	StageFieldMapping:  {"when": true},
-	StageFilter:        {"condition": true},
-	StageRoute:         {"when": true, "sinks": true},
-	StageProductFilter: {"products": true},
+// stageType is what validation and the chain need of one type of stage;
+// the type's own file holds its config struct and its builder.
+type stageType struct {
+	name string
+	// when: the stage reads the shared when key.
+	when bool
+	// config is the type's config struct inlined in Stage, nil for none.
+	config reflect.Type
+	// build compiles the stage, reporting problems under path; with c ==
+	// nil it only validates.
+	build func(c *chain, s Stage, when *expression.Program, path string, p *config.Problems) pipeline.Transform
 }
 
-var stageTypes = []string{StageMap, StageFilter, StageRoute, StageGuard, StageAggregates, StageFieldMapping, StageProductFilter}
+var stageTypes = []stageType{
+	{name: StageMap, when: true, config: reflect.TypeFor[MapConfig](), build: buildMap},
+	{name: StageFilter, config: reflect.TypeFor[FilterConfig](), build: buildFilter},
+	{name: StageRoute, when: true, config: reflect.TypeFor[RouteConfig](), build: buildRoute},
+	{name: StageGuard, build: buildGuard},
+	{name: StageAggregates, build: buildAggregates},
+	{name: StageFieldMapping, when: true, build: buildFieldMapping},
+	{name: StageProductFilter, config: reflect.TypeFor[ProductFilterConfig](), build: buildProductFilter},
+}
+
+func typeOf(name string) (stageType, bool) {
+	for _, t := range stageTypes {
+		if t.name == name {
+			return t, true
+		}
+	}
+	return stageType{}, false
+}
+
+func typeNames() []string {
+	out := make([]string, len(stageTypes))
+	for i, t := range stageTypes {
+		out[i] = t.name
+	}
+	return out
+}
+
+// foreignKeys lists the keys s sets that its type does not read.
+func (s *Stage) foreignKeys(t stageType) []string {
+	var out []string
+	if s.When != "" && !t.when {
+		out = append(out, "when")
+	}
+	v := reflect.ValueOf(s).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		if !f.Anonymous || f.Type == t.config {
+			continue
+		}
+		for j := 0; j < f.Type.NumField(); j++ {
+			if fv := v.Field(i).Field(j); !fv.IsZero() && !(fv.Kind() == reflect.Map && fv.Len() == 0) {
+				key, _, _ := strings.Cut(f.Type.Field(j).Tag.Get("yaml"), ",")
+				out = append(out, key)
+			}
+		}
+	}
+	return out
+}
 
 // NewConfig returns the defaults.
 func NewConfig() any {
@@ -112,48 +146,6 @@ func (c *Config) stages() []Stage {
 		return DefaultStages()
 	}
 	return c.Stages
-}
-
-// ProductSettings is implemented by a connector configuration that holds
-// the seed's sync.products settings (connectors.shopify.sync.products), so
-// users set them where the seed puts them and the chain applies them.
-type ProductSettings interface {
-	ProductSyncSettings() (enabled, includeVariants, includeImages, categoriesAsTags bool, status, excludeTags []string)
-}
-
-// withConnectorProducts puts the connector's product settings on the
-// product path of every chain: product_filter stages that do not set
-// products: take them, and a chain that lists none gets one first, so the
-// seed's filter (status, exclude_tags) and categories_as_tags apply
-// whatever stages are listed. A listed product_filter is the product path:
-// nothing is added, so no product is filtered twice.
-func withConnectorProducts(stages []Stage, ps ProductSettings) []Stage {
-	enabled, variants, images, cats, status, exclude := ps.ProductSyncSettings()
-	from := ProductSync{
-		Enabled: &enabled, IncludeVariants: &variants, IncludeImages: &images, CategoriesAsTags: cats,
-		Filter: ProductFilter{Status: status, ExcludeTags: exclude},
-	}
-	out := make([]Stage, 0, len(stages)+1)
-	listed := false
-	names := map[string]bool{}
-	for _, s := range stages {
-		names[s.Name] = true
-		if s.Type == StageProductFilter {
-			listed = true
-			if reflect.DeepEqual(s.Products, ProductSync{}) {
-				s.Products = from
-			}
-		}
-		out = append(out, s)
-	}
-	if listed {
-		return out
-	}
-	name := "products"
-	for i := 2; names[name]; i++ {
-		name = fmt.Sprintf("products_%d", i)
-	}
-	return append([]Stage{{Name: name, Type: StageProductFilter, Products: from}}, out...)
 }
 
 // Validate compiles every expression, so a mistake fails tajo validate
@@ -184,23 +176,14 @@ func (c *Config) Validate(p *config.Problems, path string) {
 			p.Add(config.Join(sp, "name"), fmt.Sprintf("%q is used by another stage", s.Name), "")
 		}
 		names[s.Name] = true
-		if !p.OneOf(config.Join(sp, "type"), s.Type, stageTypes...) {
+		if !p.OneOf(config.Join(sp, "type"), s.Type, typeNames()...) {
 			continue
 		}
-		for key, set := range map[string]bool{
-			"when":      s.When != "",
-			"fields":    s.Fields.Kind != 0,
-			"condition": s.Condition != "",
-			"sinks":     len(s.Sinks) > 0,
-			"products":  !reflect.DeepEqual(s.Products, ProductSync{}),
-		} {
-			if set && !stageKeys[s.Type][key] {
-				p.Add(config.Join(sp, key), "does not apply to a "+s.Type+" stage", "remove it, or change the type")
-			}
+		t, _ := typeOf(s.Type)
+		for _, key := range s.foreignKeys(t) {
+			p.Add(config.Join(sp, key), "does not apply to a "+s.Type+" stage", "remove it, or change the type")
 		}
-		if _, err := buildStage(nil, s, sp, p); err != nil {
-			p.Add(sp, err.Error(), "")
-		}
+		buildStage(nil, s, sp, p)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/transforms/expression"
 )
@@ -179,3 +180,19 @@ func (f *FieldMapping) Validate(p *config.Problems, path string) {
 
 // fields returns the mapping as map-stage fields.
 func (f *FieldMapping) fields() []mapping { return f.entries }
+
+// buildFieldMapping is the field_mapping stage: a map stage over the
+// section's entries, for events about a customer unless a when says
+// otherwise. The section reports its own problems (FieldMapping.Validate),
+// once, not per stage.
+func buildFieldMapping(c *chain, _ Stage, when *expression.Program, _ string, _ *config.Problems) pipeline.Transform {
+	var fm *FieldMapping
+	if c != nil {
+		fm = c.fieldMapping
+	} else {
+		fm = NewFieldMapping().(*FieldMapping) // the section validates itself
+	}
+	st := newMapStage(c, fm.fields(), when, "field_mapping", &config.Problems{})
+	st.contactOnly = when == nil
+	return st
+}

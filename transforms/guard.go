@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/config"
 	"github.com/tajo/tajo/schemas"
+	"github.com/tajo/tajo/transforms/expression"
 )
 
 const (
@@ -52,6 +54,12 @@ type guard struct {
 	// seen holds every event id with a mark (and some without): an id it
 	// does not hold was never seen, without a read of the store.
 	seen *bloom
+}
+
+// buildGuard: the guard reads no stage keys; its window is the section's
+// dedupe_window, set by BuildWith with what it knows of the later stages.
+func buildGuard(c *chain, _ Stage, _ *expression.Program, _ string, _ *config.Problems) pipeline.Transform {
+	return &guard{c: c}
 }
 
 // pruneEvery bounds how often the seen marks are swept; a sweep deletes at
