@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -15,16 +17,57 @@ import (
 // record goes to the flow's history (history.go) before the record is
 // released.
 
-// sinkLoop delivers batches to one sink in order.
+// sinkLoop delivers batches to one sink in order: one Write at a time, or
+// up to the sink's Pipeline() of them for a PipelinedSink, each started in
+// batch order. Records are acked in order either way (the tracker).
 func (f *flow) sinkLoop(ctx context.Context, s *sinkWorker) {
-	for b := range s.ch {
-		if !f.deliver(ctx, s, b) {
-			// Stopping or failed: drain the queue without acking anything.
-			for range s.ch {
-			}
-			return
-		}
+	n := 1
+	if p, ok := s.Sink.(PipelinedSink); ok {
+		n = max(p.Pipeline(), 1)
 	}
+	if n == 1 {
+		for b := range s.ch {
+			if !f.deliver(ctx, s, b) {
+				// Stopping or failed: drain the queue without acking anything.
+				for range s.ch {
+				}
+				return
+			}
+		}
+		return
+	}
+	slots := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	var stopped atomic.Bool
+	var seq uint64
+	for b := range s.ch {
+		if stopped.Load() {
+			continue // drain without acking anything
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		seq++
+		bctx := context.WithValue(ctx, batchSeqKey{}, seq)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if !f.deliver(bctx, s, b) {
+				stopped.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+type batchSeqKey struct{}
+
+// BatchSeq is, inside a PipelinedSink's Write, the number of the batch the
+// call is for: 1, 2, 3… in the order the engine handed batches to that
+// sink. A retry of a batch carries its number again. Concurrent calls may
+// enter Write in any order; the number is how the sink restores theirs.
+// 0 outside a pipelined Write.
+func BatchSeq(ctx context.Context) uint64 {
+	n, _ := ctx.Value(batchSeqKey{}).(uint64)
+	return n
 }
 
 // deliver writes one batch until every record is delivered or

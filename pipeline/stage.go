@@ -128,6 +128,20 @@ type Sink interface {
 	Close(ctx context.Context) error
 }
 
+// PipelinedSink is a sink that takes the next batch before the previous
+// one is delivered: the engine may call Write again while up to Pipeline()
+// calls are in flight, so the sink can merge
+// the records of several batches into its requests while it waits on its
+// service (a rate limit, an import). What must stay ordered across batches
+// (one contact's writes) the sink keeps in order itself, by the batch
+// number each call carries (BatchSeq); the engine still acks records in
+// order.
+type PipelinedSink interface {
+	Sink
+	// Pipeline is how many Write calls may be in flight at once.
+	Pipeline() int
+}
+
 // DeadLetter is one rejected record on its way to the error sink.
 type DeadLetter struct {
 	Time    time.Time
