@@ -10,6 +10,18 @@
 // Env, so a typo or a type error fails `tajo validate` with its YAML path
 // and position, never a record.
 //
+// # Layout
+//
+// One file per stage type, with the config struct of its own keys
+// (inlined in Stage) and its builder: guard.go (with freshness.go),
+// aggregates.go (with profile.go and the RECENCY sweep, sweep.go),
+// fieldmap.go (the field_mapping section and stage), map.go, filter.go,
+// route.go, productfilter.go. config.go holds what they share: the
+// transforms section, Stage and the table of stage types. chain.go builds
+// the chain; item.go, envelope.go and encode.go are the record as the
+// stages see it, environment.go its expression environment; testrun.go
+// runs the tests: section.
+//
 // # Output
 //
 // The record stays a tajo.event.v1 envelope, byte for byte as the source
