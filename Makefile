@@ -56,7 +56,7 @@ FUZZ_TARGETS := \
 	./pipeline/config/:FuzzParse ./schemas/:FuzzDecodeEvent ./schemas/:FuzzUnquoteAgreesWithJSON \
 	./sources/shopify/:FuzzNormalize ./sources/shopify/:FuzzVerifyHMAC ./sources/shopify/:FuzzWebhook \
 	./sources/file/:FuzzShopKey \
-	./transforms/:FuzzE164 ./transforms/:FuzzToDate ./transforms/:FuzzParseEnvelope \
+	./transforms/expression/:FuzzE164 ./transforms/expression/:FuzzToDate ./transforms/:FuzzParseEnvelope \
 	./transforms/:FuzzMapExpression ./transforms/:FuzzFastTags
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
