@@ -230,7 +230,7 @@ func (c *grpcClient) Teardown(ctx context.Context) error {
 	if r != nil {
 		r.cancel()
 	}
-	c.closeWebhookStream()
+	c.closeWebhookStream(ctx)
 	_, err := c.client.Teardown(ctx, &sourcev1.TeardownRequest{})
 	return fromStatus(ctx, err)
 }

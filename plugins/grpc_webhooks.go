@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,7 @@ type hookStream struct {
 	next    uint64
 	waiting map[uint64]chan *sourcev1.WebhookResult
 	out     *sourcev1.WebhookStreamRequest // what the next Send carries
+	closing bool                           // Teardown: send what is queued, then close
 }
 
 // webhookStream returns the open stream, opening one when there is none
@@ -84,16 +86,35 @@ func (c *grpcClient) webhookStream() (*hookStream, error) {
 	return h, nil
 }
 
-// closeWebhookStream ends the stream (Teardown).
-func (c *grpcClient) closeWebhookStream() {
+// closeWebhookStream ends the stream (Teardown). The outcomes queued by
+// then are sent first, and the plugin has taken them when its side ends,
+// within ctx and at most closeFlushTimeout: an outcome lost here is a
+// delivery answered 200 that the plugin's dedupe window never learns.
+func (c *grpcClient) closeWebhookStream(ctx context.Context) {
 	c.hookMu.Lock()
 	h := c.hooks
 	c.hooks = nil
 	c.hookMu.Unlock()
-	if h != nil {
-		h.cancel()
+	if h == nil {
+		return
 	}
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
+	h.poke()
+	t := time.NewTimer(closeFlushTimeout)
+	defer t.Stop()
+	select {
+	case <-h.done:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	h.cancel()
 }
+
+const closeFlushTimeout = 2 * time.Second
+
+var errStreamClosing = pipeline.Retry(&remoteError{kind: ErrUnavailable, msg: "plugin stopping"})
 
 func (h *hookStream) poke() {
 	select {
@@ -112,6 +133,10 @@ func (h *hookStream) call(ctx context.Context, req WebhookRequest) (WebhookRespo
 	}
 	ch := make(chan *sourcev1.WebhookResult, 1)
 	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return WebhookResponse{}, errStreamClosing
+	}
 	h.next++
 	id := h.next
 	h.waiting[id] = ch
@@ -133,7 +158,7 @@ func (h *hookStream) call(ctx context.Context, req WebhookRequest) (WebhookRespo
 		_, waiting := h.waiting[id]
 		delete(h.waiting, id)
 		if waiting {
-			h.out.Cancel = append(h.out.Cancel, id)
+			h.unqueue(id)
 		}
 		h.mu.Unlock()
 		if waiting {
@@ -145,6 +170,18 @@ func (h *hookStream) call(ctx context.Context, req WebhookRequest) (WebhookRespo
 		}
 		return WebhookResponse{}, ctx.Err()
 	}
+}
+
+// unqueue drops call id from the next message or, when it was sent,
+// asks the plugin to cancel it; h.mu is held.
+func (h *hookStream) unqueue(id uint64) {
+	for i, c := range h.out.Calls {
+		if c.Id == id {
+			h.out.Calls = slices.Delete(h.out.Calls, i, i+1)
+			return
+		}
+	}
+	h.out.Cancel = append(h.out.Cancel, id)
 }
 
 // finish queues the outcome of a response that carried a token.
@@ -175,14 +212,20 @@ func (h *hookStream) send() {
 		// under load, one message then carries several calls.
 		runtime.Gosched()
 		h.mu.Lock()
-		msg := h.out
+		msg, closing := h.out, h.closing
 		h.out = &sourcev1.WebhookStreamRequest{}
 		h.mu.Unlock()
-		if len(msg.Calls)+len(msg.Done)+len(msg.Cancel) == 0 {
-			continue
+		if len(msg.Calls)+len(msg.Done)+len(msg.Cancel) > 0 {
+			if err := h.stream.Send(msg); err != nil {
+				// The stream is over; Recv reports why and fails the
+				// waiters.
+				return
+			}
 		}
-		if err := h.stream.Send(msg); err != nil {
-			// The stream is over; Recv reports why and fails the waiters.
+		if closing {
+			// Nothing is queued after closing but outcomes of answers
+			// still arriving, which would have no process to go to.
+			_ = h.stream.CloseSend()
 			return
 		}
 	}

@@ -105,7 +105,7 @@ func serveHooks(t *testing.T, srv sourcev1.SourceServer) *grpcClient {
 	}
 	c := newGRPCClient(conn)
 	t.Cleanup(func() {
-		c.closeWebhookStream()
+		c.closeWebhookStream(context.Background())
 		conn.Close()
 		gs.Stop()
 	})
@@ -202,7 +202,8 @@ func TestWebhookStreamReleasesAbandonedClaims(t *testing.T) {
 }
 
 // TestWebhookStreamOutcomes: outcomes reach a plain WebhookFinisher one
-// call each and a WebhookBatchFinisher together.
+// call each and a WebhookBatchFinisher together, those queued when the
+// stream closes (Teardown) included.
 func TestWebhookStreamOutcomes(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
@@ -225,11 +226,18 @@ func TestWebhookStreamOutcomes(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, "every outcome", func() bool {
+			// Teardown right away: what was queued still arrives, and a
+			// batch finisher has it once the stream has ended.
+			c.closeWebhookStream(context.Background())
+			all := func() bool {
 				p.mu.Lock()
 				defer p.mu.Unlock()
 				return len(p.outcomes) == len(tokens)
-			})
+			}
+			if batch && !all() {
+				t.Fatalf("outcomes lost at Teardown: %d of %d arrived", len(p.outcomes), len(tokens))
+			}
+			waitFor(t, "every outcome", all)
 			for i, tk := range tokens {
 				if s, _ := p.outcome(tk); s != 200+i {
 					t.Fatalf("%s told %d, want %d", tk, s, 200+i)

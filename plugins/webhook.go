@@ -211,7 +211,7 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	resp, err := inst.p.Source().HandleWebhook(ctx, WebhookRequest{
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr,
+		Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr,
 	})
 	if err != nil {
 		s.log.WithError(err).WithField("path", r.URL.Path).Warn("webhook not handled: the plugin did not answer")
