@@ -8,9 +8,12 @@
 // fields, types, email syntax, attribute existence, list ids, batch and size
 // limits) and answers with Brevo's error model, authenticates the api-key
 // header, enforces configurable rate limits with real 429s and
-// x-sib-ratelimit-* headers on every response, and injects faults (5xx,
-// latency, hangs) deterministically from a seed. Accessors expose the state
-// and request statistics for assertions. A Server is safe for concurrent use.
+// x-sib-ratelimit-* headers on every response (global, per route, or per
+// endpoint group as Brevo rates them: GeneralTier), and injects faults
+// (5xx, latency, hangs, outages) deterministically from a seed. Imports
+// take time like Brevo's (Options.ImportTime, longer for big ones) and call
+// their notifyUrl when done. Accessors expose the state and request
+// statistics for assertions. A Server is safe for concurrent use.
 //
 // Where Brevo's behaviour is documented as lenient, the simulator is too, but
 // records it: values of the wrong attribute type are dropped (as Brevo does)

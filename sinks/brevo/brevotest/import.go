@@ -1,11 +1,13 @@
 package brevotest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type importBody struct {
@@ -33,6 +35,8 @@ type process struct {
 	name    string
 	polls   int
 	done    bool
+	due     time.Time // timed imports: when it completes
+	host    string    // the API's host as the client addressed it, for report URLs
 	req     *importBody
 	reports map[string][]string
 }
@@ -69,8 +73,46 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) {
 		b.ListIDs = append(b.ListIDs, s.nextID)
 	}
 	s.nextID++
-	s.processes[s.nextID] = &process{id: s.nextID, name: "IMPORTUSER", req: &b}
-	writeJSON(w, http.StatusAccepted, map[string]any{"processId": s.nextID})
+	p := &process{id: s.nextID, name: "IMPORTUSER", req: &b, host: r.Host}
+	s.processes[p.id] = p
+	if d := s.importTime(len(b.JSONBody)); d > 0 {
+		p.due = s.opts.Now().Add(d)
+		s.timers[p.id] = time.AfterFunc(d, func() { s.completeImport(p.id) })
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"processId": p.id})
+}
+
+// importTime is how long an import of n contacts stays in_process; 0 when
+// imports complete by polls instead.
+func (s *Server) importTime(n int) time.Duration {
+	return s.opts.ImportTime + time.Duration(n)*s.opts.ImportTimePerContact
+}
+
+// completeImport runs a timed import whose time is up, unless a poll (on a
+// replaced clock) got there first, and calls its notifyUrl.
+func (s *Server) completeImport(id int64) {
+	s.mu.Lock()
+	delete(s.timers, id)
+	p := s.processes[id]
+	notify := p != nil && s.finish(p)
+	var body []byte
+	if notify {
+		body, _ = json.Marshal(s.processAnswer(p))
+	}
+	s.mu.Unlock()
+	if notify {
+		s.notify(p.id, p.req.NotifyURL, body)
+	}
+}
+
+// finish applies a process's import once; true when this call did and the
+// import asked to be notified. Caller holds s.mu.
+func (s *Server) finish(p *process) bool {
+	if p.done {
+		return false
+	}
+	s.runImport(p)
+	return p.req != nil && p.req.NotifyURL != ""
 }
 
 func (s *Server) getProcess(w http.ResponseWriter, r *http.Request) {
@@ -83,9 +125,21 @@ func (s *Server) getProcess(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.polls++
-	if !p.done && p.polls >= s.opts.ImportPolls {
-		s.runImport(p)
+	notify := false
+	if p.due.IsZero() && p.polls >= s.opts.ImportPolls || !p.due.IsZero() && !s.opts.Now().Before(p.due) {
+		notify = s.finish(p)
 	}
+	out := s.processAnswer(p)
+	if notify {
+		body, _ := json.Marshal(out)
+		go s.notify(p.id, p.req.NotifyURL, body)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// processAnswer is GET /processes/{id}'s answer, which the notifyUrl call
+// carries too. Caller holds s.mu.
+func (s *Server) processAnswer(p *process) map[string]any {
 	out := map[string]any{"id": p.id, "name": p.name, "status": "in_process"}
 	if p.done {
 		out["status"] = "completed"
@@ -93,7 +147,7 @@ func (s *Server) getProcess(w http.ResponseWriter, r *http.Request) {
 			info := map[string]any{}
 			for _, k := range reportKinds {
 				if len(p.reports[k]) > 0 {
-					info[k] = fmt.Sprintf("http://%s/brevotest/reports/%d/%s.csv", r.Host, p.id, k)
+					info[k] = fmt.Sprintf("http://%s/brevotest/reports/%d/%s.csv", p.host, p.id, k)
 				} else {
 					info[k] = nil
 				}
@@ -101,7 +155,7 @@ func (s *Server) getProcess(w http.ResponseWriter, r *http.Request) {
 			out["info"] = map[string]any{"import": info}
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {

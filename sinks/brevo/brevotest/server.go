@@ -27,6 +27,12 @@ type Options struct {
 	// without /v3).
 	RateLimit      Limit
 	EndpointLimits map[string]Limit
+	// GroupLimits applies to endpoint groups (GroupContacts, GroupEvents,
+	// …; RouteGroup says which route is in which), each route of a group
+	// counting against the group's limits together, as Brevo rates them.
+	// GeneralTier() is Brevo's General tier. Every limit of a group holds
+	// at once (10/s and 36,000/h); the headers announce the tightest.
+	GroupLimits map[string][]Limit
 	// FaultRate is the fraction of authenticated requests answered with a
 	// 5xx before being applied.
 	FaultRate float64
@@ -39,8 +45,16 @@ type Options struct {
 	// Seed makes faults reproducible for a given request order.
 	Seed uint64
 	// ImportPolls is how many GET /processes/{id} it takes for an import to
-	// complete (default 2: in_process, then completed).
+	// complete (default 2: in_process, then completed), unless ImportTime
+	// or ImportTimePerContact is set.
 	ImportPolls int
+	// ImportTime is how long an import stays in_process after its 202,
+	// plus ImportTimePerContact for each contact it carries (Brevo's take
+	// seconds to minutes, the big ones longer). Once set, an import
+	// completes when its time is up, polled or not (its contacts appear
+	// then and its notifyUrl is called), and ImportPolls is ignored.
+	ImportTime           time.Duration
+	ImportTimePerContact time.Duration
 	// Lists are the lists that exist (id → name); default {1, 2}.
 	Lists map[int64]string
 	// Attributes exist in addition to FIRSTNAME, LASTNAME and SMS (text).
@@ -83,6 +97,7 @@ type Server struct {
 	key      string
 	revoked  bool
 	failNext []int
+	outage   int // status every authenticated request gets; 0 = up
 	start    time.Time
 
 	windows  map[string]*window // rate-limit windows by limit key ("" = global)
@@ -105,6 +120,8 @@ type Server struct {
 	batches   int64
 	processes map[int64]*process
 	ignored   []IgnoredValue
+	timers    map[int64]*time.Timer // timed imports not yet complete
+	notified  []Notification
 }
 
 type window struct {
@@ -158,6 +175,7 @@ func NewHandler(opts Options) *Server {
 		products:  map[string]Product{},
 		cats:      map[string]Category{},
 		processes: map[int64]*process{},
+		timers:    map[int64]*time.Timer{},
 	}
 	for _, n := range []string{"FIRSTNAME", "LASTNAME", "SMS"} {
 		s.attrs[n] = Attribute{Name: n, Category: "normal", Type: "text"}
@@ -187,8 +205,14 @@ func (s *Server) APIKey() string {
 	return s.key
 }
 
-// Close stops the listener.
+// Close stops the listener and the clocks of imports still running.
 func (s *Server) Close() {
+	s.mu.Lock()
+	for id, t := range s.timers {
+		t.Stop()
+		delete(s.timers, id)
+	}
+	s.mu.Unlock()
 	if s.hs != nil {
 		s.hs.CloseClientConnections()
 		s.hs.Close()
@@ -217,6 +241,14 @@ func (s *Server) FailNext(n, status int) {
 	for i := 0; i < n; i++ {
 		s.failNext = append(s.failNext, status)
 	}
+	s.ctl.Unlock()
+}
+
+// SetOutage makes every authenticated request answer status (e.g. 503)
+// without being applied, until SetOutage(0): Brevo down for a while.
+func (s *Server) SetOutage(status int) {
+	s.ctl.Lock()
+	s.outage = status
 	s.ctl.Unlock()
 }
 
@@ -259,6 +291,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counts[route]++
 	s.observe("", now)
 	s.observe(route, now)
+	s.observe(groupKey(RouteGroup(route)), now)
 	hang := s.opts.HangRate > 0 && s.rng.Float64() < s.opts.HangRate
 	s.ctl.Unlock()
 
@@ -277,7 +310,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	authOK := !s.revoked && r.Header.Get("api-key") == s.key
 	fault := 0
 	if ok && authOK {
-		if len(s.failNext) > 0 {
+		if s.outage != 0 {
+			fault = s.outage
+		} else if len(s.failNext) > 0 {
 			fault, s.failNext = s.failNext[0], s.failNext[1:]
 		} else if s.opts.FaultRate > 0 && s.rng.Float64() < s.opts.FaultRate {
 			fault = []int{500, 502, 503}[s.rng.IntN(3)]
@@ -367,6 +402,10 @@ func (s *Server) admit(route string, now time.Time) (ok bool, limit, remaining, 
 	check("", s.opts.RateLimit)
 	if l, has := s.opts.EndpointLimits[route]; has {
 		check("route:"+route, l)
+	}
+	g := RouteGroup(route)
+	for i, l := range s.opts.GroupLimits[g] {
+		check(groupKey(g)+":"+strconv.Itoa(i), l)
 	}
 	return ok, limit, remaining, reset
 }
@@ -483,6 +522,17 @@ func (s *Server) MaxRate(route string) int {
 	defer s.ctl.Unlock()
 	return s.maxRate[route]
 }
+
+// MaxGroupRate is the highest number of requests seen within any one
+// second for one endpoint group (GroupContacts, …), refused ones included.
+func (s *Server) MaxGroupRate(group string) int {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	return s.maxRate[groupKey(group)]
+}
+
+// groupKey keys a group's statistics and windows apart from the routes'.
+func groupKey(group string) string { return "group:" + group }
 
 // Routes lists the routes the simulator serves, sorted.
 func (s *Server) Routes() []string {
