@@ -41,10 +41,13 @@ func (a *customerAgg) updateProfile(it *item) (changed, created bool) {
 	switch d := it.data.(type) {
 	case *schemas.Customer:
 		if d.Email != "" && a.Email != d.Email {
-			a.Email, changed = d.Email, true
+			// Cloned, here and below: the profile outlives the record,
+			// whose decoded strings point into its bytes (a cached
+			// profile would keep a whole 5 KB line alive for an email).
+			a.Email, changed = strings.Clone(d.Email), true
 		}
 		if len(d.Tags) > 0 && !d.UpdatedAt.Before(a.TagsAt) && !equalTags(a.Tags, d.Tags) {
-			a.Tags, a.TagsAt, changed = append([]string(nil), d.Tags...), d.UpdatedAt, true
+			a.Tags, a.TagsAt, changed = cloneStrings(d.Tags), d.UpdatedAt, true
 		}
 		if ev.Type == schemas.TypeCustomerCreated || historicalSource(ev.Source) {
 			created = ev.Type == schemas.TypeCustomerCreated && !a.Known && !historicalSource(ev.Source)
@@ -56,11 +59,11 @@ func (a *customerAgg) updateProfile(it *item) (changed, created bool) {
 		// A snapshot's email fills a profile that has none; the customer's
 		// own records decide it otherwise.
 		if c := it.customer; c != nil && c.Email != "" && a.Email == "" {
-			a.Email, changed = c.Email, true
+			a.Email, changed = strings.Clone(c.Email), true
 		}
 	case *schemas.EmailConsentUpdate:
 		if d.EmailAddress != "" && a.Email != d.EmailAddress {
-			a.Email, changed = d.EmailAddress, true
+			a.Email, changed = strings.Clone(d.EmailAddress), true
 		}
 	case *schemas.CustomerTagsChange:
 		at := d.OccurredAt
@@ -72,7 +75,7 @@ func (a *customerAgg) updateProfile(it *item) (changed, created bool) {
 		}
 		tags := applyTagChange(a.Tags, d.Tags, ev.Type == schemas.TypeCustomerTagsAdded)
 		a.TagsAt, changed = at, true
-		a.Tags = tags
+		a.Tags = cloneStrings(tags)
 	case *schemas.Deletion:
 		if ev.Type == schemas.TypeCustomerDeleted && (a.Email != "" || a.Tags != nil) {
 			a.Email, a.Tags, changed = "", nil, true
@@ -150,6 +153,15 @@ func applyTagChange(cur, change []string, add bool) []string {
 				out = append(out, t)
 			}
 		}
+	}
+	return out
+}
+
+// cloneStrings copies a list and its strings out of a record's bytes.
+func cloneStrings(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.Clone(s)
 	}
 	return out
 }
