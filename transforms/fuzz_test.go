@@ -1,11 +1,14 @@
 package transforms
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	sjson "github.com/segmentio/encoding/json"
 
 	"github.com/tajo/tajo/pipeline"
 	"github.com/tajo/tajo/pipeline/state"
@@ -89,6 +92,41 @@ func FuzzFastTags(f *testing.F) {
 		}
 		if errWant == nil && !reflect.DeepEqual(schemas.Tags(fast), want) && !(len(fast) == 0 && len(want) == 0) {
 			t.Fatalf("%q: %q, want %q", b, fast, want)
+		}
+	})
+}
+
+// FuzzCustomerFastDecode holds decodeCustomerFast to segmentio: whenever
+// the fast decoder accepts an input, segmentio must accept it too, read as
+// many bytes, and decode the same customer.
+func FuzzCustomerFastDecode(f *testing.F) {
+	var body struct{ Data json.RawMessage }
+	json.Unmarshal(benchEvent(f), &body)
+	f.Add([]byte(body.Data))
+	for _, name := range []string{"customer.go-shopify.json", "customers-create.json", "customers-update.json", "customers-search.shopify_python_api.json"} {
+		f.Add(fixture(f, name))
+		var c schemas.Customer
+		f.Add([]byte(canonical(f, fixture(f, name), &c)))
+	}
+	f.Add([]byte(`{"id":"gid://shopify/Customer/7","tags":"a, b","email_marketing_consent":null,"orders_count":"3","total_spent":12.50,"accepts_marketing":false} `))
+	f.Add([]byte(`{"id":1,"id":2}`))
+	f.Add([]byte(`{"default_address":{"id":1,"default":true,"city":"Zoë"},"addresses":[{"id":1}],"sms_marketing_consent":{"state":"x","consent_updated_at":null}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast customerData
+		n, ok := decodeCustomerFast(b, &fast)
+		if !ok {
+			return
+		}
+		var want customerData
+		rest, err := sjson.Parse(b, &want, sjson.DontCopyString)
+		if err != nil {
+			t.Fatalf("%q: fast decoder accepted what segmentio rejects: %v", b, err)
+		}
+		if n != len(b)-len(rest) {
+			t.Fatalf("%q: fast decoder read %d bytes, segmentio %d", b, n, len(b)-len(rest))
+		}
+		if !reflect.DeepEqual(fast.Customer, want.Customer) || !reflect.DeepEqual(fast.Tags, want.Tags) || !bytes.Equal(fast.Addresses, want.Addresses) {
+			t.Fatalf("%q:\nfast %+v %q %s\nwant %+v %q %s", b, fast.Customer, fast.Tags, fast.Addresses, want.Customer, want.Tags, want.Addresses)
 		}
 	})
 }

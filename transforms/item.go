@@ -201,6 +201,7 @@ type customerData struct {
 	schemas.Customer
 	Addresses rawJSON  `json:"addresses"`
 	Tags      fastTags `json:"tags"`
+	store     custStore
 }
 
 // rawJSON keeps a value's bytes, pointing into the record (see parseData).
@@ -350,6 +351,13 @@ func (it *item) parseData(typ string, b []byte) (int, bool) {
 	v := newData(typ)
 	if v == nil {
 		return 0, false
+	}
+	if d, ok := v.(*customerData); ok {
+		if n, ok := decodeCustomerFast(b, d); ok {
+			it.setData(v)
+			return n, true
+		}
+		*d = customerData{}
 	}
 	rest, err := sjson.Parse(b, v, sjson.DontCopyString)
 	if err != nil {
