@@ -114,7 +114,9 @@ func FuzzCustomerFastDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast customerData
 		n, ok := decodeCustomerFast(b, &fast)
-		if !ok {
+		if !ok || !json.Valid(b[:n]) {
+			// What it read but did not validate, the address book, is
+			// not JSON: it is carried as bytes, decoded only when needed.
 			return
 		}
 		var want customerData
