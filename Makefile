@@ -13,7 +13,7 @@ LDFLAGS := -X main.version=$(VERSION)
 CHDB_LIB = CHDB_LIB_PATH=$$(scripts/chdb-lib.sh)
 CH_TEST  = scripts/clickhouse-server.sh >/dev/null && TAJO_REQUIRE_CLICKHOUSE=1 $(CHDB_LIB)
 
-.PHONY: all build run test test-unit bench bench-peers lint fuzz clean
+.PHONY: all build run test test-unit bench bench-brevo bench-peers lint fuzz clean
 
 all: build
 
@@ -36,7 +36,12 @@ test-unit:
 ## bench: throughput and allocations; compare runs with benchstat.
 bench:
 	$(GO) test -run '^$$' -bench 'Pipeline' -benchtime=100000x -benchmem ./pipeline/
-	$(CH_TEST) $(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/pipeline$$')
+	$(CH_TEST) $(GO) test -run '^$$' -bench . -benchmem -timeout 30m $$($(GO) list ./... | grep -v '/pipeline$$')
+
+## bench-brevo: only issue 11's Brevo scenarios (part of bench): the tajo
+## binary against a simulated Brevo at 10 req/s whose imports take 2 s.
+bench-brevo:
+	$(GO) test -run '^$$' -bench 'Brevo' -benchtime 1x -timeout 15m ./cmd/tajo/
 
 ## bench-peers: tajo beside Benthos v4 on the same BENCH_N customers (default
 ## 300000), three alternating runs each: msgs/s, CPU per message, max RSS and

@@ -523,6 +523,16 @@ func (s *Server) MaxRate(route string) int {
 	return s.maxRate[route]
 }
 
+// ResetStats forgets the request statistics (counts, statuses, busiest
+// seconds), not the rate-limit windows: a test measures from a known
+// point, after its set-up's requests.
+func (s *Server) ResetStats() {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	s.counts, s.statuses = map[string]int{}, map[int]int{}
+	s.recent, s.maxRate = map[string][]time.Time{}, map[string]int{}
+}
+
 // MaxGroupRate is the highest number of requests seen within any one
 // second for one endpoint group (GroupContacts, …), refused ones included.
 func (s *Server) MaxGroupRate(group string) int {
