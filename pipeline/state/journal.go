@@ -42,7 +42,10 @@ type Journal struct {
 	dirty   map[string][]byte // bucket "\x00" key → value; nil value = deleted
 	// clean keeps what the last checkpoints wrote, so the keys of the
 	// current traffic are read without a bbolt transaction. Bounded: it is
-	// dropped when it reaches cleanBytes.
+	// dropped when it reaches cleanBytes. Small on purpose: a bbolt read
+	// of a key is about a microsecond (the file is mapped), and at 16 MiB
+	// this cache was a third of tajo's memory on a 100,000-customer run
+	// (max RSS 124 MB against 79 MB at 2 MiB, the same CPU).
 	clean     map[string][]byte
 	cleanSize int
 	dirtySize int
@@ -56,7 +59,7 @@ type Journal struct {
 const (
 	checkpointEntries = 8192
 	checkpointBytes   = 8 << 20
-	cleanBytes        = 16 << 20
+	cleanBytes        = 2 << 20
 	// maxRecord bounds a journal record at replay: a larger length is a
 	// torn header, not a record.
 	maxRecord = 64 << 20
