@@ -47,6 +47,13 @@ type devBrevoConfig struct {
 	Listen string `yaml:"listen"`
 	// RateLimit caps the simulated account's requests per second (0: none).
 	RateLimit int `yaml:"rate_limit"`
+	// GeneralTier adds Brevo's General-tier limits per endpoint group
+	// (brevotest.GeneralTier), /processes' 100 an hour included.
+	GeneralTier bool `yaml:"general_tier"`
+	// ImportTime (plus ImportTimePerContact per contact) is how long an
+	// import stays in_process; 0 completes it on its second poll.
+	ImportTime           time.Duration `yaml:"import_time"`
+	ImportTimePerContact time.Duration `yaml:"import_time_per_contact"`
 }
 
 func init() {
@@ -79,6 +86,14 @@ func (d *devConfig) Validate(p *config.Problems, path string) {
 	}{{"shopify.customers", d.Shopify.Customers}, {"shopify.orders", d.Shopify.Orders}, {"shopify.products", d.Shopify.Products}, {"shopify.checkouts", d.Shopify.Checkouts}, {"brevo.rate_limit", d.Brevo.RateLimit}} {
 		if n.v < 0 {
 			p.Add(config.Join(path, n.key), "must not be negative", "")
+		}
+	}
+	for _, t := range []struct {
+		key string
+		v   time.Duration
+	}{{"brevo.import_time", d.Brevo.ImportTime}, {"brevo.import_time_per_contact", d.Brevo.ImportTimePerContact}} {
+		if t.v < 0 {
+			p.Add(config.Join(path, t.key), "must not be negative", "0s completes an import on its second poll")
 		}
 	}
 	if d.Shopify.WebhookRate < 0 || d.Shopify.WebhookRate > 1000 {
@@ -219,9 +234,13 @@ func startSimulators(cfg *config.Config, log *logrus.Logger) (*simulators, error
 	}
 	if dev.simBrevo {
 		bc := cfg.Component("sinks", "brevo").Spec.(*brevo.SinkConfig)
-		opts := brevotest.Options{APIKey: bc.APIKey.Reveal(), Lenient: true, Lists: bc.ListNames()}
+		opts := brevotest.Options{APIKey: bc.APIKey.Reveal(), Lenient: true, Lists: bc.ListNames(),
+			ImportTime: dev.Brevo.ImportTime, ImportTimePerContact: dev.Brevo.ImportTimePerContact}
 		if dev.Brevo.RateLimit > 0 {
 			opts.RateLimit = brevotest.Limit{Requests: dev.Brevo.RateLimit, Per: time.Second}
+		}
+		if dev.Brevo.GeneralTier {
+			opts.GroupLimits = brevotest.GeneralTier()
 		}
 		ln, err := net.Listen("tcp", dev.Brevo.Listen)
 		if err != nil {
