@@ -166,6 +166,10 @@ func (f *flow) run(ctx context.Context) error {
 	msgs := make(chan inMsg, f.cfg.BatchSize)
 	var inErr error
 	inDone := make(chan struct{})
+	var pre Predecoder
+	if len(f.transforms) > 0 {
+		pre, _ = f.transforms[0].Transform.(Predecoder)
+	}
 	go func() {
 		defer close(inDone)
 		defer close(msgs)
@@ -176,6 +180,9 @@ func (f *flow) run(ctx context.Context) error {
 			}
 			f.stats.In.Add(1)
 			f.stats.InFlight.Store(int64(f.tr.inFlight()))
+			if pre != nil {
+				pre.Predecode(rec)
+			}
 			ref := &ackRef{tk: tk, tr: f.tr}
 			ref.pending.Store(1)
 			select {

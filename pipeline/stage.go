@@ -103,6 +103,18 @@ type Transform interface {
 	Process(ctx context.Context, rec *Record) ([]*Record, error)
 }
 
+// Predecoder is implemented by a transform that can decode a record ahead
+// of its Process call. When a flow's first transform is one, the engine
+// calls Predecode from the goroutine that takes records in, so decoding
+// overlaps with the chain's work on earlier records (on another core).
+// Predecode runs concurrently with Process calls on other records: it must
+// read no state the stages change. It keeps what it decoded on the record
+// (Event, Cache); a record it cannot decode it leaves as it was, for
+// Process to reject with its reason.
+type Predecoder interface {
+	Predecode(rec *Record)
+}
+
 // BatchFlusher is implemented by stateful transforms that make their state
 // changes durable once per batch instead of once per record. The engine
 // calls FlushBatch after the transforms of a batch have run and before any

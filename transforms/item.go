@@ -34,6 +34,7 @@ type item struct {
 	withheld uint8
 
 	now     time.Time
+	bound   bool // shop and now are set (load)
 	env     expression.Env
 	views   views
 	envDone bool
@@ -83,11 +84,37 @@ func (o *output) set(key string, val []byte) {
 	o.attrs = append(o.attrs, attr{key: key, val: v})
 }
 
-// load returns the decoded form of rec, decoding it on first use.
+// load returns the decoded form of rec, decoding it on first use, bound
+// to its shop's settings and the chain's clock.
 func (c *chain) load(rec *pipeline.Record) (*item, error) {
-	if it, ok := rec.Cache.(*item); ok {
-		return it, nil
+	it, ok := rec.Cache.(*item)
+	if !ok {
+		var err error
+		if it, err = c.decode(rec); err != nil {
+			return nil, err
+		}
 	}
+	if !it.bound {
+		it.shop = c.settings.forShop(it.ev.Shop)
+		it.now = c.now().In(it.shop.loc)
+		it.bound = true
+	}
+	return it, nil
+}
+
+// predecode decodes rec ahead of the chain (pipeline.Predecoder): the
+// engine calls it from the goroutine that takes records in, so the decode
+// runs beside the stages at work on earlier records. It reads nothing the
+// stages change; a record that does not decode is left for load to
+// reject.
+func (c *chain) predecode(rec *pipeline.Record) {
+	if _, ok := rec.Cache.(*item); !ok {
+		_, _ = c.decode(rec)
+	}
+}
+
+// decode parses rec into an item and keeps it on the record.
+func (c *chain) decode(rec *pipeline.Record) (*item, error) {
 	it := &item{}
 	var err error
 	if err = parseEnvelope(rec.Value, &it.ev, it.parseData); err != nil {
@@ -117,8 +144,6 @@ func (c *chain) load(rec *pipeline.Record) (*item, error) {
 		// only complete objects are shared with the sinks.
 		it.ev.Object = it.data
 	}
-	it.shop = c.settings.forShop(it.ev.Shop)
-	it.now = c.now().In(it.shop.loc)
 	rec.Cache, rec.Event = it, &it.ev
 	return it, nil
 }
