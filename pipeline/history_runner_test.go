@@ -105,7 +105,7 @@ func init() {
 		probeMu.Lock()
 		probeHooks = env.Webhooks
 		probeMu.Unlock()
-		return generator.New(*spec.(*generator.Config), env.State, "sources."+env.Name), nil
+		return generator.New(*spec.(*generator.Config), env.Positions(), "sources."+env.Name), nil
 	})
 }
 

@@ -207,6 +207,15 @@ type Env struct {
 	Now func() time.Time
 }
 
+// Positions is where a source keeps its place: the state journal (saved
+// with one write per ack), or nil outside a run.
+func (e Env) Positions() state.Positions {
+	if e.Journal == nil {
+		return nil
+	}
+	return e.Journal
+}
+
 // WebhookLog is one webhook the host answered.
 type WebhookLog struct {
 	Time       time.Time

@@ -222,6 +222,21 @@ func (j *Journal) Commit() error {
 	return nil
 }
 
+// Save puts key and commits: durable against kill -9 when it returns,
+// which is how a source keeps its position before it acks (one write(2),
+// not a store transaction with its fsyncs per ack).
+func (j *Journal) Save(bucket, key string, value []byte) error {
+	j.Put(bucket, key, value)
+	return j.Commit()
+}
+
+// Positions is where a source keeps its place: read when it opens, saved
+// durably before it acks. *Journal is one.
+type Positions interface {
+	Get(bucket, key string) ([]byte, error)
+	Save(bucket, key string, value []byte) error
+}
+
 // Checkpoint folds what is journaled into the store now. Changes not yet
 // committed are folded too: a checkpoint never loses a change, it only
 // makes it durable earlier.

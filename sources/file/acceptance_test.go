@@ -25,9 +25,14 @@ func TestAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	j, err := state.OpenJournal(st, filepath.Join(dir, "s.journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
 	pipelinetest.SourceAcceptance(t, pipelinetest.SourceHarness{
 		New: func(*testing.T) pipeline.Source {
-			return New(Config{Path: path, MaxLineBytes: 1 << 20}, st, "sources.file")
+			return New(Config{Path: path, MaxLineBytes: 1 << 20}, j, "sources.file")
 		},
 		Want:    30,
 		Bounded: true,

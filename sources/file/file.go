@@ -48,14 +48,14 @@ func init() {
 		if c.Path != "-" && !filepath.IsAbs(c.Path) {
 			c.Path = filepath.Join(env.DataDir, c.Path)
 		}
-		return New(c, env.State, "sources."+env.Name), nil
+		return New(c, env.Positions(), "sources."+env.Name), nil
 	})
 }
 
 // Source reads JSON lines.
 type Source struct {
 	cfg    Config
-	st     state.Store
+	st     state.Positions
 	bucket string
 	f      *os.File
 	r      *bufio.Reader
@@ -64,7 +64,7 @@ type Source struct {
 }
 
 // New returns a file source persisting its position in st under bucket.
-func New(cfg Config, st state.Store, bucket string) *Source {
+func New(cfg Config, st state.Positions, bucket string) *Source {
 	return &Source{cfg: cfg, st: st, bucket: bucket, poll: 200 * time.Millisecond}
 }
 
@@ -182,7 +182,7 @@ func (s *Source) Ack(_ context.Context, positions []pipeline.Position) error {
 		return nil
 	}
 	last := positions[len(positions)-1]
-	return s.st.Put(s.bucket, s.key(), last)
+	return s.st.Save(s.bucket, s.key(), last)
 }
 
 // Close implements pipeline.Source.

@@ -36,8 +36,11 @@ func TestFileSourceReadsLinesAndResumes(t *testing.T) {
 	content := `{"shop":"a.myshopify.com","n":1}` + "\n\n" + `{"shop":"b","n":"ünïcode ✓"}` + "\r\n" + `not json` + "\n" + `{"n":4}`
 	os.WriteFile(path, []byte(content), 0o644)
 	st, _ := state.Open(filepath.Join(dir, "s.db"))
-	defer st.Close()
-	s := New(Config{Path: path, MaxLineBytes: 4096}, st, "f")
+	j, err := state.OpenJournal(st, filepath.Join(dir, "s.journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Path: path, MaxLineBytes: 4096}, j, "f")
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -52,14 +55,24 @@ func TestFileSourceReadsLinesAndResumes(t *testing.T) {
 	}
 	// Ack through the second line; a new source starts at the third.
 	s.Close(context.Background())
-	s2 := New(Config{Path: path, MaxLineBytes: 4096}, st, "f")
+	s2 := New(Config{Path: path, MaxLineBytes: 4096}, j, "f")
 	s2.Open(context.Background())
 	first, _ := s2.Read(context.Background(), 2)
 	if err := s2.Ack(context.Background(), []pipeline.Position{first[1].Position}); err != nil {
 		t.Fatal(err)
 	}
 	s2.Close(context.Background())
-	s3 := New(Config{Path: path, MaxLineBytes: 4096}, st, "f")
+	// The position is in the journal file: a new process reads it back.
+	j.Close()
+	st.Close()
+	st, _ = state.Open(filepath.Join(dir, "s.db"))
+	defer st.Close()
+	j, err = state.OpenJournal(st, filepath.Join(dir, "s.journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	s3 := New(Config{Path: path, MaxLineBytes: 4096}, j, "f")
 	s3.Open(context.Background())
 	if got := readAll(t, s3); len(got) != 2 || got[0] != "not json" {
 		t.Fatalf("resumed at the wrong line: %q", got)

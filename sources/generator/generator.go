@@ -58,14 +58,14 @@ func (c *Config) Validate(p *config.Problems, path string) {
 
 func init() {
 	pipeline.RegisterSource("generator", NewConfig, func(spec any, env pipeline.Env) (pipeline.Source, error) {
-		return New(*spec.(*Config), env.State, "sources."+env.Name), nil
+		return New(*spec.(*Config), env.Positions(), "sources."+env.Name), nil
 	})
 }
 
 // Source generates events.
 type Source struct {
 	cfg    Config
-	st     state.Store
+	st     state.Positions
 	bucket string
 	next   int64 // next event number to generate
 	start  time.Time
@@ -73,7 +73,7 @@ type Source struct {
 }
 
 // New returns a generator persisting its position in st under bucket.
-func New(cfg Config, st state.Store, bucket string) *Source {
+func New(cfg Config, st state.Positions, bucket string) *Source {
 	return &Source{cfg: cfg, st: st, bucket: bucket}
 }
 
@@ -155,7 +155,7 @@ func (s *Source) Ack(_ context.Context, positions []pipeline.Position) error {
 	last := binary.BigEndian.Uint64(positions[len(positions)-1])
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], last+1)
-	return s.st.Put(s.bucket, posKey, b[:])
+	return s.st.Save(s.bucket, posKey, b[:])
 }
 
 // Close implements pipeline.Source.

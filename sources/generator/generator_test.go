@@ -15,15 +15,21 @@ import (
 )
 
 func TestGeneratorDeterministicAndResumes(t *testing.T) {
-	st, err := state.Open(filepath.Join(t.TempDir(), "s.db"))
+	dir := t.TempDir()
+	st, err := state.Open(filepath.Join(dir, "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	j, err := state.OpenJournal(st, filepath.Join(dir, "s.journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
 	cfg := *NewConfig().(*Config)
 	cfg.Count = 25
 	cfg.Shops = []string{"a.myshopify.com", "b.myshopify.com"}
-	g := New(cfg, st, "g")
+	g := New(cfg, j, "g")
 	ctx := context.Background()
 	if err := g.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -48,7 +54,7 @@ func TestGeneratorDeterministicAndResumes(t *testing.T) {
 	if err := g.Ack(ctx, []pipeline.Position{recs[3].Position}); err != nil {
 		t.Fatal(err)
 	}
-	g2 := New(cfg, st, "g")
+	g2 := New(cfg, j, "g")
 	g2.Open(ctx)
 	recs2, _ := g2.Read(ctx, 100)
 	if len(recs2) != 21 {
