@@ -51,9 +51,12 @@ type Journal struct {
 	dirtySize int
 	pending   []byte
 	kbuf      []byte // Get's key, under mu
-	size      int64  // bytes of whole records in the journal
-	last      time.Time
-	interval  time.Duration
+	// known holds every key written through the journal or in the store
+	// when it opened (learnKeys); nil: ask the store.
+	known    *keyFilter
+	size     int64 // bytes of whole records in the journal
+	last     time.Time
+	interval time.Duration
 }
 
 const (
@@ -88,6 +91,10 @@ func OpenJournal(st Store, path string) (*Journal, error) {
 		f.Close()
 		return nil, err
 	}
+	if err := j.learnKeys(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	// Whatever replay could not read (a record torn by a crash) goes too,
 	// or it would hide the records appended after it. A checkpoint of
 	// nothing does not truncate, so this one always does.
@@ -96,6 +103,28 @@ func OpenJournal(st Store, path string) (*Journal, error) {
 		return nil, fmt.Errorf("state journal: %w", err)
 	}
 	return j, nil
+}
+
+// learnKeys fills the key filter with every key the store holds, so that
+// Get knows the others are absent without asking it. Every key the
+// journal is asked for must be written through it (or be in the store
+// when it opens): a key written into the store behind its back would read
+// as absent.
+func (j *Journal) learnKeys() error {
+	f := newKeyFilter(0)
+	err := j.st.View(func(tx Tx) error {
+		return tx.Buckets(func(bucket string) error {
+			return tx.ForEach(bucket, func(k, _ []byte) error {
+				f.add(dkey(bucket, string(k)))
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("state journal: reading the store's keys: %w", err)
+	}
+	j.known = f
+	return nil
 }
 
 // replay reads the journal's whole records into dirty. It stops at the
@@ -155,6 +184,11 @@ func (j *Journal) Get(bucket, key string) ([]byte, error) {
 	if !ok {
 		v, ok = j.clean[string(j.kbuf)]
 	}
+	if !ok && j.known != nil && !j.known.mayHave(j.kbuf) {
+		// Never written here nor in the store when it opened: absent,
+		// without a store transaction (every new key of a backfill).
+		ok = true
+	}
 	j.mu.Unlock()
 	if ok || j.st == nil {
 		return v, nil
@@ -173,6 +207,9 @@ func (j *Journal) set(bucket, key string, val []byte, del bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	k := dkey(bucket, key)
+	if j.known != nil {
+		j.known.add(k)
+	}
 	j.dirtySize += len(k) + len(val)
 	if del {
 		j.dirty[k] = nil

@@ -34,6 +34,8 @@ type Tx interface {
 	// ForEach visits the keys of a bucket in byte order; returning an error
 	// stops the walk.
 	ForEach(bucket string, fn func(key, value []byte) error) error
+	// Buckets visits the names of the buckets.
+	Buckets(fn func(name string) error) error
 }
 
 // ErrLocked means another process holds the store.
@@ -109,6 +111,10 @@ func (x boltTx) Delete(bucket, key string) error {
 		return nil
 	}
 	return b.Delete([]byte(key))
+}
+
+func (x boltTx) Buckets(fn func(name string) error) error {
+	return x.t.ForEach(func(name []byte, _ *bolt.Bucket) error { return fn(string(name)) })
 }
 
 func (x boltTx) ForEach(bucket string, fn func(k, v []byte) error) error {
