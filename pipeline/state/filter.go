@@ -23,6 +23,12 @@ const (
 	filterBitsPerKey = 10 // with filterProbes = 4: about 1.2% false positives
 	filterProbes     = 4
 	filterMinKeys    = 1 << 16
+	// filterMaxBytes bounds the filter: keys deleted from the store stay
+	// in it (expired dedupe marks), so it grows with every distinct key
+	// written since the process started. Past this, about 13 million
+	// keys, it is dropped and Get asks the store until the next start,
+	// which rebuilds it from what the store holds then.
+	filterMaxBytes = 16 << 20
 )
 
 var filterSeed = maphash.MakeSeed()
@@ -42,23 +48,43 @@ func (f *keyFilter) grow(keys int) {
 	f.n = 0
 }
 
-func (f *keyFilter) add(k string) {
+// add records k; it reports false when the filter would outgrow
+// filterMaxBytes, and must then be dropped.
+func (f *keyFilter) add(k string) bool {
+	h1, h2 := filterHashes(maphash.String(filterSeed, k))
+	if f.has(h1, h2) {
+		return true // a key written again does not grow the filter
+	}
 	last := &f.layers[len(f.layers)-1]
 	if f.n >= last.cap {
+		if f.bytes()+16*len(last.bits) > filterMaxBytes {
+			return false
+		}
 		f.grow(2 * last.cap)
 		last = &f.layers[len(f.layers)-1]
 	}
-	h1, h2 := filterHashes(maphash.String(filterSeed, k))
 	for i := uint64(0); i < filterProbes; i++ {
 		bit := (h1 + i*h2) & last.mask
 		last.bits[bit/64] |= 1 << (bit % 64)
 	}
 	f.n++
+	return true
+}
+
+func (f *keyFilter) bytes() int {
+	n := 0
+	for _, l := range f.layers {
+		n += 8 * len(l.bits)
+	}
+	return n
 }
 
 // mayHave reports whether k may have been added; false is certain.
 func (f *keyFilter) mayHave(k []byte) bool {
-	h1, h2 := filterHashes(maphash.Bytes(filterSeed, k))
+	return f.has(filterHashes(maphash.Bytes(filterSeed, k)))
+}
+
+func (f *keyFilter) has(h1, h2 uint64) bool {
 layers:
 	for i := range f.layers {
 		l := &f.layers[i]

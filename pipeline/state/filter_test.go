@@ -83,3 +83,15 @@ func TestJournalAnswersNewKeysWithoutTheStore(t *testing.T) {
 		t.Fatalf("a key written and checkpointed reads %q", v)
 	}
 }
+
+// A key written again and again (a source's position, a customer's
+// totals) does not grow the filter; only distinct keys do.
+func TestKeyFilterGrowsWithDistinctKeysOnly(t *testing.T) {
+	f := newKeyFilter(0)
+	for i := 0; i < 1000000; i++ {
+		f.add(fmt.Sprint("positions\x00file:", i%10))
+	}
+	if len(f.layers) != 1 || f.n > 10 {
+		t.Fatalf("%d layers, %d keys counted for 10 distinct keys", len(f.layers), f.n)
+	}
+}

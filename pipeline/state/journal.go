@@ -115,7 +115,9 @@ func (j *Journal) learnKeys() error {
 	err := j.st.View(func(tx Tx) error {
 		return tx.Buckets(func(bucket string) error {
 			return tx.ForEach(bucket, func(k, _ []byte) error {
-				f.add(dkey(bucket, string(k)))
+				if f != nil && !f.add(dkey(bucket, string(k))) {
+					f = nil // too many keys: the store answers
+				}
 				return nil
 			})
 		})
@@ -207,8 +209,8 @@ func (j *Journal) set(bucket, key string, val []byte, del bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	k := dkey(bucket, key)
-	if j.known != nil {
-		j.known.add(k)
+	if j.known != nil && !j.known.add(k) {
+		j.known = nil // outgrown: ask the store (see filterMaxBytes)
 	}
 	j.dirtySize += len(k) + len(val)
 	if del {
