@@ -16,8 +16,9 @@ import (
 // reaches the plugin's Configure as encoding/json of the same value (its
 // PluginJSON when it is a PluginConfig, so secrets are revealed): the
 // plugin decodes it into the same type. Its webhooks are mounted on
-// /webhooks/<connector name> when the host server is enabled, and its last
-// acked position lives in the state store.
+// /webhooks/<connector name> when the host server is enabled, its last
+// acked position lives in the state store and its window of delivered
+// webhook ids (Spec.Dedupe) in the state journal.
 //
 // A binary <plugins.dir>/<plugin> takes precedence over the built-in
 // plugin. Every webhook answered goes to env.Webhooks, and every connection
@@ -34,6 +35,7 @@ func ConnectorFactory(plugin string) pipeline.SourceFactory {
 			Launch:   LaunchConfig{Name: plugin, Dir: env.PluginsDir, SHA256: env.PluginSHA256[plugin]},
 			Config:   cfg,
 			State:    env.State,
+			Journal:  env.Journal,
 			Log:      connectorLog(env.Log, spec),
 			Webhooks: env.Webhooks,
 			Checks:   env.Checks,

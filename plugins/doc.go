@@ -63,10 +63,19 @@
 //
 // A response's Info (shop, topic, delivery id, API version, signature
 // verdict) goes to the webhook log (pipeline.Env.Webhooks) with the status
-// answered, after the answer and never delaying it. A plugin that keeps a
-// dedupe window implements WebhookFinisher: the host tells it, through
-// WebhookDone and the response's DoneToken, the status it finally
-// answered, so a delivery counts as seen only once it was answered 2xx.
+// answered, after the answer and never delaying it. A plugin that
+// implements WebhookFinisher is told, through WebhookDone and the
+// response's DoneToken, the status finally answered.
+//
+// A plugin whose sender delivers at least once declares, beside its
+// signing, which header names a delivery (Spec.Dedupe): the host then
+// keeps the window of delivered ids in the engine's state journal
+// (pipeline.Env.Journal, data_dir/state.db; the plugin process cannot
+// open that file, bbolt locks it). An authenticated copy of a delivery
+// answered 2xx within the window is answered 200 "duplicate" without
+// reaching the plugin; copies that arrive while one is being judged wait
+// for its outcome; a delivery counts as seen only once it was answered
+// 2xx, so the sender's retry of one answered 503 is judged afresh.
 //
 // # Host side
 //

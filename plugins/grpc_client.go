@@ -55,7 +55,7 @@ func (c *grpcClient) Specify(ctx context.Context) (Spec, error) {
 	if err != nil {
 		return Spec{}, fromStatus(ctx, err)
 	}
-	return Spec{Name: r.Name, Version: r.Version, Summary: r.Summary, Webhooks: r.Webhooks, ConfigSchema: r.ConfigSchema, Signing: signingFromProto(r.WebhookSigning)}, nil
+	return Spec{Name: r.Name, Version: r.Version, Summary: r.Summary, Webhooks: r.Webhooks, ConfigSchema: r.ConfigSchema, Signing: signingFromProto(r.WebhookSigning), Dedupe: dedupeFromProto(r.WebhookDedupe)}, nil
 }
 
 func (c *grpcClient) Configure(ctx context.Context, config []byte) error {

@@ -25,7 +25,7 @@ func (s *grpcServer) Specify(ctx context.Context, _ *sourcev1.SpecifyRequest) (*
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &sourcev1.SpecifyResponse{Name: sp.Name, Version: sp.Version, Summary: sp.Summary, Webhooks: sp.Webhooks, ConfigSchema: sp.ConfigSchema, WebhookSigning: signingToProto(sp.Signing)}, nil
+	return &sourcev1.SpecifyResponse{Name: sp.Name, Version: sp.Version, Summary: sp.Summary, Webhooks: sp.Webhooks, ConfigSchema: sp.ConfigSchema, WebhookSigning: signingToProto(sp.Signing), WebhookDedupe: dedupeToProto(sp.Dedupe)}, nil
 }
 
 func (s *grpcServer) Configure(ctx context.Context, req *sourcev1.ConfigureRequest) (*sourcev1.ConfigureResponse, error) {

@@ -87,9 +87,8 @@ func (c *grpcClient) webhookStream() (*hookStream, error) {
 }
 
 // closeWebhookStream ends the stream (Teardown). The outcomes queued by
-// then are sent first, and the plugin has taken them when its side ends,
-// within ctx and at most closeFlushTimeout: an outcome lost here is a
-// delivery answered 200 that the plugin's dedupe window never learns.
+// then are sent first, within ctx and at most closeFlushTimeout: a
+// WebhookFinisher is told how each of its deliveries was answered.
 func (c *grpcClient) closeWebhookStream(ctx context.Context) {
 	c.hookMu.Lock()
 	h := c.hooks
@@ -164,8 +163,8 @@ func (h *hookStream) call(ctx context.Context, req WebhookRequest) (WebhookRespo
 		if waiting {
 			h.poke()
 		} else {
-			// Answered meanwhile, but this request answers 503: what the
-			// plugin claimed for it is released, as the host would have.
+			// Answered meanwhile, but this request answers 503: the
+			// plugin is told so, as the host would have told it.
 			h.release(<-ch)
 		}
 		return WebhookResponse{}, ctx.Err()
@@ -297,8 +296,6 @@ type hookServer struct {
 
 	mu      sync.Mutex
 	cancels map[uint64]context.CancelFunc
-	dones   []WebhookOutcome // for doneLoop
-	doneCh  chan struct{}    // one pending wake-up for doneLoop
 }
 
 // maxResultsPerMessage bounds one answer message (each result carries a
@@ -315,14 +312,6 @@ func (s *grpcServer) Webhooks(stream sourcev1.Source_WebhooksServer) error {
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- w.send(stream) }()
 	finisher, _ := s.impl.(WebhookFinisher)
-	batcher, _ := s.impl.(WebhookBatchFinisher)
-	if batcher != nil {
-		w.doneCh = make(chan struct{}, 1)
-		loopDone := make(chan struct{})
-		go w.doneLoop(batcher, loopDone)
-		defer func() { <-loopDone }()
-		defer close(w.doneCh) // after the last Recv: doneLoop drains and ends
-	}
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -331,21 +320,9 @@ func (s *grpcServer) Webhooks(stream sourcev1.Source_WebhooksServer) error {
 			}
 			return err
 		}
-		switch {
-		case batcher != nil && len(req.Done) > 0:
-			w.mu.Lock()
+		if finisher != nil {
 			for _, d := range req.Done {
-				w.dones = append(w.dones, WebhookOutcome{Token: d.Token, Status: int(d.Status)})
-			}
-			w.mu.Unlock()
-			select {
-			case w.doneCh <- struct{}{}:
-			default:
-			}
-		case finisher != nil:
-			for _, d := range req.Done {
-				// Concurrently, as the unary calls were: a plugin that
-				// commits with bbolt's Batch coalesces them.
+				// Concurrently, as the unary calls were.
 				go func() {
 					dctx, dcancel := context.WithTimeout(context.Background(), doneTimeout)
 					defer dcancel()
@@ -367,29 +344,6 @@ func (s *grpcServer) Webhooks(stream sourcev1.Source_WebhooksServer) error {
 		case err := <-sendErr:
 			return err
 		default:
-		}
-	}
-}
-
-// doneLoop hands the queued outcomes to the plugin, all that arrived
-// while the previous call ran in the next one, until doneCh is closed and
-// nothing is left. Outcomes outlive the stream: one that arrived is a
-// delivery answered 2xx that its dedupe window must learn.
-func (w *hookServer) doneLoop(b WebhookBatchFinisher, finished chan<- struct{}) {
-	defer close(finished)
-	for {
-		_, open := <-w.doneCh
-		w.mu.Lock()
-		batch := w.dones
-		w.dones = nil
-		w.mu.Unlock()
-		if len(batch) > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), doneTimeout)
-			_ = b.WebhooksDone(ctx, batch)
-			cancel()
-		}
-		if !open {
-			return
 		}
 	}
 }

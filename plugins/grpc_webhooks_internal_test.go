@@ -26,11 +26,9 @@ import (
 type hookPlugin struct {
 	WebhookOnly
 	release chan struct{}
-	batch   bool // also a WebhookBatchFinisher
 
 	mu       sync.Mutex
 	outcomes map[string]int
-	batches  int
 }
 
 func (h *hookPlugin) Specify(context.Context) (Spec, error)          { return Spec{Webhooks: true}, nil }
@@ -67,19 +65,6 @@ func (h *hookPlugin) outcome(token string) (int, bool) {
 	defer h.mu.Unlock()
 	s, ok := h.outcomes[token]
 	return s, ok
-}
-
-// batchPlugin is a hookPlugin that takes outcomes together.
-type batchPlugin struct{ *hookPlugin }
-
-func (b batchPlugin) WebhooksDone(ctx context.Context, done []WebhookOutcome) error {
-	b.mu.Lock()
-	b.batches++
-	b.mu.Unlock()
-	for _, o := range done {
-		_ = b.WebhookDone(ctx, o.Token, o.Status)
-	}
-	return nil
 }
 
 // unaryOnly is a plugin server built before the Webhooks stream.
@@ -182,8 +167,7 @@ func TestWebhookStreamKeepsTheErrorClass(t *testing.T) {
 
 // TestWebhookStreamReleasesAbandonedClaims: a request whose caller gave
 // up (answered 503) is cancelled in the plugin, and when the plugin
-// answered it anyway with a token, the plugin is told it was answered 503,
-// so a dedupe window does not hold the delivery until its claim expires.
+// answered it anyway with a token, the plugin is told it was answered 503.
 func TestWebhookStreamReleasesAbandonedClaims(t *testing.T) {
 	p := newHookPlugin()
 	c := serveHooks(t, &grpcServer{impl: p})
@@ -201,52 +185,35 @@ func TestWebhookStreamReleasesAbandonedClaims(t *testing.T) {
 	}
 }
 
-// TestWebhookStreamOutcomes: outcomes reach a plain WebhookFinisher one
-// call each and a WebhookBatchFinisher together, those queued when the
-// stream closes (Teardown) included.
+// TestWebhookStreamOutcomes: outcomes reach a WebhookFinisher, those
+// queued when the stream closes (Teardown) included.
 func TestWebhookStreamOutcomes(t *testing.T) {
-	for _, batch := range []bool{false, true} {
-		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
-			p := newHookPlugin()
-			var impl SourcePlugin = p
-			if batch {
-				impl = batchPlugin{p}
-			}
-			c := serveHooks(t, &grpcServer{impl: impl})
-			var tokens []string
-			for i := range 20 {
-				resp, err := c.HandleWebhook(context.Background(), WebhookRequest{Path: fmt.Sprintf("/t%d", i)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				tokens = append(tokens, string(resp.DoneToken))
-			}
-			for i, tk := range tokens {
-				if err := c.WebhookDone(context.Background(), []byte(tk), 200+i); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// Teardown right away: what was queued still arrives, and a
-			// batch finisher has it once the stream has ended.
-			c.closeWebhookStream(context.Background())
-			all := func() bool {
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				return len(p.outcomes) == len(tokens)
-			}
-			if batch && !all() {
-				t.Fatalf("outcomes lost at Teardown: %d of %d arrived", len(p.outcomes), len(tokens))
-			}
-			waitFor(t, "every outcome", all)
-			for i, tk := range tokens {
-				if s, _ := p.outcome(tk); s != 200+i {
-					t.Fatalf("%s told %d, want %d", tk, s, 200+i)
-				}
-			}
-			if batch && p.batches == 0 {
-				t.Fatal("the batch finisher was not called")
-			}
-		})
+	p := newHookPlugin()
+	c := serveHooks(t, &grpcServer{impl: p})
+	var tokens []string
+	for i := range 20 {
+		resp, err := c.HandleWebhook(context.Background(), WebhookRequest{Path: fmt.Sprintf("/t%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, string(resp.DoneToken))
+	}
+	for i, tk := range tokens {
+		if err := c.WebhookDone(context.Background(), []byte(tk), 200+i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Teardown right away: what was queued still arrives.
+	c.closeWebhookStream(context.Background())
+	waitFor(t, "every outcome", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.outcomes) == len(tokens)
+	})
+	for i, tk := range tokens {
+		if s, _ := p.outcome(tk); s != 200+i {
+			t.Fatalf("%s told %d, want %d", tk, s, 200+i)
+		}
 	}
 }
 

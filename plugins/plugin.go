@@ -70,6 +70,10 @@ type Spec struct {
 	// authenticates every request while reading it and answers a bad or
 	// missing signature 401 itself, before anything reaches the plugin.
 	Signing *WebhookSigning
+	// Dedupe, when set with Signing, names each delivery: the host keeps
+	// the window of deliveries answered 2xx in its state and answers
+	// their copies itself (WebhookDedupe).
+	Dedupe *WebhookDedupe
 }
 
 // Record is one record a plugin produces. Key and Value are what goes on
@@ -124,9 +128,10 @@ type WebhookInfo struct {
 }
 
 // WebhookFinisher is implemented by a plugin that needs to know how a
-// webhook was finally answered, e.g. to commit a delivery id to a dedupe
-// window only once its records are durable: committing earlier would turn
-// the sender's retry of a request answered 503 into a silent loss.
+// webhook was finally answered: whether its records became durable (a
+// 2xx) or not (503, and the sender retries). A plugin that only wants
+// copies of a delivery dropped declares Spec.Dedupe instead, and the
+// host keeps the window.
 //
 // The host calls WebhookDone after answering, asynchronously, on whichever
 // process runs at that time (the token must therefore be self-describing),

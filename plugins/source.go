@@ -32,7 +32,10 @@ type SourceConfig struct {
 	// State persists the last acked position across runs of tajo; nil
 	// keeps it in memory (a restarted plugin still resumes from it).
 	State state.Store
-	Log   *logrus.Entry
+	// Journal keeps the window of delivered webhook ids (Spec.Dedupe),
+	// bucket "plugins.<name>.webhooks"; nil keeps it in memory.
+	Journal *state.Journal
+	Log     *logrus.Entry
 	// HealthInterval is how often the plugin is health-checked (5s), and
 	// HealthTimeout how long a check may take (5s).
 	HealthInterval, HealthTimeout time.Duration
@@ -121,8 +124,9 @@ type Source struct {
 	nextSeq  uint64
 	closed   bool
 
-	signing *verifier // how webhooks are authenticated (Spec.Signing); nil: by the plugin
-	ingress ingress   // the webhook endpoint's bounds and counters
+	signing *verifier   // how webhooks are authenticated (Spec.Signing); nil: by the plugin
+	dedupe  *deliveries // the window of delivered webhook ids (Spec.Dedupe)
+	ingress ingress     // the webhook endpoint's bounds and counters
 
 	hooks  chan []*pipeline.Record  // webhook records on their way to Read
 	weblog chan pipeline.WebhookLog // webhook log entries on their way to cfg.Webhooks
@@ -148,6 +152,7 @@ func NewSource(cfg SourceConfig) *Source {
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		changed: make(chan struct{}), waiters: map[uint64]chan struct{}{},
 		hooks: make(chan []*pipeline.Record, cfg.MaxQueuedWebhooks), fatal: make(chan struct{}),
+		dedupe: newDeliveries(cfg.Journal, "plugins."+cfg.Name+".webhooks", cfg.WebhookTimeout),
 	}
 	if cfg.Webhooks != nil {
 		s.weblog = make(chan pipeline.WebhookLog, webhookLogQueue)
@@ -196,8 +201,12 @@ func (s *Source) Open(ctx context.Context) error {
 	if !s.install(inst) {
 		return errClosed
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.supervise()
+	go func() {
+		defer s.wg.Done()
+		s.dedupe.run(s.ctx, func(err error, msg string) { s.log.WithError(err).Warn(msg) })
+	}()
 	return nil
 }
 
@@ -234,6 +243,13 @@ func (s *Source) start(ctx context.Context) (*instance, error) {
 	gen := s.gen
 	s.webhooks = spec.Webhooks
 	s.signing = newVerifier(spec.Signing)
+	if s.signing != nil {
+		// Only an authenticated request may be answered as a duplicate or
+		// hold up the copies of its delivery.
+		s.dedupe.configure(spec.Dedupe)
+	} else {
+		s.dedupe.configure(nil)
+	}
 	s.mu.Unlock()
 	if err := sp.Open(ctx, pos); err != nil {
 		p.Kill()

@@ -134,9 +134,14 @@ func (s *Source) WebhookPath() string { return "/webhooks/" + s.cfg.Name }
 // request ever reaches the plugin. A body over MaxBodyBytes is a 413,
 // before it is read when its Content-Length says so.
 //
+// An authenticated copy of a delivery already answered 2xx (Spec.Dedupe)
+// is answered 200 "duplicate" here, without reaching the plugin; a copy
+// of one still being handled waits for that one's outcome (deliveries).
+//
 // After answering, and without delaying the answer, the request goes to
 // the webhook log (SourceConfig.Webhooks; refused unauthenticated ones
-// sampled) and its final status to the plugin (WebhookFinisher).
+// sampled), a 2xx to the window of delivered ids and the final status to
+// the plugin (WebhookFinisher).
 func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var info WebhookInfo
@@ -199,16 +204,33 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Unauthorized", status)
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WebhookTimeout)
+	defer cancel()
 	if check != nil {
 		info.HMAC = "valid"
+		if key, scope, id := s.dedupe.key(r.Header); key != "" {
+			dup, c, err := s.dedupe.claim(ctx, key)
+			switch {
+			case err != nil:
+				s.log.WithField("webhook_id", id).Warn("webhook answered 503: a copy of the same delivery was still being handled")
+				status = unavailable(w, "a copy of this delivery is still being handled")
+				return
+			case dup != nil:
+				info = duplicateInfo(scope, id, dup)
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				_, _ = io.WriteString(w, "duplicate\n")
+				return
+			}
+			// Runs before the log's defer, with the status answered and
+			// the plugin's Info.
+			defer func() { s.dedupe.finish(c, status, info) }()
+		}
 	}
 	inst := s.current()
 	if inst == nil {
 		status = unavailable(w, "plugin is restarting")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WebhookTimeout)
-	defer cancel()
 	resp, err := inst.p.Source().HandleWebhook(ctx, WebhookRequest{
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 		Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr,
@@ -288,22 +310,6 @@ func (s *Source) webhookDone(token []byte, status int) {
 }
 
 const doneTimeout = 10 * time.Second
-
-// WebhookOutcome is how the host finally answered one response that
-// carried a DoneToken.
-type WebhookOutcome struct {
-	Token  []byte
-	Status int
-}
-
-// WebhookBatchFinisher is a WebhookFinisher that also takes the outcomes
-// that arrive together at once, e.g. to commit them to its store with one
-// sync rather than one each. The host then calls WebhooksDone, one call at
-// a time, with every outcome that arrived while the previous call ran.
-type WebhookBatchFinisher interface {
-	WebhookFinisher
-	WebhooksDone(ctx context.Context, outcomes []WebhookOutcome) error
-}
 
 func unavailable(w http.ResponseWriter, why string) int {
 	w.Header().Set("Retry-After", "5")

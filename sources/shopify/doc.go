@@ -7,10 +7,12 @@
 //
 // The plugin enforces invariant 1 with the host: a webhook's event is
 // returned to the host, which answers Shopify only once the event is on
-// Kafka; the delivery's X-Shopify-Webhook-Id enters the durable dedupe
-// window (state_dir/webhooks.db) only when the host reports that answer
-// was a 2xx, so a retry of a delivery answered 503 is never taken for a
-// duplicate. Backfill (bulk operations) and reconciliation (cursor
+// Kafka. The plugin names each delivery for the host (Spec.Dedupe:
+// X-Shopify-Webhook-Id per shop, kept dedupe_window), which keeps the
+// durable window in its state and lets a delivery in only once it
+// answered it 2xx, so a retry of a delivery answered 503 is never taken
+// for a duplicate; copies of a delivery answered 2xx never reach the
+// plugin. Backfill (bulk operations) and reconciliation (cursor
 // pagination by updated_at) attach every store's cursors to the last
 // record of each batch; the host persists that position before acking and
 // hands it back to Open, so a restart resumes inside a bulk result file

@@ -33,12 +33,11 @@ type Plugin struct {
 	cfg    *Config
 	stores map[string]*storeConf // by shop domain
 	app    Secrets               // the top-level secrets, for shops not configured
-	dedupe *dedupe
-	sync   *syncer // backfill and reconciliation; nil before Open
+	sync   *syncer               // backfill and reconciliation; nil before Open
 
 	stopOnce sync.Once
 	stopped  chan struct{}
-	bg       context.Context // background work (pruning, sync), ended by Stop
+	bg       context.Context // background work (sync), ended by Stop
 	cancel   context.CancelFunc
 }
 
@@ -51,10 +50,7 @@ type storeConf struct {
 	admin *admin.Client
 }
 
-var (
-	_ plugins.SourcePlugin    = (*Plugin)(nil)
-	_ plugins.WebhookFinisher = (*Plugin)(nil)
-)
+var _ plugins.SourcePlugin = (*Plugin)(nil)
 
 // New returns an unconfigured plugin.
 func New() *Plugin {
@@ -67,6 +63,12 @@ func New() *Plugin {
 // authenticates each request while reading it (plugins.WebhookSigning):
 // a configured shop by its own current and previous secret, any other
 // shop (or none) by the app-level ones. HandleWebhook verifies again.
+//
+// And it names each delivery for the host's dedupe window
+// (plugins.WebhookDedupe): X-Shopify-Webhook-Id per shop domain, kept
+// dedupe_window. Shopify delivers at least once and retries whatever it
+// did not see answered 2xx; the host answers the copies of a delivery it
+// answered 2xx without calling the plugin.
 func (p *Plugin) Specify(context.Context) (plugins.Spec, error) {
 	spec := plugins.Spec{
 		Name: "shopify", Version: "1", Webhooks: true,
@@ -86,13 +88,19 @@ func (p *Plugin) Specify(context.Context) (plugins.Spec, error) {
 			sg.Secrets[shop] = st.secrets.list()
 		}
 		spec.Signing = sg
+		spec.Dedupe = &plugins.WebhookDedupe{
+			IDHeaders:    []string{HeaderWebhookID, strings.TrimPrefix(HeaderWebhookID, "X-")},
+			ScopeHeaders: sg.KeyHeaders,
+			Window:       p.cfg.DedupeWindow,
+		}
 	}
 	return spec, nil
 }
 
 // Configure decodes the connector's configuration (validated by the host
 // already; validated again here, since a plugin binary may be launched by
-// an older host) and opens the dedupe window in state_dir.
+// an older host) and removes the dedupe window an older tajo kept in
+// state_dir (legacyWindowFile).
 func (p *Plugin) Configure(_ context.Context, raw []byte) error {
 	cfg := NewConfig().(*Config)
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -107,20 +115,12 @@ func (p *Plugin) Configure(_ context.Context, raw []byte) error {
 	for _, s := range cfg.StoreList() {
 		stores[s.ShopURL] = &storeConf{Store: s, secrets: Secrets{Current: s.APISecret.Reveal(), Previous: s.PreviousAPISecret.Reveal()}, admin: deletionClient(s)}
 	}
-	d, err := openDedupe(cfg.StateDir, cfg.DedupeWindow)
-	if err != nil {
-		return err
-	}
 	p.log.SetLevel(logLevel(cfg))
+	removeLegacyWindow(cfg.StateDir, p.log)
 	p.mu.Lock()
-	old := p.dedupe
-	p.cfg, p.stores, p.dedupe = cfg, stores, d
+	p.cfg, p.stores = cfg, stores
 	p.app = Secrets{Current: cfg.APISecret.Reveal(), Previous: cfg.PreviousAPISecret.Reveal()}
 	p.mu.Unlock()
-	if old != nil {
-		old.close()
-	}
-	go d.pruneLoop(p.bg, 10*time.Minute)
 	p.log.WithField("stores", len(stores)).Info("shopify configured")
 	return nil
 }
@@ -201,8 +201,9 @@ func (p *Plugin) Ack(context.Context, [][]byte) error { return nil }
 // method, signature (401 for any bad or missing one, before anything in
 // the request is trusted: a configured shop is judged by its own secrets,
 // any other by the app-level ones, and without those it is a 401 too),
-// then the body (400 only when it is not JSON), the dedupe window and the
-// topic's sync setting.
+// then the body (400 only when it is not JSON) and the topic's sync
+// setting. Copies of a delivery already answered 2xx do not get here: the
+// host answers them (Specify's WebhookDedupe).
 //
 // Every authenticated JSON delivery is answered 200 once its event is on
 // Kafka (DESIGN.md invariant 7): one that cannot be normalized (missing
@@ -226,9 +227,9 @@ func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) 
 		return answer(unverified(info), http.StatusMethodNotAllowed, "POST only"), nil
 	}
 	p.mu.Lock()
-	cfg, stores, app, dd := p.cfg, p.stores, p.app, p.dedupe
+	cfg, stores, app := p.cfg, p.stores, p.app
 	p.mu.Unlock()
-	if cfg == nil || dd == nil {
+	if cfg == nil {
 		return plugins.WebhookResponse{}, errors.New("shopify: webhook before Configure or after Teardown")
 	}
 	st := stores[info.Shop]
@@ -284,22 +285,8 @@ func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) 
 			ev = Unprocessable(w, t.Kind, reason)
 		}
 	}
-	var token []byte
-	if w.WebhookID != "" {
-		dup, tk, err := dd.claim(ctx, dedupeKey(ev.Shop, w.WebhookID))
-		if err != nil {
-			return plugins.WebhookResponse{}, fmt.Errorf("shopify: dedupe window: %w", err)
-		}
-		if dup {
-			return answer(info, http.StatusOK, "duplicate"), nil
-		}
-		token = tk
-	}
 	value, err := marshalData(ev)
 	if err != nil {
-		if token != nil {
-			_ = dd.finish(token, false)
-		}
 		return plugins.WebhookResponse{}, fmt.Errorf("shopify: encoding the event: %w", err)
 	}
 	fields := logrus.Fields{"shop": ev.Shop, "topic": ev.Topic, "event_id": ev.ID, "webhook_id": info.WebhookID, "api_version": info.APIVersion}
@@ -313,7 +300,6 @@ func (p *Plugin) HandleWebhook(ctx context.Context, req plugins.WebhookRequest) 
 	}
 	resp := answer(info, http.StatusOK, "ok")
 	resp.Records = []plugins.Record{{Key: []byte(ev.Shop), Value: value, Time: ev.OccurredAt}}
-	resp.DoneToken = token
 	return resp, nil
 }
 
@@ -348,36 +334,6 @@ func answer(info plugins.WebhookInfo, status int, msg string) plugins.WebhookRes
 		Status: status, Info: info, Body: []byte(msg + "\n"),
 		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
 	}
-}
-
-// WebhookDone commits a delivery to the dedupe window once the host
-// answered it 2xx (its event is on Kafka), and releases it otherwise.
-func (p *Plugin) WebhookDone(_ context.Context, token []byte, status int) error {
-	p.mu.Lock()
-	dd := p.dedupe
-	p.mu.Unlock()
-	if dd == nil {
-		return nil
-	}
-	return dd.finish(token, status >= 200 && status < 300)
-}
-
-var _ plugins.WebhookBatchFinisher = (*Plugin)(nil)
-
-// WebhooksDone is WebhookDone for the outcomes the host sends together:
-// the deliveries answered 2xx are committed with one write.
-func (p *Plugin) WebhooksDone(_ context.Context, done []plugins.WebhookOutcome) error {
-	p.mu.Lock()
-	dd := p.dedupe
-	p.mu.Unlock()
-	if dd == nil {
-		return nil
-	}
-	outs := make([]outcome, len(done))
-	for i, o := range done {
-		outs[i] = outcome{o.Token, o.Status >= 200 && o.Status < 300}
-	}
-	return dd.finishAll(outs)
 }
 
 // topicEnabled maps a topic to the sync.* switch that governs it. Shop
@@ -428,16 +384,12 @@ func (p *Plugin) Stop(context.Context) error {
 	return nil
 }
 
-// Teardown stops everything and closes the dedupe window.
+// Teardown stops everything.
 func (p *Plugin) Teardown(ctx context.Context) error {
 	_ = p.Stop(ctx)
 	p.cancel()
 	p.mu.Lock()
-	dd := p.dedupe
-	p.dedupe = nil
+	p.cfg = nil
 	p.mu.Unlock()
-	if dd != nil {
-		return dd.close()
-	}
 	return nil
 }

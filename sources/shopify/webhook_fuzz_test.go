@@ -26,7 +26,6 @@ func FuzzWebhook(f *testing.F) {
 	cfg := NewConfig().(*Config)
 	cfg.Sync.Backfill, cfg.Sync.ReconcileEvery = false, 0
 	cfg.Sync.Inventory.Enabled = true
-	cfg.StateDir = "" // the dedupe window in memory: every input has its own webhook id
 	cfg.Stores = []Store{{ShopURL: shop, APISecret: secret}}
 	raw, err := cfg.PluginJSON()
 	if err != nil {
@@ -91,6 +90,5 @@ func FuzzWebhook(f *testing.F) {
 		if ev.Type == schemas.TypeDeliveryUnprocessable && (len(ev.Problems) == 0 || ev.Headers["X-Shopify-Topic"] != tp) {
 			t.Fatalf("%s: unprocessable without its reason or headers: %+v", tp, ev)
 		}
-		_ = p.WebhookDone(context.Background(), resp.DoneToken, http.StatusOK)
 	})
 }

@@ -157,8 +157,14 @@ type SpecifyResponse struct {
 	// it. Hosts that do not know this field ignore it; the plugin still
 	// verifies what it receives.
 	WebhookSigning *WebhookSigning `protobuf:"bytes,6,opt,name=webhook_signing,json=webhookSigning,proto3" json:"webhook_signing,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Which header names a delivery, when the host is to drop the copies of
+	// one it already answered 2xx (a sender's retries) before they reach
+	// the plugin. Needs webhook_signing: only an authenticated request is
+	// looked up. Unset: every request reaches the plugin. Hosts that do not
+	// know this field pass every request on.
+	WebhookDedupe *WebhookDedupe `protobuf:"bytes,7,opt,name=webhook_dedupe,json=webhookDedupe,proto3" json:"webhook_dedupe,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SpecifyResponse) Reset() {
@@ -233,6 +239,79 @@ func (x *SpecifyResponse) GetWebhookSigning() *WebhookSigning {
 	return nil
 }
 
+func (x *SpecifyResponse) GetWebhookDedupe() *WebhookDedupe {
+	if x != nil {
+		return x.WebhookDedupe
+	}
+	return nil
+}
+
+// WebhookDedupe is the host's window of delivered webhook ids.
+type WebhookDedupe struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Headers that may carry the delivery id, the first present one wins;
+	// a request without one is not deduplicated.
+	IdHeaders []string `protobuf:"bytes,1,rep,name=id_headers,json=idHeaders,proto3" json:"id_headers,omitempty"`
+	// Headers whose value (trimmed, lower-cased) scopes the id, e.g. the
+	// shop domain; the first present one wins.
+	ScopeHeaders []string `protobuf:"bytes,2,rep,name=scope_headers,json=scopeHeaders,proto3" json:"scope_headers,omitempty"`
+	// How long a delivery answered 2xx is remembered, in nanoseconds.
+	WindowNanos   int64 `protobuf:"varint,3,opt,name=window_nanos,json=windowNanos,proto3" json:"window_nanos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookDedupe) Reset() {
+	*x = WebhookDedupe{}
+	mi := &file_source_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookDedupe) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookDedupe) ProtoMessage() {}
+
+func (x *WebhookDedupe) ProtoReflect() protoreflect.Message {
+	mi := &file_source_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookDedupe.ProtoReflect.Descriptor instead.
+func (*WebhookDedupe) Descriptor() ([]byte, []int) {
+	return file_source_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WebhookDedupe) GetIdHeaders() []string {
+	if x != nil {
+		return x.IdHeaders
+	}
+	return nil
+}
+
+func (x *WebhookDedupe) GetScopeHeaders() []string {
+	if x != nil {
+		return x.ScopeHeaders
+	}
+	return nil
+}
+
+func (x *WebhookDedupe) GetWindowNanos() int64 {
+	if x != nil {
+		return x.WindowNanos
+	}
+	return 0
+}
+
 // WebhookSigning describes a signature over the raw request body.
 type WebhookSigning struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -255,7 +334,7 @@ type WebhookSigning struct {
 
 func (x *WebhookSigning) Reset() {
 	*x = WebhookSigning{}
-	mi := &file_source_proto_msgTypes[3]
+	mi := &file_source_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +346,7 @@ func (x *WebhookSigning) String() string {
 func (*WebhookSigning) ProtoMessage() {}
 
 func (x *WebhookSigning) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[3]
+	mi := &file_source_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +359,7 @@ func (x *WebhookSigning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookSigning.ProtoReflect.Descriptor instead.
 func (*WebhookSigning) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{3}
+	return file_source_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WebhookSigning) GetScheme() string {
@@ -328,7 +407,7 @@ type KeySecrets struct {
 
 func (x *KeySecrets) Reset() {
 	*x = KeySecrets{}
-	mi := &file_source_proto_msgTypes[4]
+	mi := &file_source_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +419,7 @@ func (x *KeySecrets) String() string {
 func (*KeySecrets) ProtoMessage() {}
 
 func (x *KeySecrets) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[4]
+	mi := &file_source_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +432,7 @@ func (x *KeySecrets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeySecrets.ProtoReflect.Descriptor instead.
 func (*KeySecrets) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{4}
+	return file_source_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *KeySecrets) GetKey() string {
@@ -379,7 +458,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_source_proto_msgTypes[5]
+	mi := &file_source_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +470,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[5]
+	mi := &file_source_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +483,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{5}
+	return file_source_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigureRequest) GetConfigJson() []byte {
@@ -422,7 +501,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_source_proto_msgTypes[6]
+	mi := &file_source_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +513,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[6]
+	mi := &file_source_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +526,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{6}
+	return file_source_proto_rawDescGZIP(), []int{7}
 }
 
 type OpenRequest struct {
@@ -459,7 +538,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_source_proto_msgTypes[7]
+	mi := &file_source_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +550,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[7]
+	mi := &file_source_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +563,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{7}
+	return file_source_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OpenRequest) GetPosition() []byte {
@@ -502,7 +581,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_source_proto_msgTypes[8]
+	mi := &file_source_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +593,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[8]
+	mi := &file_source_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +606,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{8}
+	return file_source_proto_rawDescGZIP(), []int{9}
 }
 
 type RunRequest struct {
@@ -540,7 +619,7 @@ type RunRequest struct {
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_source_proto_msgTypes[9]
+	mi := &file_source_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +631,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[9]
+	mi := &file_source_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +644,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{9}
+	return file_source_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RunRequest) GetAckPositions() [][]byte {
@@ -587,7 +666,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_source_proto_msgTypes[10]
+	mi := &file_source_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +678,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[10]
+	mi := &file_source_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +691,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{10}
+	return file_source_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunResponse) GetRecords() []*Record {
@@ -639,7 +718,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_source_proto_msgTypes[11]
+	mi := &file_source_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +730,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[11]
+	mi := &file_source_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +743,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{11}
+	return file_source_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Header) GetName() string {
@@ -695,7 +774,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_source_proto_msgTypes[12]
+	mi := &file_source_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +786,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[12]
+	mi := &file_source_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +799,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{12}
+	return file_source_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WebhookRequest) GetMethod() string {
@@ -782,7 +861,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_source_proto_msgTypes[13]
+	mi := &file_source_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +873,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[13]
+	mi := &file_source_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +886,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{13}
+	return file_source_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -867,7 +946,7 @@ type WebhookInfo struct {
 
 func (x *WebhookInfo) Reset() {
 	*x = WebhookInfo{}
-	mi := &file_source_proto_msgTypes[14]
+	mi := &file_source_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +958,7 @@ func (x *WebhookInfo) String() string {
 func (*WebhookInfo) ProtoMessage() {}
 
 func (x *WebhookInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[14]
+	mi := &file_source_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +971,7 @@ func (x *WebhookInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookInfo.ProtoReflect.Descriptor instead.
 func (*WebhookInfo) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{14}
+	return file_source_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WebhookInfo) GetShop() string {
@@ -941,7 +1020,7 @@ type WebhookDoneRequest struct {
 
 func (x *WebhookDoneRequest) Reset() {
 	*x = WebhookDoneRequest{}
-	mi := &file_source_proto_msgTypes[15]
+	mi := &file_source_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1032,7 @@ func (x *WebhookDoneRequest) String() string {
 func (*WebhookDoneRequest) ProtoMessage() {}
 
 func (x *WebhookDoneRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[15]
+	mi := &file_source_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1045,7 @@ func (x *WebhookDoneRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDoneRequest.ProtoReflect.Descriptor instead.
 func (*WebhookDoneRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{15}
+	return file_source_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WebhookDoneRequest) GetToken() []byte {
@@ -991,7 +1070,7 @@ type WebhookDoneResponse struct {
 
 func (x *WebhookDoneResponse) Reset() {
 	*x = WebhookDoneResponse{}
-	mi := &file_source_proto_msgTypes[16]
+	mi := &file_source_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1082,7 @@ func (x *WebhookDoneResponse) String() string {
 func (*WebhookDoneResponse) ProtoMessage() {}
 
 func (x *WebhookDoneResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[16]
+	mi := &file_source_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1095,7 @@ func (x *WebhookDoneResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDoneResponse.ProtoReflect.Descriptor instead.
 func (*WebhookDoneResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{16}
+	return file_source_proto_rawDescGZIP(), []int{17}
 }
 
 // WebhookCall is one HandleWebhook on the Webhooks stream.
@@ -1034,7 +1113,7 @@ type WebhookCall struct {
 
 func (x *WebhookCall) Reset() {
 	*x = WebhookCall{}
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1125,7 @@ func (x *WebhookCall) String() string {
 func (*WebhookCall) ProtoMessage() {}
 
 func (x *WebhookCall) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[17]
+	mi := &file_source_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1138,7 @@ func (x *WebhookCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookCall.ProtoReflect.Descriptor instead.
 func (*WebhookCall) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{17}
+	return file_source_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WebhookCall) GetId() uint64 {
@@ -1097,7 +1176,7 @@ type WebhookStreamRequest struct {
 
 func (x *WebhookStreamRequest) Reset() {
 	*x = WebhookStreamRequest{}
-	mi := &file_source_proto_msgTypes[18]
+	mi := &file_source_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1188,7 @@ func (x *WebhookStreamRequest) String() string {
 func (*WebhookStreamRequest) ProtoMessage() {}
 
 func (x *WebhookStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[18]
+	mi := &file_source_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1201,7 @@ func (x *WebhookStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookStreamRequest.ProtoReflect.Descriptor instead.
 func (*WebhookStreamRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{18}
+	return file_source_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WebhookStreamRequest) GetCalls() []*WebhookCall {
@@ -1160,7 +1239,7 @@ type WebhookResult struct {
 
 func (x *WebhookResult) Reset() {
 	*x = WebhookResult{}
-	mi := &file_source_proto_msgTypes[19]
+	mi := &file_source_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1251,7 @@ func (x *WebhookResult) String() string {
 func (*WebhookResult) ProtoMessage() {}
 
 func (x *WebhookResult) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[19]
+	mi := &file_source_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1264,7 @@ func (x *WebhookResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResult.ProtoReflect.Descriptor instead.
 func (*WebhookResult) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{19}
+	return file_source_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WebhookResult) GetId() uint64 {
@@ -1225,7 +1304,7 @@ type WebhookStreamResponse struct {
 
 func (x *WebhookStreamResponse) Reset() {
 	*x = WebhookStreamResponse{}
-	mi := &file_source_proto_msgTypes[20]
+	mi := &file_source_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1316,7 @@ func (x *WebhookStreamResponse) String() string {
 func (*WebhookStreamResponse) ProtoMessage() {}
 
 func (x *WebhookStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[20]
+	mi := &file_source_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1329,7 @@ func (x *WebhookStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookStreamResponse.ProtoReflect.Descriptor instead.
 func (*WebhookStreamResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{20}
+	return file_source_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WebhookStreamResponse) GetResults() []*WebhookResult {
@@ -1268,7 +1347,7 @@ type TestConnectionRequest struct {
 
 func (x *TestConnectionRequest) Reset() {
 	*x = TestConnectionRequest{}
-	mi := &file_source_proto_msgTypes[21]
+	mi := &file_source_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1359,7 @@ func (x *TestConnectionRequest) String() string {
 func (*TestConnectionRequest) ProtoMessage() {}
 
 func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[21]
+	mi := &file_source_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1372,7 @@ func (x *TestConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionRequest.ProtoReflect.Descriptor instead.
 func (*TestConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{21}
+	return file_source_proto_rawDescGZIP(), []int{22}
 }
 
 type TestConnectionResponse struct {
@@ -1306,7 +1385,7 @@ type TestConnectionResponse struct {
 
 func (x *TestConnectionResponse) Reset() {
 	*x = TestConnectionResponse{}
-	mi := &file_source_proto_msgTypes[22]
+	mi := &file_source_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1397,7 @@ func (x *TestConnectionResponse) String() string {
 func (*TestConnectionResponse) ProtoMessage() {}
 
 func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[22]
+	mi := &file_source_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1410,7 @@ func (x *TestConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestConnectionResponse.ProtoReflect.Descriptor instead.
 func (*TestConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{22}
+	return file_source_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TestConnectionResponse) GetMessage() string {
@@ -1349,7 +1428,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_source_proto_msgTypes[23]
+	mi := &file_source_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1440,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[23]
+	mi := &file_source_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1453,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{23}
+	return file_source_proto_rawDescGZIP(), []int{24}
 }
 
 type StopResponse struct {
@@ -1385,7 +1464,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_source_proto_msgTypes[24]
+	mi := &file_source_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1476,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[24]
+	mi := &file_source_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1489,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{24}
+	return file_source_proto_rawDescGZIP(), []int{25}
 }
 
 type TeardownRequest struct {
@@ -1421,7 +1500,7 @@ type TeardownRequest struct {
 
 func (x *TeardownRequest) Reset() {
 	*x = TeardownRequest{}
-	mi := &file_source_proto_msgTypes[25]
+	mi := &file_source_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1512,7 @@ func (x *TeardownRequest) String() string {
 func (*TeardownRequest) ProtoMessage() {}
 
 func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[25]
+	mi := &file_source_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1525,7 @@ func (x *TeardownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownRequest.ProtoReflect.Descriptor instead.
 func (*TeardownRequest) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{25}
+	return file_source_proto_rawDescGZIP(), []int{26}
 }
 
 type TeardownResponse struct {
@@ -1457,7 +1536,7 @@ type TeardownResponse struct {
 
 func (x *TeardownResponse) Reset() {
 	*x = TeardownResponse{}
-	mi := &file_source_proto_msgTypes[26]
+	mi := &file_source_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1548,7 @@ func (x *TeardownResponse) String() string {
 func (*TeardownResponse) ProtoMessage() {}
 
 func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_source_proto_msgTypes[26]
+	mi := &file_source_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1561,7 @@ func (x *TeardownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeardownResponse.ProtoReflect.Descriptor instead.
 func (*TeardownResponse) Descriptor() ([]byte, []int) {
-	return file_source_proto_rawDescGZIP(), []int{26}
+	return file_source_proto_rawDescGZIP(), []int{27}
 }
 
 var File_source_proto protoreflect.FileDescriptor
@@ -1495,14 +1574,20 @@ const file_source_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12$\n" +
 	"\x0etime_unix_nano\x18\x03 \x01(\x03R\ftimeUnixNano\x12\x1a\n" +
 	"\bposition\x18\x04 \x01(\fR\bposition\"\x10\n" +
-	"\x0eSpecifyRequest\"\xea\x01\n" +
+	"\x0eSpecifyRequest\"\xb7\x02\n" +
 	"\x0fSpecifyResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\tR\asummary\x12\x1a\n" +
 	"\bwebhooks\x18\x04 \x01(\bR\bwebhooks\x12#\n" +
 	"\rconfig_schema\x18\x05 \x01(\tR\fconfigSchema\x12N\n" +
-	"\x0fwebhook_signing\x18\x06 \x01(\v2%.tajo.plugin.source.v1.WebhookSigningR\x0ewebhookSigning\"\xd6\x01\n" +
+	"\x0fwebhook_signing\x18\x06 \x01(\v2%.tajo.plugin.source.v1.WebhookSigningR\x0ewebhookSigning\x12K\n" +
+	"\x0ewebhook_dedupe\x18\a \x01(\v2$.tajo.plugin.source.v1.WebhookDedupeR\rwebhookDedupe\"v\n" +
+	"\rWebhookDedupe\x12\x1d\n" +
+	"\n" +
+	"id_headers\x18\x01 \x03(\tR\tidHeaders\x12#\n" +
+	"\rscope_headers\x18\x02 \x03(\tR\fscopeHeaders\x12!\n" +
+	"\fwindow_nanos\x18\x03 \x01(\x03R\vwindowNanos\"\xd6\x01\n" +
 	"\x0eWebhookSigning\x12\x16\n" +
 	"\x06scheme\x18\x01 \x01(\tR\x06scheme\x12+\n" +
 	"\x11signature_headers\x18\x02 \x03(\tR\x10signatureHeaders\x12\x1f\n" +
@@ -1605,74 +1690,76 @@ func file_source_proto_rawDescGZIP() []byte {
 	return file_source_proto_rawDescData
 }
 
-var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_source_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_source_proto_goTypes = []any{
 	(*Record)(nil),                 // 0: tajo.plugin.source.v1.Record
 	(*SpecifyRequest)(nil),         // 1: tajo.plugin.source.v1.SpecifyRequest
 	(*SpecifyResponse)(nil),        // 2: tajo.plugin.source.v1.SpecifyResponse
-	(*WebhookSigning)(nil),         // 3: tajo.plugin.source.v1.WebhookSigning
-	(*KeySecrets)(nil),             // 4: tajo.plugin.source.v1.KeySecrets
-	(*ConfigureRequest)(nil),       // 5: tajo.plugin.source.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),      // 6: tajo.plugin.source.v1.ConfigureResponse
-	(*OpenRequest)(nil),            // 7: tajo.plugin.source.v1.OpenRequest
-	(*OpenResponse)(nil),           // 8: tajo.plugin.source.v1.OpenResponse
-	(*RunRequest)(nil),             // 9: tajo.plugin.source.v1.RunRequest
-	(*RunResponse)(nil),            // 10: tajo.plugin.source.v1.RunResponse
-	(*Header)(nil),                 // 11: tajo.plugin.source.v1.Header
-	(*WebhookRequest)(nil),         // 12: tajo.plugin.source.v1.WebhookRequest
-	(*WebhookResponse)(nil),        // 13: tajo.plugin.source.v1.WebhookResponse
-	(*WebhookInfo)(nil),            // 14: tajo.plugin.source.v1.WebhookInfo
-	(*WebhookDoneRequest)(nil),     // 15: tajo.plugin.source.v1.WebhookDoneRequest
-	(*WebhookDoneResponse)(nil),    // 16: tajo.plugin.source.v1.WebhookDoneResponse
-	(*WebhookCall)(nil),            // 17: tajo.plugin.source.v1.WebhookCall
-	(*WebhookStreamRequest)(nil),   // 18: tajo.plugin.source.v1.WebhookStreamRequest
-	(*WebhookResult)(nil),          // 19: tajo.plugin.source.v1.WebhookResult
-	(*WebhookStreamResponse)(nil),  // 20: tajo.plugin.source.v1.WebhookStreamResponse
-	(*TestConnectionRequest)(nil),  // 21: tajo.plugin.source.v1.TestConnectionRequest
-	(*TestConnectionResponse)(nil), // 22: tajo.plugin.source.v1.TestConnectionResponse
-	(*StopRequest)(nil),            // 23: tajo.plugin.source.v1.StopRequest
-	(*StopResponse)(nil),           // 24: tajo.plugin.source.v1.StopResponse
-	(*TeardownRequest)(nil),        // 25: tajo.plugin.source.v1.TeardownRequest
-	(*TeardownResponse)(nil),       // 26: tajo.plugin.source.v1.TeardownResponse
+	(*WebhookDedupe)(nil),          // 3: tajo.plugin.source.v1.WebhookDedupe
+	(*WebhookSigning)(nil),         // 4: tajo.plugin.source.v1.WebhookSigning
+	(*KeySecrets)(nil),             // 5: tajo.plugin.source.v1.KeySecrets
+	(*ConfigureRequest)(nil),       // 6: tajo.plugin.source.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),      // 7: tajo.plugin.source.v1.ConfigureResponse
+	(*OpenRequest)(nil),            // 8: tajo.plugin.source.v1.OpenRequest
+	(*OpenResponse)(nil),           // 9: tajo.plugin.source.v1.OpenResponse
+	(*RunRequest)(nil),             // 10: tajo.plugin.source.v1.RunRequest
+	(*RunResponse)(nil),            // 11: tajo.plugin.source.v1.RunResponse
+	(*Header)(nil),                 // 12: tajo.plugin.source.v1.Header
+	(*WebhookRequest)(nil),         // 13: tajo.plugin.source.v1.WebhookRequest
+	(*WebhookResponse)(nil),        // 14: tajo.plugin.source.v1.WebhookResponse
+	(*WebhookInfo)(nil),            // 15: tajo.plugin.source.v1.WebhookInfo
+	(*WebhookDoneRequest)(nil),     // 16: tajo.plugin.source.v1.WebhookDoneRequest
+	(*WebhookDoneResponse)(nil),    // 17: tajo.plugin.source.v1.WebhookDoneResponse
+	(*WebhookCall)(nil),            // 18: tajo.plugin.source.v1.WebhookCall
+	(*WebhookStreamRequest)(nil),   // 19: tajo.plugin.source.v1.WebhookStreamRequest
+	(*WebhookResult)(nil),          // 20: tajo.plugin.source.v1.WebhookResult
+	(*WebhookStreamResponse)(nil),  // 21: tajo.plugin.source.v1.WebhookStreamResponse
+	(*TestConnectionRequest)(nil),  // 22: tajo.plugin.source.v1.TestConnectionRequest
+	(*TestConnectionResponse)(nil), // 23: tajo.plugin.source.v1.TestConnectionResponse
+	(*StopRequest)(nil),            // 24: tajo.plugin.source.v1.StopRequest
+	(*StopResponse)(nil),           // 25: tajo.plugin.source.v1.StopResponse
+	(*TeardownRequest)(nil),        // 26: tajo.plugin.source.v1.TeardownRequest
+	(*TeardownResponse)(nil),       // 27: tajo.plugin.source.v1.TeardownResponse
 }
 var file_source_proto_depIdxs = []int32{
-	3,  // 0: tajo.plugin.source.v1.SpecifyResponse.webhook_signing:type_name -> tajo.plugin.source.v1.WebhookSigning
-	4,  // 1: tajo.plugin.source.v1.WebhookSigning.keys:type_name -> tajo.plugin.source.v1.KeySecrets
-	0,  // 2: tajo.plugin.source.v1.RunResponse.records:type_name -> tajo.plugin.source.v1.Record
-	11, // 3: tajo.plugin.source.v1.WebhookRequest.headers:type_name -> tajo.plugin.source.v1.Header
-	11, // 4: tajo.plugin.source.v1.WebhookResponse.headers:type_name -> tajo.plugin.source.v1.Header
-	0,  // 5: tajo.plugin.source.v1.WebhookResponse.records:type_name -> tajo.plugin.source.v1.Record
-	14, // 6: tajo.plugin.source.v1.WebhookResponse.info:type_name -> tajo.plugin.source.v1.WebhookInfo
-	12, // 7: tajo.plugin.source.v1.WebhookCall.request:type_name -> tajo.plugin.source.v1.WebhookRequest
-	17, // 8: tajo.plugin.source.v1.WebhookStreamRequest.calls:type_name -> tajo.plugin.source.v1.WebhookCall
-	15, // 9: tajo.plugin.source.v1.WebhookStreamRequest.done:type_name -> tajo.plugin.source.v1.WebhookDoneRequest
-	13, // 10: tajo.plugin.source.v1.WebhookResult.response:type_name -> tajo.plugin.source.v1.WebhookResponse
-	19, // 11: tajo.plugin.source.v1.WebhookStreamResponse.results:type_name -> tajo.plugin.source.v1.WebhookResult
-	1,  // 12: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
-	5,  // 13: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
-	7,  // 14: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
-	9,  // 15: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
-	12, // 16: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
-	15, // 17: tajo.plugin.source.v1.Source.WebhookDone:input_type -> tajo.plugin.source.v1.WebhookDoneRequest
-	18, // 18: tajo.plugin.source.v1.Source.Webhooks:input_type -> tajo.plugin.source.v1.WebhookStreamRequest
-	21, // 19: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
-	23, // 20: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
-	25, // 21: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
-	2,  // 22: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
-	6,  // 23: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
-	8,  // 24: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
-	10, // 25: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
-	13, // 26: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
-	16, // 27: tajo.plugin.source.v1.Source.WebhookDone:output_type -> tajo.plugin.source.v1.WebhookDoneResponse
-	20, // 28: tajo.plugin.source.v1.Source.Webhooks:output_type -> tajo.plugin.source.v1.WebhookStreamResponse
-	22, // 29: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
-	24, // 30: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
-	26, // 31: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
-	22, // [22:32] is the sub-list for method output_type
-	12, // [12:22] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	4,  // 0: tajo.plugin.source.v1.SpecifyResponse.webhook_signing:type_name -> tajo.plugin.source.v1.WebhookSigning
+	3,  // 1: tajo.plugin.source.v1.SpecifyResponse.webhook_dedupe:type_name -> tajo.plugin.source.v1.WebhookDedupe
+	5,  // 2: tajo.plugin.source.v1.WebhookSigning.keys:type_name -> tajo.plugin.source.v1.KeySecrets
+	0,  // 3: tajo.plugin.source.v1.RunResponse.records:type_name -> tajo.plugin.source.v1.Record
+	12, // 4: tajo.plugin.source.v1.WebhookRequest.headers:type_name -> tajo.plugin.source.v1.Header
+	12, // 5: tajo.plugin.source.v1.WebhookResponse.headers:type_name -> tajo.plugin.source.v1.Header
+	0,  // 6: tajo.plugin.source.v1.WebhookResponse.records:type_name -> tajo.plugin.source.v1.Record
+	15, // 7: tajo.plugin.source.v1.WebhookResponse.info:type_name -> tajo.plugin.source.v1.WebhookInfo
+	13, // 8: tajo.plugin.source.v1.WebhookCall.request:type_name -> tajo.plugin.source.v1.WebhookRequest
+	18, // 9: tajo.plugin.source.v1.WebhookStreamRequest.calls:type_name -> tajo.plugin.source.v1.WebhookCall
+	16, // 10: tajo.plugin.source.v1.WebhookStreamRequest.done:type_name -> tajo.plugin.source.v1.WebhookDoneRequest
+	14, // 11: tajo.plugin.source.v1.WebhookResult.response:type_name -> tajo.plugin.source.v1.WebhookResponse
+	20, // 12: tajo.plugin.source.v1.WebhookStreamResponse.results:type_name -> tajo.plugin.source.v1.WebhookResult
+	1,  // 13: tajo.plugin.source.v1.Source.Specify:input_type -> tajo.plugin.source.v1.SpecifyRequest
+	6,  // 14: tajo.plugin.source.v1.Source.Configure:input_type -> tajo.plugin.source.v1.ConfigureRequest
+	8,  // 15: tajo.plugin.source.v1.Source.Open:input_type -> tajo.plugin.source.v1.OpenRequest
+	10, // 16: tajo.plugin.source.v1.Source.Run:input_type -> tajo.plugin.source.v1.RunRequest
+	13, // 17: tajo.plugin.source.v1.Source.HandleWebhook:input_type -> tajo.plugin.source.v1.WebhookRequest
+	16, // 18: tajo.plugin.source.v1.Source.WebhookDone:input_type -> tajo.plugin.source.v1.WebhookDoneRequest
+	19, // 19: tajo.plugin.source.v1.Source.Webhooks:input_type -> tajo.plugin.source.v1.WebhookStreamRequest
+	22, // 20: tajo.plugin.source.v1.Source.TestConnection:input_type -> tajo.plugin.source.v1.TestConnectionRequest
+	24, // 21: tajo.plugin.source.v1.Source.Stop:input_type -> tajo.plugin.source.v1.StopRequest
+	26, // 22: tajo.plugin.source.v1.Source.Teardown:input_type -> tajo.plugin.source.v1.TeardownRequest
+	2,  // 23: tajo.plugin.source.v1.Source.Specify:output_type -> tajo.plugin.source.v1.SpecifyResponse
+	7,  // 24: tajo.plugin.source.v1.Source.Configure:output_type -> tajo.plugin.source.v1.ConfigureResponse
+	9,  // 25: tajo.plugin.source.v1.Source.Open:output_type -> tajo.plugin.source.v1.OpenResponse
+	11, // 26: tajo.plugin.source.v1.Source.Run:output_type -> tajo.plugin.source.v1.RunResponse
+	14, // 27: tajo.plugin.source.v1.Source.HandleWebhook:output_type -> tajo.plugin.source.v1.WebhookResponse
+	17, // 28: tajo.plugin.source.v1.Source.WebhookDone:output_type -> tajo.plugin.source.v1.WebhookDoneResponse
+	21, // 29: tajo.plugin.source.v1.Source.Webhooks:output_type -> tajo.plugin.source.v1.WebhookStreamResponse
+	23, // 30: tajo.plugin.source.v1.Source.TestConnection:output_type -> tajo.plugin.source.v1.TestConnectionResponse
+	25, // 31: tajo.plugin.source.v1.Source.Stop:output_type -> tajo.plugin.source.v1.StopResponse
+	27, // 32: tajo.plugin.source.v1.Source.Teardown:output_type -> tajo.plugin.source.v1.TeardownResponse
+	23, // [23:33] is the sub-list for method output_type
+	13, // [13:23] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_source_proto_init() }
@@ -1686,7 +1773,7 @@ func file_source_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_source_proto_rawDesc), len(file_source_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

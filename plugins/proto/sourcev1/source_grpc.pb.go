@@ -67,7 +67,7 @@ type SourceClient interface {
 	// WebhookDone tells the plugin what the host finally answered to a
 	// request whose response carried a done_token: the plugin's status once
 	// the records were durable, or 503 when they could not be made durable.
-	// A plugin that keeps a dedupe window commits a delivery only on a 2xx.
+	// (The host's own dedupe window, webhook_dedupe, needs none of this.)
 	// Plugins built before this call answer UNIMPLEMENTED, which the host
 	// ignores.
 	WebhookDone(ctx context.Context, in *WebhookDoneRequest, opts ...grpc.CallOption) (*WebhookDoneResponse, error)
@@ -251,7 +251,7 @@ type SourceServer interface {
 	// WebhookDone tells the plugin what the host finally answered to a
 	// request whose response carried a done_token: the plugin's status once
 	// the records were durable, or 503 when they could not be made durable.
-	// A plugin that keeps a dedupe window commits a delivery only on a 2xx.
+	// (The host's own dedupe window, webhook_dedupe, needs none of this.)
 	// Plugins built before this call answer UNIMPLEMENTED, which the host
 	// ignores.
 	WebhookDone(context.Context, *WebhookDoneRequest) (*WebhookDoneResponse, error)
