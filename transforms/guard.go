@@ -51,9 +51,6 @@ type guard struct {
 	// record; losing them in a crash only lets a duplicate through.
 	deferCommit bool
 	nextPrune   time.Time
-	// seen holds every event id with a mark (and some without): an id it
-	// does not hold was never seen, without a read of the store.
-	seen *bloom
 }
 
 // buildGuard: the guard reads no stage keys; its window is the section's
@@ -70,29 +67,20 @@ const (
 	pruneBatch = 100000
 )
 
-// prune deletes expired seen marks and rebuilds the filter of the kept
-// ones, which lets most lookups of a new event id skip the store.
+// prune deletes expired seen marks. (A lookup of a new event id needs no
+// store read: the state journal's key filter knows it was never written.)
 func (g *guard) prune(now time.Time) error {
 	if now.Before(g.nextPrune) {
 		return nil
 	}
 	g.nextPrune = now.Add(pruneEvery)
 	cutoff := uint64(now.Add(-g.window).UnixNano())
-	var f *bloom
-	if g.c.store.Durable() {
-		f = newBloom()
-	}
 	keys, err := g.c.store.Sweep(bucketSeen, pruneBatch, func(v []byte) bool {
 		return len(v) == 16 && binary.LittleEndian.Uint64(v[8:]) < cutoff
-	}, func(k []byte) {
-		if f != nil {
-			f.add(string(k))
-		}
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
-	g.seen = f
 	for _, k := range keys {
 		g.c.store.Delete(bucketSeen, k)
 	}
@@ -251,12 +239,9 @@ func (g *guard) once(it *item, fp uint64, now time.Time) error {
 	ev := &it.ev
 	st := g.c.store
 	key := ev.Shop + "\x00" + ev.ID
-	var v []byte
-	if g.seen == nil || g.seen.has(key) {
-		var err error
-		if v, err = st.Get(bucketSeen, key); err != nil {
-			return pipeline.Retry(err)
-		}
+	v, err := st.Get(bucketSeen, key)
+	if err != nil {
+		return pipeline.Retry(err)
 	}
 	if len(v) == 16 {
 		first := time.Unix(0, int64(binary.LittleEndian.Uint64(v[8:])))
@@ -271,40 +256,5 @@ func (g *guard) once(it *item, fp uint64, now time.Time) error {
 	binary.LittleEndian.PutUint64(b[:8], fp)
 	binary.LittleEndian.PutUint64(b[8:], uint64(now.UnixNano()))
 	st.Put(bucketSeen, key, b[:])
-	if g.seen != nil {
-		g.seen.add(key)
-	}
 	return nil
-}
-
-// bloom is a fixed-size Bloom filter: 8 Mbit, 3 probes, about 3% false
-// positives at a million ids (a false positive costs one store read).
-type bloom struct{ bits []uint64 }
-
-const bloomBits = 1 << 23
-
-func newBloom() *bloom { return &bloom{bits: make([]uint64, bloomBits/64)} }
-
-func bloomHashes(k string) (uint64, uint64) {
-	a := fnv64a(fnvOffset, k)
-	return a, a>>33 | a<<31 | 1
-}
-
-func (b *bloom) add(k string) {
-	h1, h2 := bloomHashes(k)
-	for i := uint64(0); i < 3; i++ {
-		bit := (h1 + i*h2) % bloomBits
-		b.bits[bit/64] |= 1 << (bit % 64)
-	}
-}
-
-func (b *bloom) has(k string) bool {
-	h1, h2 := bloomHashes(k)
-	for i := uint64(0); i < 3; i++ {
-		bit := (h1 + i*h2) % bloomBits
-		if b.bits[bit/64]&(1<<(bit%64)) == 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -337,9 +337,12 @@ func (j *Journal) checkpointLocked() error {
 
 // Sweep visits every key of bucket, in the store and in the journal, and
 // returns up to limit keys of the store whose value expired says are
-// expired; keep sees every other key. Entries still in the journal are
+// expired; keep, when not nil, sees every other key. Entries still in the journal are
 // recent by construction (at most a checkpoint old), so they are kept.
 func (j *Journal) Sweep(bucket string, limit int, expired func(v []byte) bool, keep func(k []byte)) ([]string, error) {
+	if keep == nil {
+		keep = func([]byte) {}
+	}
 	j.mu.Lock()
 	prefix := bucket + "\x00"
 	for k, v := range j.dirty {
