@@ -9,27 +9,35 @@ import (
 	"time"
 )
 
-// TestSpecNamesDeliveries: once configured, the plugin tells the host
-// which header names a delivery, scoped by shop, and for how long
-// (dedupe_window), so that the host answers Shopify's copies of a
-// delivery it answered 2xx.
-func TestSpecNamesDeliveries(t *testing.T) {
+// configured returns a plugin configured with one store and no backfill,
+// after set changed its configuration; torn down with the test.
+func configured(t *testing.T, set func(*Config)) *Plugin {
+	t.Helper()
 	cfg := NewConfig().(*Config)
 	cfg.Sync.Backfill, cfg.Sync.ReconcileEvery = false, 0
-	cfg.DedupeWindow = 3 * time.Hour
 	cfg.Stores = []Store{{ShopURL: "a.myshopify.com", APISecret: "s"}}
+	set(cfg)
 	raw, err := cfg.PluginJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := New()
-	defer p.Teardown(context.Background())
-	if spec, _ := p.Specify(context.Background()); spec.Dedupe != nil {
-		t.Fatal("a window declared before Configure")
-	}
+	t.Cleanup(func() { p.Teardown(context.Background()) })
 	if err := p.Configure(context.Background(), raw); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// TestSpecNamesDeliveries: once configured, the plugin tells the host
+// which header names a delivery, scoped by shop, and for how long
+// (dedupe_window), so that the host answers Shopify's copies of a
+// delivery it answered 2xx.
+func TestSpecNamesDeliveries(t *testing.T) {
+	if spec, _ := New().Specify(context.Background()); spec.Dedupe != nil {
+		t.Fatal("a window declared before Configure")
+	}
+	p := configured(t, func(c *Config) { c.DedupeWindow = 3 * time.Hour })
 	spec, err := p.Specify(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -49,19 +57,7 @@ func TestConfigureRemovesTheOldWindow(t *testing.T) {
 	if err := os.WriteFile(old, []byte("bbolt"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := NewConfig().(*Config)
-	cfg.Sync.Backfill, cfg.Sync.ReconcileEvery = false, 0
-	cfg.StateDir = dir
-	cfg.Stores = []Store{{ShopURL: "a.myshopify.com", APISecret: "s"}}
-	raw, err := cfg.PluginJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := New()
-	defer p.Teardown(context.Background())
-	if err := p.Configure(context.Background(), raw); err != nil {
-		t.Fatal(err)
-	}
+	configured(t, func(c *Config) { c.StateDir = dir })
 	if _, err := os.Stat(old); !os.IsNotExist(err) {
 		t.Fatalf("webhooks.db still there: %v", err)
 	}
