@@ -65,6 +65,17 @@ type SinkConfig struct {
 		Sources []string      `yaml:"sources"`
 		MaxAge  time.Duration `yaml:"max_age"`
 	} `yaml:"historical"`
+	// KnownContacts is the read of Brevo's contacts at start that lets the
+	// sink know, without a lookup per contact, which contacts Brevo holds
+	// (known.go, bulkread.go).
+	KnownContacts struct {
+		// Read: read them at start (everything the first time, what
+		// changed since on later starts).
+		Read bool `yaml:"read"`
+		// MaxRead: a read that would list more contacts is not made; 0 is
+		// no bound.
+		MaxRead int64 `yaml:"max_read"`
+	} `yaml:"known_contacts"`
 	// Attributes adds to or overrides DefaultAttributes (name → type).
 	Attributes map[string]string `yaml:"attributes"`
 	// Products are connectors.shopify.sync.products as Derive reads them
@@ -226,6 +237,7 @@ func NewSinkConfig() any {
 	c.TestOrders = TestOrdersSkip
 	c.Historical.Sources = []string{"shopify.backfill", "backfill"}
 	c.Products.IncludeImages = true
+	c.KnownContacts.Read, c.KnownContacts.MaxRead = true, 1_000_000
 	return c
 }
 
@@ -286,6 +298,9 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	within("concurrency.initial", c.Concurrency.Initial, 1, max(c.Concurrency.Max, 1))
 	if c.RateLimit < 0 {
 		p.Add(config.Join(path, "rate_limit"), "must be 0 (Brevo's per-endpoint limits only) or more", "")
+	}
+	if c.KnownContacts.MaxRead < 0 {
+		p.Add(config.Join(path, "known_contacts.max_read"), "must be 0 (no bound) or more", "the default is 1000000")
 	}
 	if c.Historical.MaxAge < 0 {
 		p.Add(config.Join(path, "historical.max_age"), "must be 0 (off) or positive", "")

@@ -22,6 +22,13 @@ import "strings"
 //     and when Brevo's state is unknown (NeedsLookup asks the caller to fetch
 //     the contact and decide again). The SMS number is treated the same way,
 //     as the conservative reading of the same risk.
+//  5. Brevo's state as tajo remembers it (from its own writes and the read
+//     at start, see known.go) answers whether the contact exists and with
+//     which email and phone, but not whether Brevo blocklisted it since (an
+//     unsubscribe link in a Brevo campaign). So an email or phone change of
+//     a contact known only from memory asks for Brevo's current state
+//     (NeedsLookup) before rule 4 decides: the one case that needs it. A
+//     contact known to be absent is new, and needs nothing.
 
 // ConsentState is a Shopify marketing consent state, normalized.
 type ConsentState int
@@ -78,6 +85,9 @@ type ConsentInput struct {
 	Existing *BrevoContactState
 	// NewContact: the contact is known not to exist in Brevo.
 	NewContact bool
+	// Remembered: Existing is what tajo remembers (rule 5), not Brevo's
+	// answer now.
+	Remembered bool
 	// NewEmail and NewPhone are the identifiers Shopify has now; empty means
 	// no change is asked for.
 	NewEmail string
@@ -97,8 +107,9 @@ type ConsentDecision struct {
 	// blocklisting" cannot undo the unsubscribe, whatever order it applies
 	// the fields of one request in.
 	BlocklistAfterChange bool
-	// NeedsLookup: a change was withheld only because Brevo's state is
-	// unknown; fetch the contact, fill Existing and decide again.
+	// NeedsLookup: a change was withheld only because Brevo's current
+	// state is unknown; fetch the contact, fill Existing (Remembered
+	// false) and decide again.
 	NeedsLookup bool
 	// Reasons explain each non-obvious choice, for the sync history.
 	Reasons []string
@@ -126,6 +137,9 @@ func DecideConsent(in ConsentInput) ConsentDecision {
 		case !known:
 			d.NeedsLookup = true
 			d.Reasons = append(d.Reasons, "email change withheld: Brevo's blocklist state is unknown and an email change lifts it")
+		case in.Remembered:
+			d.NeedsLookup = true
+			d.Reasons = append(d.Reasons, "email change: Brevo's current blocklist state is asked first, since an email change lifts it")
 		case emailBlocked:
 			d.Reasons = append(d.Reasons, "email change withheld: the contact is email-blocklisted and Brevo would lift the blocklisting")
 		default:
@@ -143,6 +157,9 @@ func DecideConsent(in ConsentInput) ConsentDecision {
 		case !known:
 			d.NeedsLookup = true
 			d.Reasons = append(d.Reasons, "phone change withheld: Brevo's SMS blocklist state is unknown")
+		case in.Remembered:
+			d.NeedsLookup = true
+			d.Reasons = append(d.Reasons, "phone change: Brevo's current SMS blocklist state is asked first")
 		case smsBlocked:
 			d.Reasons = append(d.Reasons, "phone change withheld: the contact is SMS-blocklisted")
 		default:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/tajo/tajo/pipeline"
 )
@@ -154,4 +155,52 @@ func (c *Client) DeleteContact(ctx context.Context, id string, typ IdentifierTyp
 		return nil
 	}
 	return err
+}
+
+// MaxContactsPage is the most contacts one GET /contacts returns.
+const MaxContactsPage = 1000
+
+// ContactsQuery selects a page of GET /contacts, oldest first (sort=asc,
+// by creation), so that contacts created while the pages are read land
+// on later pages instead of shifting earlier ones.
+type ContactsQuery struct {
+	Limit  int64 // 1..MaxContactsPage; 0 is MaxContactsPage
+	Offset int64
+	// ModifiedSince lists only the contacts modified after it; zero lists
+	// all.
+	ModifiedSince time.Time
+}
+
+// ContactsPage is one page of GET /contacts. Count is the number of
+// contacts that match the query, not the page's.
+type ContactsPage struct {
+	Contacts []ContactDetails `json:"contacts"`
+	Count    int64            `json:"count"`
+}
+
+// ListContacts reads one page of the account's contacts.
+func (c *Client) ListContacts(ctx context.Context, q ContactsQuery) (*ContactsPage, error) {
+	if q.Limit <= 0 || q.Limit > MaxContactsPage {
+		q.Limit = MaxContactsPage
+	}
+	v := url.Values{"limit": {strconv.FormatInt(q.Limit, 10)}, "offset": {strconv.FormatInt(q.Offset, 10)}, "sort": {"asc"}}
+	if !q.ModifiedSince.IsZero() {
+		v.Set("modifiedSince", q.ModifiedSince.UTC().Format("2006-01-02T15:04:05.000Z"))
+	}
+	var out ContactsPage
+	if _, err := c.do(ctx, request{method: http.MethodGet, route: "GET /contacts", path: "/contacts", query: v, out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// extIDOf is the contact's ext_id: the field, or the EXT_ID attribute an
+// account may show it as (a text one only: a number decoded as float64
+// would round a Shopify id above 2^53).
+func (d *ContactDetails) extIDOf() string {
+	if d.ExtID != "" {
+		return d.ExtID
+	}
+	v, _ := d.Attributes["EXT_ID"].(string)
+	return v
 }

@@ -47,14 +47,12 @@ type Sink struct {
 	checks      pipeline.CheckReporter
 	keyReported atomic.Bool
 
+	// known is what Brevo holds per contact (known.go).
+	known *knownContacts
+
 	mu    sync.Mutex
 	attrs map[string]AttrType // known to exist in Brevo with this type
-	known map[string]BrevoContactState
 }
-
-// maxKnownContacts bounds the sink's memory of Brevo's contact states:
-// enough for a large batch's retries, small enough to be negligible.
-const maxKnownContacts = 200_000
 
 // NewSink builds a sink; nothing is sent before Open.
 func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
@@ -77,7 +75,7 @@ func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
 		return nil, pipeline.Stop(err)
 	}
 	s := &Sink{cfg: cfg, log: log, client: client, disc: disc, now: time.Now, checks: env.Checks,
-		attrs: map[string]AttrType{}, known: map[string]BrevoContactState{}}
+		attrs: map[string]AttrType{}, known: newKnownContacts(env.Journal, env.Name)}
 	// Without a state store (tools, tests) sent events are remembered in
 	// memory only; tajo run always has one.
 	s.sent = newSentLog(env.State, env.Name, cfg.Events.DedupeWindow, func() time.Time { return s.now() })
@@ -129,6 +127,10 @@ func (s *Sink) Open(ctx context.Context) error {
 			return fmt.Errorf("brevo sink: %w", err)
 		}
 		s.log.WithError(err).Warn("brevo sink: resolving events left in flight")
+	}
+	// What Brevo holds per contact, read before the first write.
+	if err := s.readContacts(ctx); err != nil {
+		return fmt.Errorf("brevo sink: reading Brevo's contacts: %w", err)
 	}
 	return nil
 }
@@ -212,6 +214,12 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 	go func() { defer wg.Done(); s.writeCatalog(ctx, plans, out) }()
 	contacts := s.coalesce(plans)
 	s.writeContacts(ctx, contacts, out)
+	// What the contact writes taught is durable before Write returns, so
+	// before any of these records is acked (known.go).
+	if err := s.known.commit(); err != nil {
+		wg.Wait()
+		return pipeline.Retry(err)
+	}
 	if err := fatalOf(out); err != nil {
 		wg.Wait()
 		s.reportKey(err)

@@ -176,9 +176,11 @@ func (s *Sink) deleteContact(ctx context.Context, w *contactWork) error {
 		err = s.client.DeleteContact(ctx, w.id.phone, ByPhone)
 	}
 	if err == nil {
-		s.mu.Lock()
-		delete(s.known, w.id.extID)
-		s.mu.Unlock()
+		// The address Brevo had may not be the one this record names.
+		if st, k := s.known.of(w.id.extID, ""); k == presentContact {
+			s.known.forget("", st.Email)
+		}
+		s.known.forget(w.id.extID, w.id.email)
 	}
 	return err
 }
@@ -188,11 +190,12 @@ func (s *Sink) consentInput(w *contactWork) ConsentInput {
 	// Upserting by email can only change an email found through ext_id.
 	if w.id.extID != "" {
 		in.NewEmail = w.id.email
-		s.mu.Lock()
-		if st, ok := s.known[w.id.extID]; ok {
-			in.Existing = &st
-		}
-		s.mu.Unlock()
+	}
+	switch st, k := s.known.of(w.id.extID, w.id.email); k {
+	case presentContact:
+		in.Existing, in.Remembered = &st, true
+	case absentContact:
+		in.NewContact = true
 	}
 	if sms, ok := w.attrs["SMS"].(string); ok {
 		in.NewPhone = sms
@@ -202,10 +205,11 @@ func (s *Sink) consentInput(w *contactWork) ConsentInput {
 
 // importable reports whether a contact can go through an import, which
 // sets no blocklist flag of its own and identifies by email: a contact
-// with a consent decision to send, no email, or an email change tajo knows
-// of goes through a single upsert that applies the consent policy. A
-// contact tajo has never written is imported as new: looking each one up
-// would cost a request per contact, which a bulk load cannot afford.
+// with a consent decision to send, no email, or an email or phone change
+// of a contact Brevo holds goes through a single upsert that applies the
+// consent policy. A contact tajo does not know (no read at start) is
+// imported as new: looking each one up would cost a request per contact,
+// which a bulk load cannot afford.
 func (s *Sink) importable(w *contactWork) bool {
 	if w.id.email == "" {
 		return false
@@ -234,13 +238,14 @@ func (s *Sink) upsertOne(ctx context.Context, w *contactWork) error {
 		det, err := s.client.GetContact(ctx, id, typ)
 		switch {
 		case IsNotFound(err):
-			in.NewContact = true
+			in.NewContact, in.Existing = true, nil
 		case err != nil:
 			return err
 		default:
 			sms, _ := det.Attributes["SMS"].(string)
 			in.Existing = &BrevoContactState{Email: det.Email, Phone: sms, EmailBlacklisted: det.EmailBlacklisted, SMSBlacklisted: det.SMSBlacklisted}
 		}
+		in.Remembered = false
 		d = DecideConsent(in)
 	}
 	attrs := make(map[string]any, len(w.attrs))
@@ -331,15 +336,14 @@ func (l listName) String() string {
 	return "all_customers"
 }
 
-// learn remembers what Brevo now holds for the contact, so later writes
-// need no lookup.
+// learn remembers what Brevo now holds for the contact (known.go), so
+// later writes, in this run or after a restart, need no lookup; prev is
+// what Brevo held before the write.
 func (s *Sink) learn(w *contactWork, prev *BrevoContactState, d ConsentDecision) {
-	if w.id.extID == "" {
-		return
-	}
 	var st BrevoContactState
+	var oldEmail string
 	if prev != nil {
-		st = *prev
+		st, oldEmail = *prev, prev.Email
 	}
 	if w.id.email != "" {
 		st.Email = w.id.email
@@ -353,12 +357,7 @@ func (s *Sink) learn(w *contactWork, prev *BrevoContactState, d ConsentDecision)
 	if d.SMSBlacklisted != nil {
 		st.SMSBlacklisted = *d.SMSBlacklisted
 	}
-	s.mu.Lock()
-	if len(s.known) >= maxKnownContacts {
-		s.known = map[string]BrevoContactState{} // forgetting costs a lookup, never correctness
-	}
-	s.known[w.id.extID] = st
-	s.mu.Unlock()
+	s.known.put(w.id.extID, st, oldEmail)
 }
 
 // importContacts runs one import per batch.import.max_records contacts and
@@ -392,7 +391,12 @@ func (s *Sink) importContacts(ctx context.Context, listID int64, work []*contact
 				refused = append(refused, w)
 				continue
 			}
-			s.learn(w, nil, ConsentDecision{})
+			// An import sends no blocklist flag: what Brevo held stays.
+			var prev *BrevoContactState
+			if st, k := s.known.of(w.id.extID, w.id.email); k == presentContact {
+				prev = &st
+			}
+			s.learn(w, prev, ConsentDecision{})
 		}
 		// An import report says only which list a contact landed in; one
 		// POST /contacts each gets Brevo's own code and message for the
