@@ -175,6 +175,8 @@ var keyProofs = map[string]string{
 	"sinks.brevo.lists.abandoned_cart":       "sinks/brevo TestExplicitListsOverride",
 	"sinks.brevo.lists_by_shop":              "sinks/brevo TestListsPerShop",
 	"sinks.brevo.consent.resubscribe":        "sinks/brevo TestConsentPolicyApplied",
+	"sinks.brevo.known_contacts.read":        "sinks/brevo TestKnownContactsReadOffOrBounded",
+	"sinks.brevo.known_contacts.max_read":    "sinks/brevo TestKnownContactsReadOffOrBounded",
 	"sinks.brevo.import_threshold":           "sinks/brevo TestContactsSingleAndImportAgree",
 	"sinks.brevo.import_poll_interval":       "sinks/brevo TestImportCompletesAndMapsReports",
 	"sinks.brevo.batch.import.max_records":   "sinks/brevo TestImportSplitsUnderTheByteLimit",
