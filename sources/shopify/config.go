@@ -45,8 +45,9 @@ type Config struct {
 	// duplicates too.
 	DedupeWindow time.Duration `yaml:"dedupe_window" json:"dedupe_window"`
 
-	// StateDir is set by the host (under data_dir), not by users: where
-	// the plugin keeps its dedupe window.
+	// StateDir is set by the host (under data_dir), not by users: the
+	// plugin's own directory, where an older tajo kept its dedupe window
+	// (webhooks.db, removed at start: the host dedupes on its state now).
 	StateDir string `yaml:"-" json:"state_dir,omitempty"`
 }
 

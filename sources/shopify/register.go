@@ -13,8 +13,9 @@ func init() {
 }
 
 // factory runs the connector as the shopify plugin. The plugin process has
-// no pipeline.Env: the one thing it needs from it, a directory for its
-// dedupe window, travels in the configuration.
+// no pipeline.Env: the one thing it needs from it, its own directory
+// (where an older tajo's dedupe window is removed), travels in the
+// configuration. Deliveries are deduplicated by the host (plugins.Spec.Dedupe).
 func factory(spec any, env pipeline.Env) (pipeline.Source, error) {
 	cfg := *spec.(*Config)
 	// Not under plugins.dir (data_dir/plugins by default), where a
