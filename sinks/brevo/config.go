@@ -32,7 +32,12 @@ type SinkConfig struct {
 	} `yaml:"consent"`
 	ImportThreshold    int           `yaml:"import_threshold"`
 	ImportPollInterval time.Duration `yaml:"import_poll_interval"`
-	Batch              struct {
+	// Pipeline is how many engine batches the sink holds at once
+	// (pipeline.PipelinedSink): their contacts wait in one queue and
+	// leave together while Brevo is the bottleneck (dispatch.go).
+	Pipeline int          `yaml:"pipeline"`
+	Import   ImportConfig `yaml:"import"`
+	Batch    struct {
 		Import   SizeLimit  `yaml:"import"`
 		Events   SizeLimit  `yaml:"events"`
 		Orders   CountLimit `yaml:"orders"`
@@ -81,6 +86,20 @@ type SinkConfig struct {
 	// Products are connectors.shopify.sync.products as Derive reads them
 	// (derive.go): not keys of this section, so the setting has one home.
 	Products ProductOptions `yaml:"-"`
+}
+
+// ImportConfig is how contact imports run and how their end is learned
+// (completion.go).
+type ImportConfig struct {
+	// InFlight is how many imports may run at once.
+	InFlight int `yaml:"in_flight"`
+	// NotifyURL is tajo's webhook listener as Brevo reaches it
+	// (https://tajo.example.com): set, each import carries a notifyUrl
+	// under it and completes on Brevo's call. "" (default) polls.
+	NotifyURL string `yaml:"notify_url"`
+	// PollsPerHour is the budget of GET /processes polls shared by all
+	// imports; 0 is none (a plan or proxy without the hourly limit).
+	PollsPerHour int `yaml:"polls_per_hour"`
 }
 
 // ListIDs are the Brevo lists contacts are put in; 0 is none.
@@ -231,6 +250,8 @@ func NewSinkConfig() any {
 	c.Batch.Products = CountLimit{MaxRecords: MaxProductsPerBatch}
 	c.Batch.Lists = CountLimit{MaxRecords: MaxListContactsPerCall}
 	c.Concurrency.Initial, c.Concurrency.Max = 2, 8
+	c.Pipeline = DefaultPipeline
+	c.Import = ImportConfig{InFlight: 2, PollsPerHour: 60}
 	c.Events.Enabled, c.Ecommerce.Enabled = true, true
 	c.Events.DedupeWindow = 168 * time.Hour
 	c.Events.VerifyDelay = time.Minute
@@ -296,6 +317,20 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	within("batch.lists.max_records", c.Batch.Lists.MaxRecords, 1, MaxListContactsPerCall)
 	within("concurrency.max", c.Concurrency.Max, 1, 256)
 	within("concurrency.initial", c.Concurrency.Initial, 1, max(c.Concurrency.Max, 1))
+	if c.Pipeline < 1 || c.Pipeline > 64 {
+		p.Add(config.Join(path, "pipeline"), "must be between 1 and 64", fmt.Sprintf("1 takes one batch at a time; the default is %d", DefaultPipeline))
+	}
+	if c.Import.InFlight < 1 || c.Import.InFlight > 16 {
+		p.Add(config.Join(path, "import.in_flight"), "must be between 1 and 16", "the default is 2")
+	}
+	if c.Import.PollsPerHour < 0 {
+		p.Add(config.Join(path, "import.polls_per_hour"), "must be 0 (no budget) or more", "Brevo allows 100 requests/hour on /processes and the other unlisted endpoints together; the default is 60")
+	}
+	if c.Import.NotifyURL != "" {
+		if err := checkNotifyURL(c.Import.NotifyURL); err != nil {
+			p.Add(config.Join(path, "import.notify_url"), err.Error(), "the https address at which Brevo reaches server.listen, e.g. https://tajo.example.com; leave empty to poll")
+		}
+	}
 	if c.RateLimit < 0 {
 		p.Add(config.Join(path, "rate_limit"), "must be 0 (Brevo's per-endpoint limits only) or more", "")
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
+	"github.com/tajo/tajo/pipeline/backoff"
 )
 
 // ImportContact is one jsonBody item of POST /contacts/import. The import
@@ -193,10 +194,32 @@ func (c *Client) GetProcess(ctx context.Context, id int64) (*Process, error) {
 // retried (a few in a row, honouring a 429's wait) rather than returned,
 // because the process runs on regardless of our polling.
 func (c *Client) WaitProcess(ctx context.Context, id int64) (*Process, error) {
+	return c.pollProcess(ctx, id, func(ctx context.Context, n int, wait time.Duration) (*Process, error) {
+		if n == 0 {
+			return nil, nil
+		}
+		return nil, backoff.Sleep(ctx, wait)
+	})
+}
+
+// pollProcess polls a process until it is final. pace runs before poll n
+// (0 for the first) with the wait the last answer asks for (the poll
+// interval, or a 429's reset); it returns early with ctx's error, or
+// with the final process when it learned it without a poll (a notifyUrl
+// call, completion.go).
+func (c *Client) pollProcess(ctx context.Context, id int64, pace func(ctx context.Context, n int, wait time.Duration) (*Process, error)) (*Process, error) {
 	failures := 0
-	for {
-		p, err := c.GetProcess(ctx, id)
-		wait := c.poll
+	wait := c.poll
+	for n := 0; ; n++ {
+		p, err := pace(ctx, n, wait)
+		if err != nil {
+			return nil, pipeline.Retry(fmt.Errorf("waiting for brevo process %d: %w", id, err))
+		}
+		if p != nil && p.Done() {
+			return p, nil
+		}
+		p, err = c.GetProcess(ctx, id)
+		wait = c.poll
 		switch {
 		case err == nil:
 			failures = 0
@@ -210,13 +233,6 @@ func (c *Client) WaitProcess(ctx context.Context, id int64) (*Process, error) {
 			}
 		default:
 			return nil, fmt.Errorf("waiting for brevo process %d: %w", id, err)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, pipeline.Retry(fmt.Errorf("waiting for brevo process %d: %w", id, ctx.Err()))
-		case <-t.C:
 		}
 	}
 }
@@ -239,13 +255,18 @@ type ImportResult struct {
 // contacts. A process that ends failed or cancelled is a Retryable error
 // (re-importing is an upsert).
 func (c *Client) Import(ctx context.Context, req ImportRequest) (*ImportResult, error) {
+	return c.runImport(ctx, req, c.WaitProcess)
+}
+
+// runImport is Import with wait telling when each process is final.
+func (c *Client) runImport(ctx context.Context, req ImportRequest, wait func(ctx context.Context, id int64) (*Process, error)) (*ImportResult, error) {
 	batches, errs, err := c.StartImport(ctx, req)
 	res := &ImportResult{Errs: errs}
 	if err != nil {
 		return res, err
 	}
 	for _, b := range batches {
-		p, err := c.WaitProcess(ctx, b.ProcessID)
+		p, err := wait(ctx, b.ProcessID)
 		if err != nil {
 			return res, err
 		}

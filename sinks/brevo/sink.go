@@ -43,6 +43,11 @@ type Sink struct {
 	// sent is the durable record of the custom events Brevo accepted.
 	sent *sentLog
 
+	// disp queues the contact writes of every Write in flight
+	// (dispatch.go); imports learns when an import ends (completion.go).
+	disp    *dispatcher
+	imports *completion
+
 	// checks takes what Brevo said of the key (checks.go).
 	checks      pipeline.CheckReporter
 	keyReported atomic.Bool
@@ -79,8 +84,20 @@ func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
 	// Without a state store (tools, tests) sent events are remembered in
 	// memory only; tajo run always has one.
 	s.sent = newSentLog(env.State, env.Name, cfg.Events.DedupeWindow, func() time.Time { return s.now() })
+	s.disp = newDispatcher(s)
+	s.imports = &completion{client: client, budget: newPollBudget(cfg.Import.PollsPerHour)}
+	if cfg.Import.NotifyURL != "" {
+		if env.HTTP == nil {
+			return nil, pipeline.Stop(fmt.Errorf("brevo sink: import.notify_url is set but the webhook listener is off (server.listen is empty): Brevo's call would find nothing; set server.listen, or leave import.notify_url empty to poll"))
+		}
+		s.imports.notify = newNotifier(cfg.Import.NotifyURL, env.HTTP)
+	}
 	return s, nil
 }
+
+// Pipeline implements pipeline.PipelinedSink: sinks.brevo.pipeline batches
+// are written at once, their contacts gathered in one queue.
+func (s *Sink) Pipeline() int { return max(s.cfg.Pipeline, 1) }
 
 // Client returns the underlying client (for tools and tests).
 func (s *Sink) Client() *Client { return s.client }
@@ -135,8 +152,12 @@ func (s *Sink) Open(ctx context.Context) error {
 	return nil
 }
 
-// Close has nothing to flush: Write returns only when its batch is handled.
-func (s *Sink) Close(context.Context) error { return nil }
+// Close has nothing to flush: Write returns only when its batch is
+// handled. It stops the dispatcher.
+func (s *Sink) Close(context.Context) error {
+	s.disp.stop()
+	return nil
+}
 
 // outcomes collects per-record results; the worst one wins.
 type outcomes struct {
@@ -187,6 +208,8 @@ func (o *outcomes) failed(i int) bool {
 
 // Write delivers a batch; see Sink.
 func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
+	t := s.disp.ticket(ctx)
+	defer t.close()
 	if len(batch) == 0 {
 		return nil
 	}
@@ -213,7 +236,10 @@ func (s *Sink) Write(ctx context.Context, batch []*pipeline.Record) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); s.writeCatalog(ctx, plans, out) }()
 	contacts := s.coalesce(plans)
-	s.writeContacts(ctx, contacts, out)
+	for _, w := range contacts {
+		w.out = out
+	}
+	t.submit(ctx, contacts, out)
 	// What the contact writes taught is durable before Write returns, so
 	// before any of these records is acked (known.go).
 	if err := s.known.commit(); err != nil {

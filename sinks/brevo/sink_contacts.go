@@ -30,6 +30,9 @@ type contactWork struct {
 	names  map[int64]string
 	recs   []int
 	failed bool
+	// out takes the outcomes of recs (the Write's: works of several
+	// Writes share imports, dispatch.go).
+	out *outcomes
 }
 
 // coalesce groups the contact parts of the plans by contact. An ext_id seen
@@ -106,60 +109,6 @@ func foldConsent(cur, next ConsentState, resubscribe bool) ConsentState {
 		}
 	}
 	return cur
-}
-
-// writeContacts deletes, then upserts: through one import when enough
-// contacts qualify, else one POST /contacts each.
-func (s *Sink) writeContacts(ctx context.Context, work []*contactWork, out *outcomes) {
-	var dels []*contactWork
-	for _, w := range work {
-		if w.del {
-			dels = append(dels, w)
-		}
-	}
-	parallel(len(dels), 64, func(i int) {
-		w := dels[i]
-		if err := s.deleteContact(ctx, w); err != nil {
-			w.failed = true
-			out.setAll(w.recs, err)
-		}
-	})
-
-	// An import puts all its contacts in the same lists, so imports are
-	// grouped by all_customers list; a contact in none, or in several
-	// (two stores' records in one batch), is upserted alone.
-	var singles []*contactWork
-	imports := map[int64][]*contactWork{}
-	for _, w := range work {
-		if !w.upsert || w.failed {
-			continue
-		}
-		if len(w.all) == 1 && s.importable(w) {
-			for id := range w.all {
-				imports[id] = append(imports[id], w)
-			}
-		} else {
-			singles = append(singles, w)
-		}
-	}
-	var importLists []int64
-	for _, id := range slices.Sorted(maps.Keys(imports)) {
-		if s.cfg.ImportThreshold == 0 || len(imports[id]) < s.cfg.ImportThreshold {
-			singles = append(singles, imports[id]...)
-		} else {
-			importLists = append(importLists, id)
-		}
-	}
-	parallel(len(singles), 64, func(i int) {
-		w := singles[i]
-		if err := s.upsertOne(ctx, w); err != nil {
-			w.failed = true
-			out.setAll(w.recs, err)
-		}
-	})
-	for _, id := range importLists {
-		s.importContacts(ctx, id, imports[id], out)
-	}
 }
 
 func (s *Sink) deleteContact(ctx context.Context, w *contactWork) error {
@@ -362,7 +311,7 @@ func (s *Sink) learn(w *contactWork, prev *BrevoContactState, d ConsentDecision)
 
 // importContacts runs one import per batch.import.max_records contacts and
 // maps Brevo's per-contact reports back to the records.
-func (s *Sink) importContacts(ctx context.Context, listID int64, work []*contactWork, out *outcomes) {
+func (s *Sink) importContacts(ctx context.Context, listID int64, work []*contactWork) {
 	size := s.cfg.Batch.Import.MaxRecords
 	var chunks [][]*contactWork
 	for lo := 0; lo < len(work); lo += size {
@@ -374,11 +323,11 @@ func (s *Sink) importContacts(ctx context.Context, listID int64, work []*contact
 		for _, w := range chunk {
 			req.Contacts = append(req.Contacts, ImportContact{Email: w.id.email, ExtID: w.id.extID, Attributes: w.attrs})
 		}
-		res, err := s.client.Import(ctx, req)
+		res, err := s.imports.run(ctx, req)
 		if err != nil {
 			for _, w := range chunk {
 				w.failed = true
-				out.setAll(w.recs, err)
+				w.out.setAll(w.recs, err)
 			}
 			return
 		}
@@ -405,7 +354,7 @@ func (s *Sink) importContacts(ctx context.Context, listID int64, work []*contact
 			w := refused[i]
 			if err := s.upsertOne(ctx, w); err != nil {
 				w.failed = true
-				out.setAll(w.recs, err)
+				w.out.setAll(w.recs, err)
 			}
 		})
 	})

@@ -3,6 +3,7 @@ package brevo
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -114,10 +115,19 @@ type group struct {
 	ewma     time.Duration
 }
 
-// window is a sliding one-second rate limiter.
+// window is a sliding rate limiter: at most limit requests in any span
+// (per, or a little over a second when per is 0).
 type window struct {
 	limit int
+	per   time.Duration
 	sent  []time.Time
+}
+
+func (w *window) span() time.Duration {
+	if w.per > 0 {
+		return w.per
+	}
+	return span
 }
 
 // span is a little over a second: arrivals jitter, and the limit is counted
@@ -129,14 +139,14 @@ func (w *window) take(now time.Time) time.Duration {
 	if w == nil || w.limit <= 0 {
 		return 0
 	}
-	cut := now.Add(-span)
+	cut := now.Add(-w.span())
 	i := 0
 	for i < len(w.sent) && !w.sent[i].After(cut) {
 		i++
 	}
 	w.sent = w.sent[i:]
 	if len(w.sent) >= w.limit {
-		return w.sent[len(w.sent)-w.limit].Add(span).Sub(now) + time.Millisecond
+		return w.sent[len(w.sent)-w.limit].Add(w.span()).Sub(now) + time.Millisecond
 	}
 	w.sent = append(w.sent, now)
 	return 0
@@ -202,12 +212,55 @@ func (d *Discipline) acquire(ctx context.Context, name string) (*group, error) {
 	}
 }
 
+// Ready says how many requests to group could start now: free is the
+// room under the concurrency limit and in both rate windows (0 during a
+// 429 pause). When it is 0, wait is how long until the rate window or the
+// pause allows one, or -1 when every slot is taken; changed is closed
+// when a request of the group finishes, which may free one sooner. The
+// sink's dispatcher asks it to choose between sending a contact at once
+// and letting contacts gather into an import; nothing is reserved.
+func (d *Discipline) Ready(name string) (free int, wait time.Duration, changed <-chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g := d.group(name)
+	now := d.now()
+	if now.Before(g.pause) {
+		return 0, g.pause.Sub(now), g.wake
+	}
+	free = int(g.limit) - g.inFlight
+	if free <= 0 {
+		return 0, -1, g.wake
+	}
+	free = min(free, g.rate.room(now), d.total.room(now))
+	if free == 0 {
+		if wait = g.rate.peek(now); wait == 0 {
+			wait = d.total.peek(now)
+		}
+	}
+	return free, wait, g.wake
+}
+
+// room is how many more requests fit in the window now.
+func (w *window) room(now time.Time) int {
+	if w == nil || w.limit <= 0 {
+		return math.MaxInt
+	}
+	cut := now.Add(-w.span())
+	n := 0
+	for _, t := range w.sent {
+		if t.After(cut) {
+			n++
+		}
+	}
+	return max(0, w.limit-n)
+}
+
 // peek is take without recording.
 func (w *window) peek(now time.Time) time.Duration {
 	if w == nil || w.limit <= 0 {
 		return 0
 	}
-	cut := now.Add(-span)
+	cut := now.Add(-w.span())
 	n := 0
 	for _, t := range w.sent {
 		if t.After(cut) {
@@ -215,7 +268,7 @@ func (w *window) peek(now time.Time) time.Duration {
 		}
 	}
 	if n >= w.limit {
-		return w.sent[len(w.sent)-w.limit].Add(span).Sub(now) + time.Millisecond
+		return w.sent[len(w.sent)-w.limit].Add(w.span()).Sub(now) + time.Millisecond
 	}
 	return 0
 }

@@ -1,0 +1,446 @@
+package brevo
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tajo/tajo/pipeline"
+)
+
+// This file is the sink's one queue of contact writes. The engine hands
+// the sink up to sinks.brevo.pipeline batches at once (pipeline.
+// PipelinedSink); each Write plans its records and queues its contacts
+// here, in the order of the batches (pipeline.BatchSeq), and a dispatcher
+// forms the requests:
+//
+//   - a contact that must go alone (a deletion, a consent decision, a
+//     known email change: importable says) goes at once;
+//   - the others wait together, per all_customers list: once
+//     import_threshold of them wait and an import may start
+//     (import.in_flight), up to batch.import.max_records go as one
+//     import; while fewer wait and Brevo has room for a request now
+//     (Discipline.Ready), they go one by one at once, so a contact under
+//     light load is not held back; otherwise they wait, and whatever
+//     arrives meanwhile, from any batch, joins the next import.
+//
+// Per-contact order: a contact (by email, ext_id and phone) is locked by
+// the batch whose write of it went out, until that batch's Write is over
+// (its lists, events and orders included); a later batch's work for it
+// waits in the queue behind, never beside it. A Write that ends with a
+// retryable outcome for a contact keeps the lock (a hold) until the engine
+// retries that batch under the same number: the retry goes first, so an
+// older write can never land after a newer one. Writes called outside a
+// pipelined engine (BatchSeq 0, one at a time) keep no holds.
+
+// queued is one contact's work of one Write.
+type queued struct {
+	w      *contactWork
+	seq    uint64
+	keys   []string
+	done   chan struct{} // closed once the contact part has its outcome
+	locked bool          // sent (or needing nothing sent): its keys are locked
+	gone   bool          // its Write stopped waiting before it was sent
+}
+
+// contactLock is a contact key taken by the works of one batch.
+type contactLock struct {
+	seq uint64
+	n   int
+}
+
+// maxSingles bounds the lone writes in flight (the discipline decides how
+// many are really sent at once).
+const maxSingles = 64
+
+// DefaultPipeline is sinks.brevo.pipeline's default: enough batches held
+// at once for the contacts of a live flood to gather into imports of
+// thousands while earlier ones run (see the README's measurements).
+const DefaultPipeline = 8
+
+type dispatcher struct {
+	s    *Sink
+	ctx  context.Context
+	stop context.CancelFunc
+	once sync.Once
+	kick chan struct{}
+
+	mu       sync.Mutex
+	admitted uint64          // every batch up to it has queued its works
+	ready    map[uint64]bool // batches past admitted that have
+	admit    chan struct{}   // closed when admitted grows
+	queue    []*queued       // in batch order
+	locks    map[string]*contactLock
+	imports  int
+	singles  int
+	lone     int // importable contacts sent alone, in flight
+	autoSeq  uint64
+}
+
+func newDispatcher(s *Sink) *dispatcher {
+	ctx, stop := context.WithCancel(context.Background())
+	return &dispatcher{s: s, ctx: ctx, stop: stop, kick: make(chan struct{}, 1),
+		ready: map[uint64]bool{}, admit: make(chan struct{}), locks: map[string]*contactLock{}}
+}
+
+func (d *dispatcher) wake() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ticket is one Write's place in the queue.
+type ticket struct {
+	d         *dispatcher
+	seq       uint64
+	auto      bool // outside a pipelined engine: numbered here, no holds
+	items     []*queued
+	out       *outcomes
+	submitted bool
+}
+
+func (d *dispatcher) ticket(ctx context.Context) *ticket {
+	t := &ticket{d: d, seq: pipeline.BatchSeq(ctx)}
+	if t.seq == 0 {
+		// Numbered in call order, so that concurrent calls still lock
+		// their contacts apart.
+		d.mu.Lock()
+		d.autoSeq++
+		t.seq, t.auto = d.autoSeq, true
+		d.mu.Unlock()
+	}
+	return t
+}
+
+// markAdmitted records that batch seq has queued its works. Caller holds mu.
+func (d *dispatcher) markAdmitted(seq uint64) {
+	if seq <= d.admitted {
+		return
+	}
+	d.ready[seq] = true
+	grew := false
+	for d.ready[d.admitted+1] {
+		delete(d.ready, d.admitted+1)
+		d.admitted++
+		grew = true
+	}
+	if grew {
+		close(d.admit)
+		d.admit = make(chan struct{})
+	}
+}
+
+// submit queues works (whose records' outcomes go to out) and returns
+// once each has an outcome, or ctx ends (then the rest are Retryable).
+func (t *ticket) submit(ctx context.Context, works []*contactWork, out *outcomes) {
+	d := t.d
+	d.once.Do(func() { go d.run() })
+	t.submitted, t.out = true, out
+	// Batches queue in their order: a later batch's work for a contact must
+	// find the earlier one's ahead of it.
+	d.mu.Lock()
+	for !t.auto && d.admitted+1 < t.seq {
+		ch := d.admit
+		d.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			for _, w := range works {
+				out.setAll(w.recs, pipeline.Retry(ctx.Err()))
+			}
+			d.mu.Lock()
+			d.markAdmitted(t.seq)
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Lock()
+	}
+	if !t.auto {
+		// A retry: the holds its earlier attempt left give way to it.
+		for k, l := range d.locks {
+			if l.seq == t.seq {
+				delete(d.locks, k)
+			}
+		}
+	}
+	for _, w := range works {
+		q := &queued{w: w, seq: t.seq, keys: lockKeys(w.id), done: make(chan struct{})}
+		t.items = append(t.items, q)
+	}
+	// Retries go before the later batches already waiting.
+	at := len(d.queue)
+	for at > 0 && d.queue[at-1].seq > t.seq {
+		at--
+	}
+	d.queue = append(d.queue[:at], append(append([]*queued(nil), t.items...), d.queue[at:]...)...)
+	d.markAdmitted(t.seq)
+	d.mu.Unlock()
+	d.wake()
+
+	for i, q := range t.items {
+		select {
+		case <-q.done:
+			continue
+		case <-ctx.Done():
+		}
+		d.mu.Lock()
+		for _, q := range t.items[i:] {
+			select {
+			case <-q.done:
+			default:
+				q.gone = true
+				q.w.out.setAll(q.w.recs, pipeline.Retry(ctx.Err()))
+			}
+		}
+		d.mu.Unlock()
+		return
+	}
+}
+
+// close ends the Write: its contacts are unlocked, except those with a
+// retryable outcome, held for the batch's retry.
+func (t *ticket) close() {
+	d := t.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !t.submitted {
+		d.markAdmitted(t.seq)
+		return
+	}
+	for _, q := range t.items {
+		if !q.locked {
+			q.gone = true
+			continue
+		}
+		if !t.auto && t.retryable(q) {
+			continue
+		}
+		for _, k := range q.keys {
+			if l := d.locks[k]; l != nil && l.seq == q.seq {
+				if l.n--; l.n <= 0 {
+					delete(d.locks, k)
+				}
+			}
+		}
+	}
+	d.wake()
+}
+
+func (t *ticket) retryable(q *queued) bool {
+	for _, i := range q.w.recs {
+		if pipeline.ClassOf(t.out.get(i)) == pipeline.Retryable {
+			return true
+		}
+	}
+	return false
+}
+
+// lockKeys are the identifiers a contact is known by: a work that shares
+// any with another is the same contact.
+func lockKeys(id identity) []string {
+	var ks []string
+	if id.email != "" {
+		ks = append(ks, "e:"+strings.ToLower(id.email))
+	}
+	if id.extID != "" {
+		ks = append(ks, "x:"+id.extID)
+	}
+	if id.phone != "" {
+		ks = append(ks, "p:"+id.phone)
+	}
+	return ks
+}
+
+// run forms requests until the sink closes.
+func (d *dispatcher) run() {
+	for {
+		d.mu.Lock()
+		wait, changed := d.step()
+		d.mu.Unlock()
+		var timer <-chan time.Time
+		var tm *time.Timer
+		if wait > 0 {
+			tm = time.NewTimer(wait)
+			timer = tm.C
+		}
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-d.kick:
+		case <-changed:
+		case <-timer:
+		}
+		if tm != nil {
+			tm.Stop()
+		}
+	}
+}
+
+// lockable reports whether q's contact is free, or locked by its own batch.
+func (d *dispatcher) lockable(q *queued) bool {
+	for _, k := range q.keys {
+		if l := d.locks[k]; l != nil && l.seq != q.seq {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *dispatcher) lock(q *queued) {
+	q.locked = true
+	for _, k := range q.keys {
+		l := d.locks[k]
+		if l == nil {
+			l = &contactLock{seq: q.seq}
+			d.locks[k] = l
+		}
+		l.n++
+	}
+}
+
+// step sends what can go now (see the top of the file) and says what to
+// wait for before the next step: a time (the rate window) or changed (a
+// contacts request finished); a new work or a finished one kicks it too.
+// Caller holds mu.
+func (d *dispatcher) step() (wait time.Duration, changed <-chan struct{}) {
+	s := d.s
+	waiting := map[string]bool{} // keys of works still queued: later ones wait behind
+	hold := func(q *queued) {
+		for _, k := range q.keys {
+			waiting[k] = true
+		}
+	}
+	behind := func(q *queued) bool {
+		for _, k := range q.keys {
+			if waiting[k] {
+				return true
+			}
+		}
+		return false
+	}
+	groups := map[int64][]*queued{}
+	var lists []int64
+	for _, q := range d.queue {
+		if q.gone || q.locked {
+			continue
+		}
+		if behind(q) || !d.lockable(q) {
+			hold(q)
+			continue
+		}
+		switch id := d.importList(q.w); {
+		case !q.w.del && !q.w.upsert:
+			d.lock(q) // list changes only: they follow in its Write
+			close(q.done)
+		case id != 0:
+			if groups[id] == nil {
+				lists = append(lists, id)
+			}
+			groups[id] = append(groups[id], q)
+			hold(q)
+		case d.singles < maxSingles:
+			d.lock(q)
+			d.singles++
+			go d.single(q, false)
+		default:
+			hold(q)
+		}
+	}
+	th := s.cfg.ImportThreshold
+	// Beside a running import, another starts only for a share of a full
+	// one: what gathers meanwhile makes one large import rather than many
+	// small ones, each a request and its polls.
+	more := max(th, s.cfg.Batch.Import.MaxRecords/max(s.cfg.Import.InFlight, 1))
+	for _, id := range lists {
+		g := groups[id]
+		for th > 0 && len(g) >= th && d.imports < s.cfg.Import.InFlight && (d.imports == 0 || len(g) >= more) {
+			n := min(len(g), s.cfg.Batch.Import.MaxRecords)
+			for _, q := range g[:n] {
+				d.lock(q)
+			}
+			d.imports++
+			go d.importRun(id, g[:n])
+			g = g[n:]
+		}
+		if th > 0 && len(g) >= th {
+			continue // enough for an import: wait for a slot
+		}
+		for len(g) > 0 && d.lone < maxSingles {
+			free, w, ch := s.disc.Ready(groupContacts)
+			if d.lone >= free {
+				// Brevo has no room now: they gather for an import.
+				changed = ch
+				if w > 0 && (wait == 0 || w < wait) {
+					wait = w
+				}
+				break
+			}
+			d.lock(g[0])
+			d.lone++
+			go d.single(g[0], true)
+			g = g[1:]
+		}
+	}
+	keep := d.queue[:0]
+	for _, q := range d.queue {
+		if !q.gone && !q.locked {
+			keep = append(keep, q)
+		}
+	}
+	clear(d.queue[len(keep):])
+	d.queue = keep
+	return wait, changed
+}
+
+// importList is the all_customers list w can be imported into, 0 when it
+// must be written alone.
+func (d *dispatcher) importList(w *contactWork) int64 {
+	if w.del || !w.upsert || len(w.all) != 1 || !d.s.importable(w) {
+		return 0
+	}
+	for id := range w.all {
+		return id
+	}
+	return 0
+}
+
+func (d *dispatcher) single(q *queued, lone bool) {
+	w := q.w
+	var err error
+	if w.del {
+		err = d.s.deleteContact(d.ctx, w)
+	}
+	if err == nil && w.upsert {
+		err = d.s.upsertOne(d.ctx, w)
+	}
+	if err != nil {
+		w.failed = true
+		w.out.setAll(w.recs, err)
+	}
+	d.mu.Lock()
+	if lone {
+		d.lone--
+	} else {
+		d.singles--
+	}
+	close(q.done)
+	d.mu.Unlock()
+	d.wake()
+}
+
+func (d *dispatcher) importRun(list int64, qs []*queued) {
+	works := make([]*contactWork, len(qs))
+	for i, q := range qs {
+		works[i] = q.w
+	}
+	d.s.importContacts(d.ctx, list, works)
+	d.mu.Lock()
+	d.imports--
+	for _, q := range qs {
+		close(q.done)
+	}
+	d.mu.Unlock()
+	d.wake()
+}
