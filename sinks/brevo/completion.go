@@ -97,10 +97,10 @@ func (b *pollBudget) take() time.Duration {
 // only Brevo (which is given the URL) can end an import early; each import
 // has its own nonce under it.
 type notifier struct {
-	base   string // notify_url + prefix
-	prefix string // "/brevo/imports/<token>/"
-	mu     sync.Mutex
-	tickets  map[string]*notifyTicket
+	base    string // notify_url + prefix
+	prefix  string // "/brevo/imports/<token>/"
+	mu      sync.Mutex
+	tickets map[string]*notifyTicket
 }
 
 // notifyTicket is one import's notifyUrl and the calls it received.
