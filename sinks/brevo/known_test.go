@@ -297,3 +297,34 @@ func TestKnownContactsReadResumes(t *testing.T) {
 		t.Fatalf("pages read at offsets %v, want [0 1000 1000]", offsets)
 	}
 }
+
+// Rule 5 of the consent policy: what tajo remembers answers everything but
+// an identifier change, which asks for Brevo's current state first.
+func TestRememberedStateAsksOnlyBeforeAChange(t *testing.T) {
+	ann := &brevo.BrevoContactState{Email: "ann@example.com", Phone: "+33600000001"}
+	blocked := &brevo.BrevoContactState{Email: "ann@example.com", EmailBlacklisted: true}
+	for _, tc := range []struct {
+		name   string
+		in     brevo.ConsentInput
+		lookup bool
+	}{
+		{"same email and phone", brevo.ConsentInput{Existing: ann, Remembered: true, NewEmail: "ann@example.com", NewPhone: "+33600000001"}, false},
+		{"an unsubscribe, no change", brevo.ConsentInput{Existing: ann, Remembered: true, NewEmail: "ann@example.com", Email: brevo.ConsentUnsubscribed}, false},
+		{"remembered blocklisted, subscribe", brevo.ConsentInput{Existing: blocked, Remembered: true, NewEmail: "ann@example.com", Email: brevo.ConsentSubscribed}, false},
+		{"email change", brevo.ConsentInput{Existing: ann, Remembered: true, NewEmail: "ann.new@example.com"}, true},
+		{"phone change", brevo.ConsentInput{Existing: ann, Remembered: true, NewPhone: "+33600000002"}, true},
+		{"email change, Brevo's answer now", brevo.ConsentInput{Existing: ann, NewEmail: "ann.new@example.com"}, false},
+		{"absent: new", brevo.ConsentInput{NewContact: true, NewEmail: "bob@example.com", NewPhone: "+33600000003"}, false},
+	} {
+		d := brevo.DecideConsent(tc.in)
+		if d.NeedsLookup != tc.lookup {
+			t.Errorf("%s: NeedsLookup = %v, want %v (%v)", tc.name, d.NeedsLookup, tc.lookup, d.Reasons)
+		}
+		if tc.lookup && (d.ChangeEmail || d.ChangePhone) {
+			t.Errorf("%s: a change decided on remembered state: %+v", tc.name, d)
+		}
+	}
+	if d := brevo.DecideConsent(brevo.ConsentInput{Existing: blocked, Remembered: true, NewEmail: "ann@example.com", Email: brevo.ConsentSubscribed}); d.EmailBlacklisted != nil {
+		t.Errorf("a subscribe without resubscribe sent emailBlacklisted=%v", *d.EmailBlacklisted)
+	}
+}
