@@ -75,6 +75,18 @@ func (k *knownContacts) learnListed(d *ContactDetails) {
 	k.put(d.extIDOf(), BrevoContactState{Email: d.Email, Phone: sms, EmailBlacklisted: d.EmailBlacklisted, SMSBlacklisted: d.SMSBlacklisted}, "")
 }
 
+// saveCursor is knownContacts.saveCursor, a failure logged: the state
+// store failing costs the knowledge's completeness (a lookup per unknown
+// contact), never correctness.
+func (s *Sink) saveCursor(c readCursor) bool {
+	if err := s.known.saveCursor(c); err != nil {
+		s.known.complete.Store(false)
+		s.log.WithError(err).Warn("brevo sink: recording the read of Brevo's contacts; a contact tajo did not write is looked up once")
+		return false
+	}
+	return true
+}
+
 // readContacts runs (or resumes) the start's read. A Fatal answer is
 // returned; any other failure is logged and leaves the knowledge
 // incomplete until a later start finishes the read.
@@ -90,10 +102,9 @@ func (s *Sink) readContacts(ctx context.Context) error {
 	}
 	if !s.cfg.KnownContacts.Read {
 		if cur.Done || cur.Reading {
-			cur.Done, cur.Reading = false, false
-			if err := k.saveCursor(cur); err != nil {
-				return err
-			}
+			// A later start that reads again reads everything: what
+			// changes meanwhile is not followed.
+			s.saveCursor(readCursor{Last: cur.Last})
 		}
 		s.log.Info("brevo sink: Brevo's contacts are not read (sinks.brevo.known_contacts.read: false); a contact tajo did not write is looked up once")
 		return nil
@@ -128,7 +139,8 @@ func (s *Sink) readContacts(ctx context.Context) error {
 			cur = readCursor{Last: cur.Last}
 			k.complete.Store(false)
 			log.WithField("count", page.Count).Warnf("brevo sink: Brevo lists %d contacts to read, more than sinks.brevo.known_contacts.max_read (%d): not read; a contact tajo did not write is looked up once", page.Count, bound)
-			return k.saveCursor(cur)
+			s.saveCursor(cur)
+			return nil
 		}
 		if cur.Offset == 0 {
 			log.WithField("count", page.Count).Infof("brevo sink: reading Brevo's contacts, %s: %d to read", what, page.Count)
@@ -143,10 +155,8 @@ func (s *Sink) readContacts(ctx context.Context) error {
 		if done {
 			cur = readCursor{Done: true, Last: cur.Began, Read: cur.Read}
 		}
-		if err := k.saveCursor(cur); err != nil {
-			// Nothing is lost: the read resumes from the last saved page.
-			log.WithError(err).Warn("brevo sink: recording the read of Brevo's contacts")
-			return nil
+		if !s.saveCursor(cur) {
+			return nil // the next start resumes from the last saved page
 		}
 		if done {
 			k.complete.Store(true)
