@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +214,55 @@ func TestPerContactOrderUnderThrottlingAndFaults(t *testing.T) {
 	t.Logf("%d answered 429, %d 5xx", srv.StatusCount(429), srv.StatusCount(500)+srv.StatusCount(502)+srv.StatusCount(503))
 	if srv.StatusCount(429) == 0 {
 		t.Fatal("no 429: the test did not throttle")
+	}
+}
+
+// With import.notify_url, an import completes on Brevo's call to the
+// webhook listener, without a single poll.
+func TestImportCompletesOnNotifyURL(t *testing.T) {
+	srv := newSim(t, brevotest.Options{ImportTime: 200 * time.Millisecond})
+	mux := http.NewServeMux()
+	listener := httptest.NewServer(mux)
+	t.Cleanup(listener.Close)
+	cfg := *brevo.NewSinkConfig().(*brevo.SinkConfig)
+	cfg.APIKey, cfg.BaseURL = config.Secret(srv.APIKey()), srv.URL()
+	cfg.Lists.AllCustomers = listAll
+	cfg.Import.NotifyURL = listener.URL
+	s, err := brevo.NewSink(cfg, pipeline.Env{Name: "brevo", HTTP: mux})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*pipeline.Record
+	for i := 0; i < 30; i++ {
+		recs = append(recs, customer(t, i+1, fmt.Sprintf("n.%d@example.com", i), "N", nil))
+	}
+	start := time.Now()
+	if err := s.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if srv.ContactCount() != 30 || len(srv.ProcessIDs()) != 1 {
+		t.Fatalf("%d contacts through %d imports", srv.ContactCount(), len(srv.ProcessIDs()))
+	}
+	// The simulator records its call once our answer reached it.
+	waitUntil(t, "the call recorded", 5*time.Second, func() bool { return len(srv.Notifications()) > 0 })
+	ns := srv.Notifications()
+	if len(ns) != 1 || ns[0].Status != http.StatusNoContent || !strings.HasPrefix(ns[0].URL, listener.URL+"/brevo/imports/") {
+		t.Fatalf("notifications %+v", ns)
+	}
+	if polls := srv.RequestCount("GET /processes/{processId}"); polls != 0 || took > 10*time.Second {
+		t.Fatalf("%d polls, %s: the import did not complete on the call", polls, took)
+	}
+	// The path is the token's: anything else finds nothing.
+	resp, err := http.Post(listener.URL+"/brevo/imports/guess/x", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a guessed path answered %d", resp.StatusCode)
 	}
 }
