@@ -279,27 +279,6 @@ func (p *scanner) entity(e *schemas.Event) error {
 	}
 }
 
-// skipString moves past the string starting at p.i, finding quotes with
-// IndexByte: most of an event's bytes are string contents.
-func (p *scanner) skipString() bool {
-	p.i++
-	for {
-		j := bytes.IndexByte(p.b[p.i:], '"')
-		if j < 0 {
-			return false
-		}
-		end := p.i + j
-		n := 0
-		for k := end - 1; k >= p.i && p.b[k] == '\\'; k-- {
-			n++
-		}
-		p.i = end + 1
-		if n%2 == 0 {
-			return true
-		}
-	}
-}
-
 // raw returns the bytes of the next JSON value, checking only that its
 // strings and brackets balance; the value's own decoder validates the rest.
 func (p *scanner) raw() ([]byte, error) {
@@ -317,16 +296,37 @@ func (p *scanner) raw() ([]byte, error) {
 		}
 		return nil, errSlowPath
 	}
-	depth := 0
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch c {
+	// A table walk over the bytes that matter (quotes, brackets,
+	// backslashes): about twice as fast as a switch per byte and a
+	// bytes.IndexByte per string on a Shopify body, whose strings are short.
+	b, i, depth := p.b, p.i, 0
+	for i < len(b) {
+		for i < len(b) && !structural[b[i]] {
+			i++
+		}
+		if i == len(b) {
+			break
+		}
+		switch b[i] {
 		case '"':
-			if !p.skipString() {
-				return nil, errSlowPath
+			i++
+			for {
+				for i < len(b) && !inString[b[i]] {
+					i++
+				}
+				if i >= len(b) {
+					return nil, errSlowPath
+				}
+				if b[i] == '\\' {
+					i += 2 // the escaped byte, whatever it is
+					continue
+				}
+				break
 			}
+			i++ // the closing quote
 			if depth == 0 {
-				return p.b[start:p.i], nil
+				p.i = i
+				return b[start:i], nil
 			}
 			continue
 		case '{', '[':
@@ -337,11 +337,22 @@ func (p *scanner) raw() ([]byte, error) {
 				return nil, errSlowPath
 			}
 			if depth == 0 {
-				p.i++
-				return p.b[start:p.i], nil
+				p.i = i + 1
+				return b[start:p.i], nil
 			}
 		}
-		p.i++
+		i++
 	}
+	p.i = i
 	return nil, errSlowPath
 }
+
+// structural marks the bytes raw stops at outside strings; inString
+// those it stops at inside one.
+var structural, inString = func() (s, q [256]bool) {
+	for _, c := range `"{}[]` {
+		s[c] = true
+	}
+	q['"'], q['\\'] = true, true
+	return
+}()
