@@ -27,19 +27,36 @@ import (
 // is delivered again after the restart. Each order_placed reaches Brevo
 // exactly once.
 //
-// The kill lands while a POST /contacts is in flight, a point where no
-// event request is open: the sink writes contacts before events, and its
-// Writes are sequential. Kills inside an event request's window (Brevo
-// applied it, tajo has not recorded the answer) are the next test's.
+// The kill lands while a contact write is in flight. With one Write at a
+// time (sinks.brevo.pipeline: 1) that is a point where no event request
+// is open: the sink writes a batch's contacts before its events. With the
+// default pipeline, several batches are in the sink at once and other
+// batches' event requests may be open. Kills inside an event request's
+// window (Brevo applied it, tajo has not recorded the answer) are the next
+// test's.
 func TestBrevoKillNineSendsEachEventOnce(t *testing.T) {
+	for _, c := range []struct {
+		name, extra string
+		// The kill lands in the first contact write (POST /contacts or
+		// an import) once this many order_placed events are in Brevo.
+		afterEvents int
+	}{
+		{"one Write at a time", "    pipeline: 1\n", 8},
+		{"pipelined", "", 8},
+	} {
+		t.Run(c.name, func(t *testing.T) { brevoKillNine(t, c.extra, c.afterEvents) })
+	}
+}
+
+func brevoKillNine(t *testing.T, extra string, afterEvents int) {
 	const orders = 40
 	var tajo atomic.Pointer[os.Process]
-	var contacts atomic.Int64
+	var sim atomic.Pointer[brevotest.Server]
 	killed := make(chan struct{})
 	var once sync.Once
 	srv := newBrevoSim(t, brevotest.Options{Latency: 5 * time.Millisecond, OnRequest: func(route string) {
-		// The 21st contact: the first five batches of four are written.
-		if route == "POST /contacts" && contacts.Add(1) == 21 {
+		s := sim.Load()
+		if (route == "POST /contacts" || route == "POST /contacts/import") && s != nil && len(placedEvents(s)) >= afterEvents {
 			once.Do(func() {
 				if p := tajo.Load(); p != nil {
 					p.Signal(syscall.SIGKILL)
@@ -48,9 +65,10 @@ func TestBrevoKillNineSendsEachEventOnce(t *testing.T) {
 			})
 		}
 	}})
+	sim.Store(srv)
 	t.Setenv("BREVO_API_KEY", srv.APIKey())
 	dir := t.TempDir()
-	cfgPath := brevoConfig(t, dir, srv.URL(), "")
+	cfgPath := brevoConfig(t, dir, srv.URL(), extra)
 	cfg := strings.Replace(mustRead(t, cfgPath), "batch_size: 500, progress_interval: 1s, commit_interval: 200ms",
 		"batch_size: 4, batch_wait: 50ms, progress_interval: 1s, commit_interval: 1h", 1)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -64,7 +82,7 @@ func TestBrevoKillNineSendsEachEventOnce(t *testing.T) {
 	select {
 	case <-killed:
 	case <-time.After(90 * time.Second):
-		t.Fatalf("tajo never reached the 21st contact\n%s", tail(mustRead(t, logPath), 30))
+		t.Fatalf("tajo never wrote a contact after %d order_placed events\n%s", afterEvents, tail(mustRead(t, logPath), 30))
 	}
 	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("tajo was not killed: %v", err)
