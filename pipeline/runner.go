@@ -54,6 +54,7 @@ type Runner struct {
 	flows   []*flow
 	timers  []*timerInput
 	sources []namedSource
+	sinks   []NamedSink
 	start   time.Time
 	// addr and controlAddr are the bound webhook and control listener
 	// addresses once Run has started them.
@@ -249,7 +250,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		}
 	}
 	r.mu.Lock()
-	r.flows, r.timers, r.sources = flows, timers, sources
+	r.flows, r.timers, r.sources, r.sinks = flows, timers, sources, sinks
 	r.mu.Unlock()
 
 	for _, l := range []struct {
@@ -427,6 +428,7 @@ func (r *Runner) Status() any {
 	}
 	r.mu.Lock()
 	srcs := append([]namedSource(nil), r.sources...)
+	snks := append([]NamedSink(nil), r.sinks...)
 	r.mu.Unlock()
 	var sources []SourceStatus
 	for _, s := range srcs {
@@ -434,12 +436,25 @@ func (r *Runner) Status() any {
 			sources = append(sources, SourceStatus{Name: s.name, Counters: c.Counters()})
 		}
 	}
+	var sinks []SinkStatus
+	for _, s := range snks {
+		if sr, ok := s.Sink.(StatusReporter); ok {
+			sinks = append(sinks, SinkStatus{Name: s.Name, Status: sr.Status()})
+		}
+	}
 	return struct {
 		Uptime  string         `json:"uptime"`
 		Flows   []FlowStatus   `json:"flows"`
 		Timers  []TimerStatus  `json:"timers,omitempty"`
 		Sources []SourceStatus `json:"sources,omitempty"`
-	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats(), Timers: timers, Sources: sources}
+		Sinks   []SinkStatus   `json:"sinks,omitempty"`
+	}{Uptime: time.Since(r.start).Round(time.Second).String(), Flows: r.Stats(), Timers: timers, Sources: sources, Sinks: sinks}
+}
+
+// SinkStatus is a StatusReporter sink's own status in /status.
+type SinkStatus struct {
+	Name   string `json:"name"`
+	Status any    `json:"status"`
 }
 
 // ControlAddr is the control listener's bound address ("" before it starts

@@ -154,6 +154,17 @@ type PipelinedSink interface {
 	Pipeline() int
 }
 
+// StatusReporter is implemented by a sink (or another component) with a
+// state of its own for /status, beside its flows' counters: the Brevo
+// sink's rate budget per endpoint group and its queue of contacts.
+// /status lists it under "sinks" by the sink's name. Status is called
+// from the control listener, concurrently with Write: it takes its own
+// locks, must not block on the service, and returns a value for
+// encoding/json that nothing changes afterwards.
+type StatusReporter interface {
+	Status() any
+}
+
 // DeadLetter is one rejected record on its way to the error sink.
 type DeadLetter struct {
 	Time    time.Time
