@@ -141,13 +141,12 @@ type Sink interface {
 }
 
 // PipelinedSink is a sink that takes the next batch before the previous
-// one is delivered: the engine may call Write again while up to Pipeline()
-// calls are in flight, so the sink can merge
-// the records of several batches into its requests while it waits on its
-// service (a rate limit, an import). What must stay ordered across batches
-// (one contact's writes) the sink keeps in order itself, by the batch
-// number each call carries (BatchSeq); the engine still acks records in
-// order.
+// one is delivered: the engine may call Write again while up to
+// Pipeline() calls are in flight, so the sink can merge the records of
+// several batches into its requests while it waits on its service (a rate
+// limit, an import). What must stay ordered across batches (one contact's
+// writes) the sink keeps in order itself, by the batch number each call
+// carries (BatchSeq); the engine still acks records in order.
 type PipelinedSink interface {
 	Sink
 	// Pipeline is how many Write calls may be in flight at once.
