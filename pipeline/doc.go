@@ -14,10 +14,21 @@
 //
 // The same holds for stage state: the runner opens the one state journal
 // (state.Journal, data_dir/state.journal in front of state.db) and hands it
-// to every component in Env.Journal; stages only read and write its keys,
+// to every component in Env.Journal (sources keep their positions there:
+// Env.Positions); stages only read and write its keys,
 // and the chain's last stage (JournalStage) commits it once per batch,
 // before any record of the batch reaches a sink. It is closed (its last
 // checkpoint) after every flow stopped.
+//
+// A record is decoded once (Record.Event): the chain's first stage decodes
+// it, on the goroutine that takes records in when it is a Predecoder, and
+// every later stage and sink reads that event; a stage that changes it
+// drops Value, and the bytes are written again only at a boundary that
+// needs them (Record.Bytes: the file sink, a Kafka topic, a dead letter).
+// A PipelinedSink gets several batches at once (numbered by BatchSeq), so
+// it can merge them into its requests while it waits on its service.
+// In-flight records are bounded by count and by bytes
+// (pipeline.max_in_flight, max_in_flight_bytes).
 //
 // An ingest flow (a source or a timer to the events topic) hands the
 // producer what its input has ready at once, up to pipeline.batch_size,
