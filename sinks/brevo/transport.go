@@ -113,6 +113,7 @@ type group struct {
 	rate     *window
 	learned  int // tightest per-second limit Brevo announced, 0 = none yet
 	ewma     time.Duration
+	seen     groupSeen // for /status only (status.go)
 }
 
 // window is a sliding rate limiter: at most limit requests in any span
@@ -167,6 +168,7 @@ func (d *Discipline) group(name string) *group {
 // acquire waits for a slot in g: under the concurrency limit, past any
 // pause, and within both rate windows.
 func (d *Discipline) acquire(ctx context.Context, name string) (*group, error) {
+	defer d.waiter(name)()
 	for {
 		d.mu.Lock()
 		g := d.group(name)
@@ -186,6 +188,7 @@ func (d *Discipline) acquire(ctx context.Context, name string) (*group, error) {
 				d.total.take(now)
 				g.inFlight++
 				d.requests++
+				g.seen.sent.add(now)
 				d.mu.Unlock()
 				return g, nil
 			}
@@ -295,6 +298,7 @@ func (d *Discipline) release(g *group, status int, took time.Duration, failed bo
 		g.limit = min(float64(d.ceiling), g.limit+1/g.limit)
 	}
 	if h != nil {
+		g.seen.announce(h, d.now())
 		lim, okL := headerInt(h, "x-sib-ratelimit-limit")
 		reset, okR := headerSeconds(h, "x-sib-ratelimit-reset")
 		// A per-second limit is what a client-side window can follow; an
@@ -310,7 +314,13 @@ func (d *Discipline) release(g *group, status int, took time.Duration, failed bo
 		}
 		if status == http.StatusTooManyRequests {
 			d.throttled++
-			if !okR || reset <= 0 {
+			// The headers describe the tightest window Brevo counts;
+			// when it still has room (remaining > 0), that window is not
+			// what refused the request, and its reset can be an hour
+			// away ("all other endpoints": 100/h): pausing the group
+			// until then stalled every poll for the rest of the hour. A
+			// second is Brevo's shortest window.
+			if rem, okRem := headerInt(h, "x-sib-ratelimit-remaining"); !okR || reset <= 0 || (okRem && rem > 0 && reset > time.Second) {
 				reset = time.Second
 			}
 			if until := d.now().Add(reset); until.After(g.pause) {
