@@ -92,6 +92,17 @@ func (b *pollBudget) take() time.Duration {
 	return b.win.take(b.now())
 }
 
+// used returns the polls spent in the last hour and the hourly budget
+// (0, 0 for a nil budget), for /status.
+func (b *pollBudget) used() (spent, perHour int) {
+	if b == nil {
+		return 0, 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.win.limit - b.win.room(b.now()), b.win.limit
+}
+
 // notifier serves the notifyUrls of a sink's imports on the webhook
 // listener, under a path with a random token made at each start, so that
 // only Brevo (which is given the URL) can end an import early; each import

@@ -444,3 +444,16 @@ func (d *dispatcher) importRun(list int64, qs []*queued) {
 	d.mu.Unlock()
 	d.wake()
 }
+
+// counts is what /status shows of the queue: contacts waiting to be sent,
+// contacts written alone in flight, and imports in flight.
+func (d *dispatcher) counts() (waiting, sending, imports int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range d.queue {
+		if !q.gone && !q.locked {
+			waiting++
+		}
+	}
+	return waiting, d.singles + d.lone, d.imports
+}
