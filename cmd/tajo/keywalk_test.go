@@ -193,6 +193,7 @@ var keyProofs = map[string]string{
 	"sinks.brevo.concurrency.initial":        "sinks/brevo TestFloodUnderRateLimitAndFaults",
 	"sinks.brevo.concurrency.max":            "sinks/brevo TestFloodUnderRateLimitAndFaults",
 	"sinks.brevo.rate_limit":                 "sinks/brevo TestFloodUnderRateLimitAndFaults",
+	"sinks.brevo.rate_share":                 "sinks/brevo TestDisciplineKeepsEachGroupToItsShare",
 	"sinks.brevo.events.enabled":             "sinks/brevo TestNoRequestIsSkippedWithItsReason",
 	"sinks.brevo.events.dedupe_window":       "sinks/brevo TestSentLogPrunesAfterWindow",
 	"sinks.brevo.events.verify_delay":        "sinks/brevo TestCrashBeforeApplySendsOnceAfterVerifyDelay",

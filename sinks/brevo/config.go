@@ -49,6 +49,9 @@ type SinkConfig struct {
 		Max     int `yaml:"max"`
 	} `yaml:"concurrency"`
 	RateLimit int `yaml:"rate_limit"`
+	// RateShare is the share of each endpoint group's Brevo limit the
+	// sink uses (DisciplineConfig.RateShare).
+	RateShare float64 `yaml:"rate_share"`
 	Events    struct {
 		Enabled bool `yaml:"enabled"`
 		// DedupeWindow is how long the sink remembers (durably) that Brevo
@@ -250,6 +253,7 @@ func NewSinkConfig() any {
 	c.Batch.Products = CountLimit{MaxRecords: MaxProductsPerBatch}
 	c.Batch.Lists = CountLimit{MaxRecords: MaxListContactsPerCall}
 	c.Concurrency.Initial, c.Concurrency.Max = 2, 8
+	c.RateShare = DefaultRateShare
 	c.Pipeline = DefaultPipeline
 	c.Import = ImportConfig{InFlight: 2, PollsPerHour: 60}
 	c.Events.Enabled, c.Ecommerce.Enabled = true, true
@@ -333,6 +337,9 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	}
 	if c.RateLimit < 0 {
 		p.Add(config.Join(path, "rate_limit"), "must be 0 (Brevo's per-endpoint limits only) or more", "")
+	}
+	if c.RateShare <= 0 || c.RateShare > 1 {
+		p.Add(config.Join(path, "rate_share"), "must be above 0 and at most 1", fmt.Sprintf("the default is %v: 8 of Brevo's 10 requests/s", DefaultRateShare))
 	}
 	if c.KnownContacts.MaxRead < 0 {
 		p.Add(config.Join(path, "known_contacts.max_read"), "must be 0 (no bound) or more", "the default is 1000000")

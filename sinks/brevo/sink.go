@@ -71,7 +71,7 @@ func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
-	}, DisciplineConfig{Timeout: cfg.Timeout, Initial: cfg.Concurrency.Initial, Max: cfg.Concurrency.Max, TotalRate: cfg.RateLimit, Retries: 2})
+	}, DisciplineConfig{Timeout: cfg.Timeout, Initial: cfg.Concurrency.Initial, Max: cfg.Concurrency.Max, TotalRate: cfg.RateLimit, Retries: 2, RateShare: cfg.RateShare})
 	client, err := New(Config{
 		APIKey: cfg.APIKey, BaseURL: cfg.BaseURL, HTTPClient: &http.Client{Transport: disc},
 		PollInterval: cfg.ImportPollInterval, ImportMaxBytes: cfg.Batch.Import.MaxBytes, EventBatchMaxBytes: cfg.Batch.Events.MaxBytes,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,4 +107,59 @@ func TestDisciplineUnder429Storm(t *testing.T) {
 	if count["GET processes"] < 5 {
 		t.Errorf("only %d polls went out in 12 s (one a second asked)", count["GET processes"])
 	}
+}
+
+// Brevo limits per endpoint group; the discipline keeps each group to
+// rate_share (default 0.8) of it: 8 in any second of contacts' 10/s, and
+// the events group's 8 beside them, whatever the other does.
+func TestDisciplineKeepsEachGroupToItsShare(t *testing.T) {
+	var mu sync.Mutex
+	arrivals := map[string][]time.Time{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		g := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/v3/"), "/", 2)[0]
+		arrivals[g] = append(arrivals[g], time.Now())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	// sinks.brevo.rate_share's default, as the sink passes it.
+	d := brevo.NewDiscipline(nil, brevo.DisciplineConfig{Initial: 8, Max: 8, RateShare: brevo.NewSinkConfig().(*brevo.SinkConfig).RateShare})
+	c := &http.Client{Transport: d}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		for _, path := range []string{"/v3/contacts", "/v3/events/batch"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if resp, err := c.Post(srv.URL+path, "application/json", nil); err == nil {
+					resp.Body.Close()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for g, as := range arrivals {
+		if busiest := busiestSecond(as); busiest != 8 {
+			t.Errorf("%s: %d requests in the busiest second, want 8 (0.8 of Brevo's 10/s)", g, busiest)
+		}
+	}
+	if len(arrivals) != 2 {
+		t.Fatalf("arrivals by group: %v", arrivals)
+	}
+}
+
+// busiestSecond is the most arrivals within any one second.
+func busiestSecond(as []time.Time) int {
+	slices.SortFunc(as, time.Time.Compare)
+	most := 0
+	for i := range as {
+		n := 0
+		for _, a := range as[i:] {
+			if a.Sub(as[i]) < time.Second {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
 }

@@ -25,7 +25,8 @@ const (
 
 // documentedRate is Brevo's General-tier limit per group, in requests per
 // second (api-facts C7); 0 means no client-side rate. A per-second limit
-// announced by x-sib-ratelimit-* replaces it once seen.
+// announced by x-sib-ratelimit-* replaces it once seen. The group's window
+// allows RateShare of it.
 var documentedRate = map[string]int{
 	groupContacts: 10, groupEvents: 10, groupOrders: 5, groupProducts: 2,
 }
@@ -65,6 +66,7 @@ type Discipline struct {
 	initial   int
 	ceiling   int
 	retries   int
+	share     float64 // of Brevo's per-second limit a group's window allows
 	total     *window // all groups together; nil = none
 	mu        sync.Mutex
 	groups    map[string]*group
@@ -83,6 +85,21 @@ type DisciplineConfig struct {
 	TotalRate int
 	// Retries of a 429 or 5xx inside the transport (default 2).
 	Retries int
+	// RateShare is the share of Brevo's per-second limit of a group (the
+	// documented one, or the one its headers announce) that the group's
+	// window allows; 0 is DefaultRateShare. Below 1 it leaves headroom for
+	// arrivals that bunch up on the way and for other clients of the key.
+	RateShare float64
+}
+
+// DefaultRateShare is sinks.brevo.rate_share's default: no second sees
+// more than 8 requests on a group Brevo limits to 10/s.
+const DefaultRateShare = 0.8
+
+// shareOf is the window limit for a Brevo limit of lim requests/s: at
+// least one, so a 2/s group still moves (at 1/s).
+func (d *Discipline) shareOf(lim int) int {
+	return max(1, int(float64(lim)*d.share+1e-9))
 }
 
 // NewDiscipline wraps base (http.DefaultTransport when nil).
@@ -91,7 +108,10 @@ func NewDiscipline(base http.RoundTripper, cfg DisciplineConfig) *Discipline {
 		base = http.DefaultTransport
 	}
 	d := &Discipline{base: base, timeout: cfg.Timeout, initial: max(cfg.Initial, 1), ceiling: max(cfg.Max, 1),
-		retries: cfg.Retries, groups: map[string]*group{}, now: time.Now}
+		retries: cfg.Retries, share: cfg.RateShare, groups: map[string]*group{}, now: time.Now}
+	if d.share <= 0 || d.share > 1 {
+		d.share = DefaultRateShare
+	}
 	if d.initial > d.ceiling {
 		d.initial = d.ceiling
 	}
@@ -158,7 +178,7 @@ func (d *Discipline) group(name string) *group {
 	if g == nil {
 		g = &group{name: name, limit: float64(d.initial), wake: make(chan struct{})}
 		if r := documentedRate[name]; r > 0 {
-			g.rate = &window{limit: r}
+			g.rate = &window{limit: d.shareOf(r)}
 		}
 		d.groups[name] = g
 	}
@@ -310,7 +330,7 @@ func (d *Discipline) release(g *group, status int, took time.Duration, failed bo
 			if g.rate == nil {
 				g.rate = &window{}
 			}
-			g.rate.limit = lim
+			g.rate.limit = d.shareOf(lim)
 		}
 		if status == http.StatusTooManyRequests {
 			d.throttled++
