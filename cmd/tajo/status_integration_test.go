@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,9 @@ import (
 // `tajo connectors status` says connected only when Shopify answered the
 // token and Brevo accepted the key: with a wrong Shopify token, a real run
 // (ClickHouse answering, Brevo accepting) shows connected false and the
-// 401; with the right one, connected true, each check with its time.
+// 401; with the right one, connected true, each check with its time, and
+// GET /status shows the Brevo sink's budget: its requests per endpoint
+// group with the limit Brevo announced (General tier: contacts 10/s).
 func TestStatusConnectedMeansTheServicesAnswered(t *testing.T) {
 	if err := clickhouse.CheckLibrary(); err != nil {
 		if chtest.Required() {
@@ -32,7 +35,7 @@ func TestStatusConnectedMeansTheServicesAnswered(t *testing.T) {
 	defer store.Close()
 	o := store.Options()
 	const key = "xkeysib-status-0000000000000000-KEY1"
-	srv := newBrevoSim(t, brevotest.Options{APIKey: key})
+	srv := newBrevoSim(t, brevotest.Options{APIKey: key, GroupLimits: brevotest.GeneralTier()})
 	t.Setenv("BREVO_API_KEY", key)
 
 	dir := t.TempDir()
@@ -112,6 +115,19 @@ sinks:
 	if _, has := m["reason"]; has || !checked(m) {
 		t.Errorf("right token: %v", m)
 	}
+	// The backfilled customers reached Brevo: /status counts their
+	// requests and shows Brevo's announced limit, nothing left waiting.
+	var contacts map[string]any
+	waitForStatus(t, ctl, dir, 60*time.Second, func(st map[string]any) bool {
+		b := sinkStatus(st, "brevo")
+		groups, _ := b["groups"].(map[string]any)
+		contacts, _ = groups["contacts"].(map[string]any)
+		return srv.ContactCount() >= 5 && b["contacts_waiting"] == 0.0 && b["imports_in_flight"] == 0.0 &&
+			contacts["requests_last_minute"] != nil && contacts["requests_last_minute"].(float64) > 0
+	})
+	if announced, _ := contacts["brevo"].(map[string]any); announced["limit"] != 10.0 || contacts["limit_per_second"] != 10.0 || contacts["window_per_second"] != 8.0 {
+		t.Errorf("/status brevo contacts group %v: want Brevo's announced limit of 10/s, and the sink's window of 8 (rate_share 0.8)", contacts)
+	}
 	stopTajo(t, cmd, cmd.Process.Signal)
 	// No durations as floats in the log (took=2.006e+09 before).
 	if logs := mustRead(t, logPath); !strings.Contains(logs, "shopify backfill done") || strings.Contains(logs, "e+0") {
@@ -127,4 +143,42 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// waitForStatus polls GET /status on the control listener (with the
+// token in dir/control.token) until ok holds for its body.
+func waitForStatus(t *testing.T, ctl, dir string, d time.Duration, ok func(map[string]any) bool) map[string]any {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(dir, "control.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	for deadline := time.Now().Add(d); ; time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", "http://"+ctl+"/status", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			st = nil
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if err == nil && ok(st) {
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /status never got there: %v", st)
+		}
+	}
+}
+
+// sinkStatus is the section /status has for the sink name (nil: none).
+func sinkStatus(st map[string]any, name string) map[string]any {
+	sinks, _ := st["sinks"].([]any)
+	for _, s := range sinks {
+		if s, _ := s.(map[string]any); s["name"] == name {
+			m, _ := s["status"].(map[string]any)
+			return m
+		}
+	}
+	return nil
 }

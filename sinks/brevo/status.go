@@ -53,10 +53,12 @@ type GroupStatus struct {
 	LastMinute    int     `json:"requests_last_minute"`
 	PerSecond     float64 `json:"requests_per_second"`
 	BusiestSecond int     `json:"busiest_second"`
-	// Limit is the client-side rate in effect, requests per second:
-	// Brevo's documented one, or the tighter per-second limit it
-	// announced; 0 when the group has none.
-	Limit int `json:"limit_per_second"`
+	// Limit is Brevo's per-second limit of the group: the tightest its
+	// headers announced, else the documented one; 0 when none is known.
+	// Window is what the sink allows itself in any second, its share of
+	// Limit (sinks.brevo.rate_share); 0 when the group has no rate.
+	Limit  int `json:"limit_per_second"`
+	Window int `json:"window_per_second"`
 	// Waiting are requests waiting for a slot (the rate, the concurrency
 	// limit or a 429's pause); InFlight are sent and not yet answered,
 	// under Concurrency, the adaptive limit (AIMD).
@@ -130,8 +132,12 @@ func (d *Discipline) status() map[string]GroupStatus {
 		gs := GroupStatus{Waiting: g.seen.waiting, InFlight: g.inFlight, Concurrency: g.limit}
 		gs.LastSecond, gs.LastMinute, gs.BusiestSecond = g.seen.sent.counts(now)
 		gs.PerSecond = float64(gs.LastMinute) / time.Minute.Seconds()
+		gs.Limit = g.learned
+		if gs.Limit == 0 {
+			gs.Limit = documentedRate[name]
+		}
 		if g.rate != nil {
-			gs.Limit = g.rate.limit
+			gs.Window = g.rate.limit
 		}
 		if now.Before(g.pause) {
 			gs.PausedFor = g.pause.Sub(now).Round(time.Millisecond).String()
