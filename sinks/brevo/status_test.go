@@ -30,7 +30,8 @@ func TestStatusDuringFlood(t *testing.T) {
 		GroupLimits: map[string][]brevotest.Limit{brevotest.GroupContacts: {{Requests: limit, Per: time.Second}}}})
 	s := newSink(t, srv, func(c *brevo.SinkConfig) {
 		c.Concurrency.Max = 8
-		c.ImportPollInterval = 200 * time.Millisecond // a few polls per import: the hourly budget is 60
+		c.ImportPollInterval = 200 * time.Millisecond // a few polls per import, of 60 an hour
+		c.Import.InFlight, c.Import.PollsPerHour = 2, 60
 	})
 	status := func() brevo.Status { return s.Status().(brevo.Status) }
 
