@@ -42,10 +42,11 @@ func init() {
 	})
 }
 
-// GET /status shows a source's own counts (pipeline.Counter) under its
-// name: the Shopify source's unauthenticated requests, which never become
-// records and so are in no flow's counters.
-func TestStatusShowsSourceCounters(t *testing.T) {
+// statusOf runs the counting source into sinks (YAML lines under sinks:)
+// with a control listener, and returns a GET /status of the run, decoded
+// into v.
+func statusOf(t *testing.T, sinks string) func(v any) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`version: 1
 data_dir: %s
@@ -55,19 +56,17 @@ broker: none
 sources:
   counting: {}
 sinks:
-  control_probe: {}
-`, dir)), func(string) (string, bool) { return "", false })
+%s`, dir, sinks)), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	counting.refused.Store(7)
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	r := pipeline.NewRunner(cfg, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(10 * time.Second); r.ControlAddr() == ""; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the control listener never started")
@@ -77,19 +76,31 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("GET", "http://"+r.ControlAddr()+"/status", nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	return func(v any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+r.ControlAddr()+"/status", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer resp.Body.Close()
+}
+
+// GET /status shows a source's own counts (pipeline.Counter) under its
+// name: the Shopify source's unauthenticated requests, which never become
+// records and so are in no flow's counters.
+func TestStatusShowsSourceCounters(t *testing.T) {
+	counting.refused.Store(7)
+	get := statusOf(t, "  control_probe: {}\n")
 	var st struct {
 		Sources []pipeline.SourceStatus `json:"sources"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	get(&st)
 	if len(st.Sources) != 1 || st.Sources[0].Name != "counting" || st.Sources[0].Counters["unauthenticated"] != 7 {
 		t.Fatalf("/status sources: %+v", st.Sources)
 	}

@@ -4,20 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/tajo/tajo/pipeline"
-	"github.com/tajo/tajo/pipeline/config"
 )
 
 // budgetSink has a status of its own (pipeline.StatusReporter), like the
@@ -43,52 +33,13 @@ func init() {
 // "sinks" by the sink's name, as it is at the request; a sink without one
 // (control_probe) is not listed.
 func TestStatusShowsSinkStatus(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`version: 1
-data_dir: %s
-server: {listen: ""}
-control: {listen: "127.0.0.1:0"}
-broker: none
-sources:
-  counting: {}
-sinks:
-  budget_probe: {}
-  control_probe: {}
-`, dir)), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	r := pipeline.NewRunner(cfg, log)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	for deadline := time.Now().Add(10 * time.Second); r.ControlAddr() == ""; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the control listener never started")
-		}
-	}
-	token, err := os.ReadFile(filepath.Join(dir, "control.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status := statusOf(t, "  budget_probe: {}\n  control_probe: {}\n")
 	get := func() string {
 		t.Helper()
-		req, _ := http.NewRequest("GET", "http://"+r.ControlAddr()+"/status", nil)
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var st struct {
 			Sinks json.RawMessage `json:"sinks"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-			t.Fatal(err)
-		}
+		status(&st)
 		var b bytes.Buffer
 		if err := json.Compact(&b, st.Sinks); err != nil {
 			t.Fatal(err)
