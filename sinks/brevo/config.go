@@ -255,7 +255,7 @@ func NewSinkConfig() any {
 	c.Concurrency.Initial, c.Concurrency.Max = 2, 8
 	c.RateShare = DefaultRateShare
 	c.Pipeline = DefaultPipeline
-	c.Import = ImportConfig{InFlight: 2, PollsPerHour: 60}
+	c.Import = ImportConfig{InFlight: 4, PollsPerHour: 60}
 	c.Events.Enabled, c.Ecommerce.Enabled = true, true
 	c.Events.DedupeWindow = 168 * time.Hour
 	c.Events.VerifyDelay = time.Minute
@@ -321,11 +321,11 @@ func (c *SinkConfig) Validate(p *config.Problems, path string) {
 	within("batch.lists.max_records", c.Batch.Lists.MaxRecords, 1, MaxListContactsPerCall)
 	within("concurrency.max", c.Concurrency.Max, 1, 256)
 	within("concurrency.initial", c.Concurrency.Initial, 1, max(c.Concurrency.Max, 1))
-	if c.Pipeline < 1 || c.Pipeline > 64 {
-		p.Add(config.Join(path, "pipeline"), "must be between 1 and 64", fmt.Sprintf("1 takes one batch at a time; the default is %d", DefaultPipeline))
+	if c.Pipeline < 1 || c.Pipeline > 1024 {
+		p.Add(config.Join(path, "pipeline"), "must be between 1 and 1024", fmt.Sprintf("1 takes one batch at a time; the default is %d", DefaultPipeline))
 	}
 	if c.Import.InFlight < 1 || c.Import.InFlight > 16 {
-		p.Add(config.Join(path, "import.in_flight"), "must be between 1 and 16", "the default is 2")
+		p.Add(config.Join(path, "import.in_flight"), "must be between 1 and 16", "the default is 4")
 	}
 	if c.Import.PollsPerHour < 0 {
 		p.Add(config.Join(path, "import.polls_per_hour"), "must be 0 (no budget) or more", "Brevo allows 100 requests/hour on /processes and the other unlisted endpoints together; the default is 60")

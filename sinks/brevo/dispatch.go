@@ -20,10 +20,14 @@ import (
 //   - the others wait together, per all_customers list: once
 //     import_threshold of them wait and an import may start
 //     (import.in_flight), up to batch.import.max_records go as one
-//     import; while fewer wait and Brevo has room for a request now
-//     (Discipline.Ready), they go one by one at once, so a contact under
-//     light load is not held back; otherwise they wait, and whatever
-//     arrives meanwhile, from any batch, joins the next import.
+//     import, as soon as nothing more can join it soon: a share of a full
+//     one waits (max_records / in_flight), or every Write the engine may
+//     have in flight (sinks.brevo.pipeline) is in the sink, or nothing
+//     arrived for quietFor; while fewer than the threshold wait and Brevo
+//     has room for a request now (Discipline.Ready), they go one by one
+//     at once, so a contact under light load is not held back; otherwise
+//     they wait, and whatever arrives meanwhile, from any batch, joins
+//     the next import.
 //
 // Per-contact order: a contact (by email, ext_id and phone) is locked by
 // the batch whose write of it went out, until that batch's Write is over
@@ -54,10 +58,19 @@ type contactLock struct {
 // many are really sent at once).
 const maxSingles = 64
 
-// DefaultPipeline is sinks.brevo.pipeline's default: enough batches held
-// at once for the contacts of a live flood to gather into imports of
-// thousands while earlier ones run (see the README's measurements).
-const DefaultPipeline = 8
+// DefaultPipeline is sinks.brevo.pipeline's default: enough Writes for
+// the sink to hold all the engine lets in flight (pipeline.max_in_flight,
+// 10,000 records by default) even when a backlog comes in batches far
+// under batch_size, so that it goes in imports of thousands, several
+// running at once, while the events of earlier batches are paced out. A
+// Write waiting costs a goroutine; the records are bounded by the engine.
+const DefaultPipeline = 128
+
+// quietFor is how long without a new contact tells the dispatcher that
+// nothing more is coming soon: an import waiting to fill starts then. It
+// is about the engine's batch_wait, so that back-to-back batches of a
+// backlog fill one import and a short burst waits no longer than that.
+const quietFor = 30 * time.Millisecond
 
 type dispatcher struct {
 	s    *Sink
@@ -76,6 +89,8 @@ type dispatcher struct {
 	singles  int
 	lone     int // importable contacts sent alone, in flight
 	autoSeq  uint64
+	open     int       // pipelined Writes between ticket and close
+	arrived  time.Time // when works were last queued
 }
 
 func newDispatcher(s *Sink) *dispatcher {
@@ -103,6 +118,11 @@ type ticket struct {
 
 func (d *dispatcher) ticket(ctx context.Context) *ticket {
 	t := &ticket{d: d, seq: pipeline.BatchSeq(ctx)}
+	if t.seq != 0 {
+		d.mu.Lock()
+		d.open++
+		d.mu.Unlock()
+	}
 	if t.seq == 0 {
 		// Numbered in call order, so that concurrent calls still lock
 		// their contacts apart.
@@ -175,6 +195,9 @@ func (t *ticket) submit(ctx context.Context, works []*contactWork, out *outcomes
 		at--
 	}
 	d.queue = append(d.queue[:at], append(append([]*queued(nil), t.items...), d.queue[at:]...)...)
+	if len(t.items) > 0 {
+		d.arrived = time.Now()
+	}
 	d.markAdmitted(t.seq)
 	d.mu.Unlock()
 	d.wake()
@@ -205,8 +228,12 @@ func (t *ticket) close() {
 	d := t.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if !t.auto {
+		d.open--
+	}
 	if !t.submitted {
 		d.markAdmitted(t.seq)
+		d.wake() // one fewer Write to wait for
 		return
 	}
 	for _, q := range t.items {
@@ -349,13 +376,21 @@ func (d *dispatcher) step() (wait time.Duration, changed <-chan struct{}) {
 		}
 	}
 	th := s.cfg.ImportThreshold
-	// Beside a running import, another starts only for a share of a full
-	// one: what gathers meanwhile makes one large import rather than many
-	// small ones, each a request and its polls.
+	// An import starts with a share of a full one, or with what waits once
+	// no more can join soon: what gathers meanwhile makes one large import
+	// rather than many small ones, each a request and its polls.
 	more := max(th, s.cfg.Batch.Import.MaxRecords/max(s.cfg.Import.InFlight, 1))
+	full := d.open >= s.Pipeline() // the engine can hand no more Writes
+	quiet := time.Until(d.arrived.Add(quietFor))
 	for _, id := range lists {
 		g := groups[id]
-		for th > 0 && len(g) >= th && d.imports < s.cfg.Import.InFlight && (d.imports == 0 || len(g) >= more) {
+		for th > 0 && len(g) >= th && d.imports < s.cfg.Import.InFlight {
+			if len(g) < more && !full && quiet > 0 {
+				if wait == 0 || quiet < wait {
+					wait = quiet // then it starts with what waits
+				}
+				break
+			}
 			n := min(len(g), s.cfg.Batch.Import.MaxRecords)
 			for _, q := range g[:n] {
 				d.lock(q)
