@@ -401,10 +401,7 @@ func TestBrevoRevokedKeyStopsAndResumes(t *testing.T) {
 	srv := newBrevoSim(t, brevotest.Options{APIKey: oldKey, Latency: 5 * time.Millisecond})
 	t.Setenv("BREVO_API_KEY", oldKey)
 	dir := t.TempDir()
-	// Two batches in the sink at once: with the default (40 batches of 50,
-	// two thirds of the records) one import can take nearly everything
-	// before the key is revoked.
-	cfgPath := brevoConfig(t, dir, srv.URL(), "    pipeline: 2\n")
+	cfgPath := brevoConfig(t, dir, srv.URL(), "")
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(mustRead(t, cfgPath), "batch_size: 500", "batch_size: 50", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
