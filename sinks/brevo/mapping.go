@@ -160,11 +160,11 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 // probe reads identity and consent from the canonical data when no map
 // stage has set them (a pipeline without transforms, consent topics).
 type probe struct {
-	ID           flexID `json:"id"`
-	CustomerID   flexID `json:"customer_id"`
-	Email        string `json:"email"`
-	EmailAddress string `json:"email_address"`
-	Phone        string `json:"phone"`
+	ID           flexID         `json:"id"`
+	CustomerID   flexID         `json:"customer_id"`
+	Email        string         `json:"email"`
+	EmailAddress string         `json:"email_address"`
+	Phone        string         `json:"phone"`
 	Customer     *probeCustomer `json:"customer"`
 	EmailConsent *struct {
 		State string `json:"state"`
