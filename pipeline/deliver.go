@@ -18,8 +18,9 @@ import (
 // released.
 
 // sinkLoop delivers batches to one sink in order: one Write at a time, or
-// up to the sink's Pipeline() of them for a PipelinedSink, each started in
-// batch order. Records are acked in order either way (the tracker).
+// up to the sink's Pipeline() of them for a PipelinedSink, each numbered
+// in batch order (BatchSeq). Records are acked in order either way (the
+// tracker).
 func (f *flow) sinkLoop(ctx context.Context, s *sinkWorker) {
 	n := 1
 	if p, ok := s.Sink.(PipelinedSink); ok {

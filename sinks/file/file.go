@@ -103,6 +103,9 @@ func wholeLinesEnd(f *os.File) (int64, error) {
 	return 0, nil
 }
 
+// maxKeptBuffer bounds the batch buffer the sink keeps between batches.
+const maxKeptBuffer = 8 << 20
+
 // Write appends the batch in one write and fsyncs it.
 func (s *Sink) Write(_ context.Context, batch []*pipeline.Record) error {
 	s.mu.Lock()
@@ -127,7 +130,9 @@ func (s *Sink) Write(_ context.Context, batch []*pipeline.Record) error {
 		}
 		b = append(b, '\n')
 	}
-	s.buf = b
+	if cap(b) <= maxKeptBuffer {
+		s.buf = b // reused by the next batch; a huge one is let go
+	}
 	if _, err := s.w.Write(b); err != nil {
 		return pipeline.Retry(fmt.Errorf("write %s: %w", s.cfg.Path, err))
 	}
