@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ErrLocked is returned (wrapped) when another process has the chDB
@@ -65,21 +66,39 @@ func openChdb(dir string) (*embedded, error) {
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, pipelineFatal("chdb_dir", err)
 	}
-	if err := checkUnlocked(abs); err != nil {
-		return nil, err
-	}
-	conn, err := chdbConnect(l, []string{"clickhouse", "--path=" + abs})
-	if err != nil {
-		// Another process may have taken the lock since the check above.
-		if lerr := checkUnlocked(abs); lerr != nil {
-			return nil, lerr
+	// A CLI command (tajo history, connectors status) that reads the
+	// directory while no run holds it has it for a moment: a start that
+	// races one waits it out instead of failing. A directory another run
+	// holds is still refused, after openWait.
+	var conn *chdbConn
+	deadline := time.Now().Add(openWait)
+	for attempt := 1; ; attempt++ {
+		err := checkUnlocked(abs)
+		if err == nil {
+			if conn, err = chdbConnect(l, []string{"clickhouse", "--path=" + abs}); err == nil {
+				break
+			}
+			// Another process may have taken the lock since the check:
+			// chDB says only that the connect failed.
+			if lerr := checkUnlocked(abs); lerr != nil {
+				err = lerr
+			} else if attempt >= 3 {
+				return nil, pipelineFatal("chdb_open", fmt.Errorf("open chDB at %s: %w", abs, err))
+			}
 		}
-		return nil, pipelineFatal("chdb_open", fmt.Errorf("open chDB at %s: %w", abs, err))
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	s := &chdbSession{dir: abs, refs: 1, conn: conn, lock: make(chan struct{}, 1), adhoc: make(chan struct{}, 1)}
 	sessions.cur = s
 	return &embedded{s: s}, nil
 }
+
+// openWait bounds how long openChdb waits for a directory another
+// process holds.
+const openWait = 2 * time.Second
 
 // checkUnlocked tries the lock chDB takes on <dir>/status, so that a
 // directory held by another process is reported as ErrLocked with advice

@@ -80,6 +80,24 @@ func TestChdbLockedByAnotherProcess(t *testing.T) {
 	}
 }
 
+// A process that holds the directory for a moment (a CLI command reading
+// it while no run does) is waited out: a start that races it opens.
+func TestChdbOpenWaitsOutABriefHolder(t *testing.T) {
+	h := chdbHarness(t)
+	dsn, dataDir := h.fresh(t)
+	_, out, release := helper(t, "hold", dsn, dataDir)
+	if line, err := out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "ready" {
+		release()
+		t.Fatalf("helper: %q %v", line, err)
+	}
+	go func() { time.Sleep(300 * time.Millisecond); release() }()
+	db, err := Open(context.Background(), dsn, dataDir)
+	if err != nil {
+		t.Fatalf("open while another process held the directory for 300 ms: %v", err)
+	}
+	db.Close()
+}
+
 func TestChdbMissingLibrary(t *testing.T) {
 	_, out, release := helper(t, "open", "chdb://x", t.TempDir(), "CHDB_LIB_PATH=/nonexistent/libchdb.so")
 	defer release()
