@@ -99,9 +99,11 @@ func TestDisciplineUnder429Storm(t *testing.T) {
 	t.Logf("429s: %d; requests %v; slowest %v", srv.StatusCount(http.StatusTooManyRequests), count, worst)
 	for route, took := range worst {
 		// A forced 429 pauses its group about a second, twice for the
-		// transport's retries; the rest is the 8/s window.
-		if took > 5*time.Second {
-			t.Errorf("a %s request took %v under the storm (want under 5 s)", route, took)
+		// transport's retries; the rest is the 8/s window: a few seconds,
+		// more on a loaded machine. The stall this guards against waited
+		// for a reset up to an hour away (over 40 s in 12).
+		if took > 10*time.Second {
+			t.Errorf("a %s request took %v under the storm (want under 10 s)", route, took)
 		}
 	}
 	if count["GET processes"] < 5 {
