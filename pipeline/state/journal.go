@@ -116,20 +116,25 @@ func OpenJournal(st Store, path string) (*Journal, error) {
 // as absent.
 func (j *Journal) learnKeys() error {
 	f := newKeyFilter(0)
+	errTooMany := errors.New("too many keys")
 	err := j.st.View(func(tx Tx) error {
 		return tx.Buckets(func(bucket string) error {
 			return tx.ForEach(bucket, func(k, _ []byte) error {
-				if f != nil && !f.add(dkey(bucket, string(k))) {
-					f = nil // too many keys: the store answers
+				if !f.add(dkey(bucket, string(k))) {
+					return errTooMany // the store answers: no need to read on
 				}
 				return nil
 			})
 		})
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errTooMany):
+		j.known = nil
+	case err != nil:
 		return fmt.Errorf("state journal: reading the store's keys: %w", err)
+	default:
+		j.known = f
 	}
-	j.known = f
 	return nil
 }
 
