@@ -230,8 +230,10 @@ func TestBrevoKillNineAtRandomMomentsSendsEachEventOnce(t *testing.T) {
 	cfg := strings.Replace(mustRead(t, cfgPath), "batch_size: 500, progress_interval: 1s, commit_interval: 200ms",
 		"batch_size: 4, batch_wait: 50ms, progress_interval: 1s, commit_interval: 1h", 1)
 	// The simulator lists an event as soon as it is applied: a short
-	// verify_delay keeps the test quick.
-	cfg = strings.Replace(cfg, "    import_poll_interval: 50ms\n", "    import_poll_interval: 50ms\n    events: {verify_delay: 200ms}\n", 1)
+	// verify_delay keeps the test quick. The sink gathers the events of
+	// every batch in flight into one request (eventqueue.go): at most 4
+	// a request keeps the 40 in about 10, so that kills land between them.
+	cfg = strings.Replace(cfg, "    import_poll_interval: 50ms\n", "    import_poll_interval: 50ms\n    events: {verify_delay: 200ms}\n    batch: {events: {max_records: 4}}\n", 1)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

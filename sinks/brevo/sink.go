@@ -48,6 +48,10 @@ type Sink struct {
 	disp    *dispatcher
 	imports *completion
 
+	// events queues the custom events of every Write in flight
+	// (eventqueue.go).
+	events *eventQueue
+
 	// checks takes what Brevo said of the key (checks.go).
 	checks      pipeline.CheckReporter
 	keyReported atomic.Bool
@@ -85,6 +89,7 @@ func NewSink(cfg SinkConfig, env pipeline.Env) (*Sink, error) {
 	// memory only; tajo run always has one.
 	s.sent = newSentLog(env.State, env.Name, cfg.Events.DedupeWindow, func() time.Time { return s.now() })
 	s.disp = newDispatcher(s)
+	s.events = newEventQueue(s)
 	s.imports = &completion{client: client, budget: newPollBudget(cfg.Import.PollsPerHour)}
 	if cfg.Import.NotifyURL != "" {
 		if env.HTTP == nil {
@@ -153,9 +158,10 @@ func (s *Sink) Open(ctx context.Context) error {
 }
 
 // Close has nothing to flush: Write returns only when its batch is
-// handled. It stops the dispatcher.
+// handled. It stops the dispatcher and the event queue.
 func (s *Sink) Close(context.Context) error {
 	s.disp.stop()
+	s.events.stop()
 	return nil
 }
 

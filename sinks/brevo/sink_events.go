@@ -11,12 +11,16 @@ import (
 	"github.com/tajo/tajo/pipeline"
 )
 
-// writeEvents sends the events of records whose contact part succeeded:
-// one POST /events for a lone event, /events/batch otherwise, each event at
-// most once (see sentLog): one the log says Brevo accepted (a retry, a
-// redelivery after a restart) is not sent again; one in doubt is first
-// looked up in Brevo (doubt.go) and sent only if Brevo does not have it;
-// the rest are recorded as in flight before their request and as sent as
+// writeEvents sends the events of records whose contact part succeeded,
+// each event at most once (see sentLog), through the sink's event queue
+// (eventqueue.go), where the events of every Write in flight leave
+// together: one POST /events for a lone event, /events/batch otherwise.
+// The same event twice in the batch is sent once; one another Write in
+// flight carries is not looked up or sent here, its outcome is shared.
+// Of the rest, one the log says Brevo accepted (a retry, a redelivery
+// after a restart) is not sent again; one in doubt is first looked up in
+// Brevo (doubt.go) and sent only if Brevo does not have it; the others
+// are queued, recorded as in flight before their request and as sent as
 // soon as it is answered, before Write returns.
 func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
 	var evs []Event
@@ -46,10 +50,41 @@ func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
 			out.set(d[0], out.get(d[1]))
 		}
 	}()
+	// Reserved before the lookup: a Write that finds a key reserved knows
+	// that its event is being handled and that its outcome will be in the
+	// log before the key is free again.
+	items, own := s.events.reserve(keys, evs)
+	var mine []*eventItem
+	for j, it := range items {
+		if own[j] {
+			mine = append(mine, it)
+		}
+	}
+	s.events.enqueue(s.unsentEvents(ctx, mine))
+	for j, err := range s.events.wait(ctx, items, own) {
+		out.set(recs[j], err)
+	}
+}
+
+// unsentEvents asks the sent log, and Brevo for those in doubt, about the
+// events items carry (reserved by the caller): it completes those already
+// sent or still in doubt, and returns the others, to be sent.
+func (s *Sink) unsentEvents(ctx context.Context, items []*eventItem) []*eventItem {
+	if len(items) == 0 {
+		return nil
+	}
+	keys := make([]string, len(items))
+	for j, it := range items {
+		keys[j] = it.key
+	}
 	known, doubts, err := s.sent.lookup(keys)
 	if err != nil {
-		out.setAll(recs, err)
-		return
+		errs := make([]error, len(items))
+		for j := range errs {
+			errs[j] = err
+		}
+		s.events.complete(items, errs)
+		return nil
 	}
 	var found, absent map[string]bool
 	var doubtErr error
@@ -62,16 +97,15 @@ func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
 	}
 	// Accepted before, but the record of it is not durable yet (its commit
 	// failed), or found in Brevo: commit it now, never resend.
-	var resave []string
-	var resaveRecs []int
-	k := 0
-	for j := range evs {
+	var send, resave, held []*eventItem
+	var resaveKeys []string
+	var heldErrs []error
+	for j, it := range items {
 		switch st := known[j]; {
 		case st == unsent, st == inDoubt && absent[keys[j]]:
-			evs[k], recs[k], keys[k] = evs[j], recs[j], keys[j]
-			k++
+			send = append(send, it)
 		case st == unsaved, st == inDoubt && found[keys[j]]:
-			resave, resaveRecs = append(resave, keys[j]), append(resaveRecs, recs[j])
+			resave, resaveKeys = append(resave, it), append(resaveKeys, keys[j])
 		case st == inDoubt:
 			e := doubtErr
 			if e == nil {
@@ -79,16 +113,26 @@ func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
 				e = pipeline.Retry(fmt.Errorf("brevo sink: event %s (%s) is in doubt since %s: %w; it is sent only once Brevo has not listed it for events.verify_delay (%s)",
 					d.id, d.name, d.at.UTC().Format(time.RFC3339), errStillInDoubt, s.cfg.Events.VerifyDelay))
 			}
-			out.set(recs[j], e)
+			held, heldErrs = append(held, it), append(heldErrs, e)
+		default: // saved
+			held, heldErrs = append(held, it), append(heldErrs, nil)
 		}
 	}
-	evs, recs, keys = evs[:k], recs[:k], keys[:k]
-	if err := s.sent.add(resave); err != nil {
-		out.setAll(resaveRecs, err)
+	err = s.sent.add(resaveKeys)
+	for range resave {
+		heldErrs = append(heldErrs, err)
 	}
-	if len(evs) == 0 {
-		return
-	}
+	s.events.complete(append(held, resave...), heldErrs)
+	return send
+}
+
+// sendEventRequest makes one event request of evs (keys[i] the sent
+// log's key of evs[i]) and returns each event's outcome: POST /events for
+// a lone event, /events/batch (split at batch.events.max_bytes) for more.
+// The events are recorded as in flight before the request leaves and
+// their outcome as soon as it is answered; a request Brevo certainly did
+// not apply drops its intents (requestFailed).
+func (s *Sink) sendEventRequest(ctx context.Context, evs []Event, keys []string) []error {
 	if len(evs) == 1 {
 		err := s.sent.intend(keys, []time.Time{evs[0].Date})
 		if err == nil {
@@ -98,42 +142,30 @@ func (s *Sink) writeEvents(ctx context.Context, plans []*plan, out *outcomes) {
 				s.requestFailed(keys, err)
 			}
 		}
-		out.set(recs[0], err)
-		return
+		return []error{err}
 	}
-	size := s.cfg.Batch.Events.MaxRecords
-	var chunks [][2]int
-	for lo := 0; lo < len(evs); lo += size {
-		chunks = append(chunks, [2]int{lo, min(lo+size, len(evs))})
+	pick := func(idx []int) []string {
+		ks := make([]string, len(idx))
+		for n, i := range idx {
+			ks[n] = keys[i]
+		}
+		return ks
 	}
-	parallel(len(chunks), 8, func(c int) {
-		lo, hi := chunks[c][0], chunks[c][1]
-		pick := func(idx []int) []string {
-			ks := make([]string, len(idx))
+	hooks := eventHooks{
+		before: func(idx []int) error {
+			dates := make([]time.Time, len(idx))
 			for n, i := range idx {
-				ks[n] = keys[lo+i]
+				dates[n] = evs[i].Date
 			}
-			return ks
-		}
-		hooks := eventHooks{
-			before: func(idx []int) error {
-				dates := make([]time.Time, len(idx))
-				for n, i := range idx {
-					dates[n] = evs[lo+i].Date
-				}
-				if err := s.sent.intend(pick(idx), dates); err != nil {
-					return &notSentError{err}
-				}
-				return nil
-			},
-			answered: func(ok, refused []int) error { return s.sent.settle(pick(ok), pick(refused)) },
-			failed:   func(idx []int, err error) { s.requestFailed(pick(idx), err) },
-		}
-		errs := itemErrs(s.client.sendEvents(ctx, evs[lo:hi], hooks), hi-lo)
-		for n, e := range errs {
-			out.set(recs[lo+n], e)
-		}
-	})
+			if err := s.sent.intend(pick(idx), dates); err != nil {
+				return &notSentError{err}
+			}
+			return nil
+		},
+		answered: func(ok, refused []int) error { return s.sent.settle(pick(ok), pick(refused)) },
+		failed:   func(idx []int, err error) { s.requestFailed(pick(idx), err) },
+	}
+	return itemErrs(s.client.sendEvents(ctx, evs, hooks), len(evs))
 }
 
 // requestFailed drops the intents of an event request Brevo certainly did

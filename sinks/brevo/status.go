@@ -10,10 +10,11 @@ import (
 // requests sent in the last second and minute, the client-side rate in
 // effect, what Brevo last announced in x-sib-ratelimit-*, and how many
 // requests wait for a slot; then the contacts queued in the dispatcher,
-// the imports in flight and the /processes polls spent of the hourly
-// budget. Every figure is read under the lock of the part that keeps it,
-// one part at a time, so a status never holds up a request for long and
-// never takes two locks at once.
+// the events queued and the event requests in flight, the imports in
+// flight and the /processes polls spent of the hourly budget. Every
+// figure is read under the lock of the part that keeps it, one part at a
+// time, so a status never holds up a request for long and never takes
+// two locks at once.
 
 // Status is the sink's section of /status.
 type Status struct {
@@ -29,6 +30,11 @@ type Status struct {
 	// ContactsSending are contacts written alone, in flight.
 	ContactsWaiting int `json:"contacts_waiting"`
 	ContactsSending int `json:"contacts_sending"`
+	// EventsWaiting are custom events queued for a request not yet sent
+	// (eventqueue.go): they wait for a rate slot, or for more to join
+	// them. EventRequests are event requests in flight.
+	EventsWaiting int `json:"events_waiting"`
+	EventRequests int `json:"event_requests_in_flight"`
 	// ImportsInFlight are imports started and not yet complete, of at
 	// most ImportsMax (sinks.brevo.import.in_flight).
 	ImportsInFlight int `json:"imports_in_flight"`
@@ -86,6 +92,7 @@ func (s *Sink) Status() any {
 	st := Status{Groups: s.disc.status(), ImportsMax: s.cfg.Import.InFlight, NotifyURL: s.imports.notify != nil}
 	st.Requests, st.Throttled = s.disc.Stats()
 	st.ContactsWaiting, st.ContactsSending, st.ImportsInFlight = s.disp.counts()
+	st.EventsWaiting, st.EventRequests = s.events.counts()
 	st.PollsLastHour, st.PollsPerHour = s.imports.budget.used()
 	return st
 }
