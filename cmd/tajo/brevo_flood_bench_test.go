@@ -161,6 +161,7 @@ type brevoBench struct {
 	// known is how many contacts the account holds before the deliveries
 	// being waited for.
 	known int
+	pid   int // tajo's
 }
 
 // startBrevoBench starts the simulator and tajo (extra is more
@@ -206,9 +207,9 @@ sinks:
     api_key: ${BREVO_API_KEY}
     base_url: %s
     lists: {all_customers: 1, buyers: 2, abandoned_cart: 3}
-`, dir, httpAddr, kafkaAddr, extra, benchSecret, benchShop, srv.URL())
-	startTajoBench(b, dir, cfg, httpAddr, "BREVO_API_KEY="+srv.APIKey())
-	r := &brevoBench{srv: srv, url: "http://" + httpAddr + "/webhooks/shopify", body: body,
+%s`, dir, httpAddr, kafkaAddr, extra, benchSecret, benchShop, srv.URL(), os.Getenv("TAJO_BENCH_BREVO"))
+	pid := startTajoBench(b, dir, cfg, httpAddr, "BREVO_API_KEY="+srv.APIKey())
+	r := &brevoBench{srv: srv, url: "http://" + httpAddr + "/webhooks/shopify", body: body, pid: pid,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}}
 	warm := []benchDelivery{benchCustomer(body, -1)}
 	r.postAll(b, warm, 1)
@@ -286,6 +287,7 @@ func (r *brevoBench) reportBudget(b *testing.B, n int) {
 	b.ReportMetric(float64(total), "brevo-requests")
 	b.ReportMetric(float64(r.srv.StatusCount(http.StatusTooManyRequests)), "429s")
 	b.ReportMetric(float64(r.srv.MaxRate("")), "busiest-1s-req")
+	b.ReportMetric(peakRSS(r.pid), "tajo-peak-RSS-MiB")
 	// Brevo limits per endpoint group: the busiest second of each, against
 	// the sink's share of its per-second limit (sinks.brevo.rate_share).
 	for g, limits := range brevotest.GeneralTier() {

@@ -232,6 +232,22 @@ func startTajoBench(b *testing.B, dir, cfg, httpAddr string, env ...string) int 
 	return cmd.Process.Pid
 }
 
+// peakRSS is a process's high-water resident set (VmHWM), in MiB.
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
 // processTreeCPU is the CPU time pid and its children (the plugins) have
 // used, from /proc (Linux, in USER_HZ = 100 ticks a second); 0 elsewhere.
 func processTreeCPU(pid int) time.Duration {

@@ -151,22 +151,6 @@ func (r *shopifyRun) pluginPid() int {
 	return 0
 }
 
-// peakRSS is a process's high-water resident set (VmHWM), in MiB.
-func peakRSS(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // kafkaCount is how many messages the events topic holds.
 func (r *shopifyRun) kafkaCount() int64 {
 	var n int64

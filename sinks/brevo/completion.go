@@ -45,7 +45,8 @@ func (c *completion) run(ctx context.Context, req ImportRequest) (*ImportResult,
 		defer c.notify.close(t)
 		req.NotifyURL = t.url
 	}
-	return c.client.runImport(ctx, req, func(ctx context.Context, id int64) (*Process, error) {
+	polls := 0
+	res, err := c.client.runImport(ctx, req, func(ctx context.Context, id int64) (*Process, error) {
 		return c.client.pollProcess(ctx, id, func(ctx context.Context, n int, wait time.Duration) (*Process, error) {
 			if n == 0 && t != nil {
 				wait = notifyFallback
@@ -56,6 +57,7 @@ func (c *completion) run(ctx context.Context, req ImportRequest) (*ImportResult,
 			for err == nil && (p == nil || !p.Done()) {
 				d := c.budget.take()
 				if d == 0 {
+					polls++
 					return p, nil
 				}
 				p, err = t.await(ctx, id, d)
@@ -63,22 +65,48 @@ func (c *completion) run(ctx context.Context, req ImportRequest) (*ImportResult,
 			return p, err
 		})
 	})
+	if err == nil && t == nil {
+		c.budget.finished(polls)
+	}
+	return res, err
+}
+
+// room says whether an import started beside running ones will have a
+// poll when it needs one (see pollBudget.room); with a notifyUrl it
+// needs none.
+func (c *completion) room(running int) (ok bool, wait time.Duration) {
+	if c.notify != nil {
+		return true, 0
+	}
+	return c.budget.room(running)
 }
 
 // pollBudget is the imports' share of Brevo's hourly limit: at most
-// perHour polls in any rolling hour, all of them usable at once, so short
-// imports hear their end in seconds and only a long flood of them waits.
+// perHour polls in any rolling hour, all usable at once, so that a
+// backfill's imports hear their end in seconds. A long flood of imports
+// could spend it and leave a running import without the poll that ends
+// it until the hour gives one back; so a new import starts only while
+// the budget holds the polls it is likely to need beside those the
+// running imports are owed, plus a reserve for imports that take longer
+// than expected (room). While it does not, the dispatcher sends the
+// contacts alone, at Brevo's contacts rate.
 type pollBudget struct {
 	mu  sync.Mutex
 	win window
 	now func() time.Time
+	// owed is how many polls an import is counted to need: what the last
+	// one to finish took (at least 1), as Brevo's import time drifts
+	// with its load and the imports' size.
+	owed int
+	// reserve is kept for running imports that need more polls than owed.
+	reserve int
 }
 
 func newPollBudget(perHour int) *pollBudget {
 	if perHour <= 0 {
 		return nil
 	}
-	return &pollBudget{win: window{limit: perHour, per: time.Hour}, now: time.Now}
+	return &pollBudget{win: window{limit: perHour, per: time.Hour}, now: time.Now, owed: 1, reserve: perHour / 6}
 }
 
 // take spends one poll and returns 0, or returns how long until one is
@@ -90,6 +118,49 @@ func (b *pollBudget) take() time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.win.take(b.now())
+}
+
+// finished records the polls a finished import took.
+func (b *pollBudget) finished(polls int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.owed = max(1, polls)
+	b.mu.Unlock()
+}
+
+// room says whether a new import may start beside running ones: the
+// budget holds the polls each of them is owed, and the reserve. When it
+// does not, wait is how long until it may (-1: only a finished import
+// can make room). A nil budget always has room.
+func (b *pollBudget) room(running int) (ok bool, wait time.Duration) {
+	if b == nil {
+		return true, 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	need := b.owed*(running+1) + b.reserve
+	if need > b.win.limit {
+		if running > 0 {
+			return false, -1
+		}
+		need = b.win.limit // imports that need the whole budget: one at a time
+	}
+	if b.win.room(now) >= need {
+		return true, 0
+	}
+	// The window has room for need once all but limit-need of the polls
+	// in it have left it.
+	cut := now.Add(-b.win.span())
+	var live []time.Time
+	for _, t := range b.win.sent {
+		if t.After(cut) {
+			live = append(live, t)
+		}
+	}
+	return false, live[len(live)-(b.win.limit-need)-1].Add(b.win.span()).Sub(now) + time.Millisecond
 }
 
 // used returns the polls spent in the last hour and the hourly budget

@@ -27,7 +27,14 @@ import (
 //     has room for a request now (Discipline.Ready), they go one by one
 //     at once, so a contact under light load is not held back; otherwise
 //     they wait, and whatever arrives meanwhile, from any batch, joins
-//     the next import.
+//     the next import;
+//   - an import starts when the hourly poll budget holds the polls it is
+//     likely to need beside those the running imports are owed and a
+//     reserve (completion.go), or when the contacts waiting would take
+//     longer alone than the wait for that room; otherwise they go alone
+//     as Brevo has room, and what gathers meanwhile makes one import once
+//     the budget has room, rather than small imports each waiting for a
+//     poll the hour gives back only slowly.
 //
 // Per-contact order: a contact (by email, ext_id and phone) is locked by
 // the batch whose write of it went out, until that batch's Write is over
@@ -79,18 +86,19 @@ type dispatcher struct {
 	once sync.Once
 	kick chan struct{}
 
-	mu       sync.Mutex
-	admitted uint64          // every batch up to it has queued its works
-	ready    map[uint64]bool // batches past admitted that have
-	admit    chan struct{}   // closed when admitted grows
-	queue    []*queued       // in batch order
-	locks    map[string]*contactLock
-	imports  int
-	singles  int
-	lone     int // importable contacts sent alone, in flight
-	autoSeq  uint64
-	open     int       // pipelined Writes between ticket and close
-	arrived  time.Time // when works were last queued
+	mu        sync.Mutex
+	admitted  uint64          // every batch up to it has queued its works
+	ready     map[uint64]bool // batches past admitted that have
+	admit     chan struct{}   // closed when admitted grows
+	queue     []*queued       // in batch order
+	locks     map[string]*contactLock
+	imports   int
+	importing int // contacts in the running imports
+	singles   int
+	lone      int // importable contacts sent alone, in flight
+	autoSeq   uint64
+	open      int       // pipelined Writes between ticket and close
+	arrived   time.Time // when works were last queued
 }
 
 func newDispatcher(s *Sink) *dispatcher {
@@ -384,7 +392,24 @@ func (d *dispatcher) step() (wait time.Duration, changed <-chan struct{}) {
 	quiet := time.Until(d.arrived.Add(quietFor))
 	for _, id := range lists {
 		g := groups[id]
+		polls := true // the poll budget leaves one for a new import
 		for th > 0 && len(g) >= th && d.imports < s.cfg.Import.InFlight {
+			if ok, w := s.imports.room(d.imports); !ok {
+				if w < 0 {
+					break // a running import's end makes room: seconds
+				}
+				if !d.outwaits(len(g), w) {
+					// An import started now would wait for a poll longer
+					// than the contacts take alone: they go alone while
+					// Brevo has room, and what gathers meanwhile makes
+					// one import once the budget has room.
+					polls = false
+					if wait == 0 || w < wait {
+						wait = w
+					}
+					break
+				}
+			}
 			if len(g) < more && !full && quiet > 0 {
 				if wait == 0 || quiet < wait {
 					wait = quiet // then it starts with what waits
@@ -396,10 +421,11 @@ func (d *dispatcher) step() (wait time.Duration, changed <-chan struct{}) {
 				d.lock(q)
 			}
 			d.imports++
+			d.importing += n
 			go d.importRun(id, g[:n])
 			g = g[n:]
 		}
-		if th > 0 && len(g) >= th {
+		if th > 0 && len(g) >= th && polls {
 			continue // enough for an import: wait for a slot
 		}
 		for len(g) > 0 && d.lone < maxSingles {
@@ -427,6 +453,18 @@ func (d *dispatcher) step() (wait time.Duration, changed <-chan struct{}) {
 	clear(d.queue[len(keep):])
 	d.queue = keep
 	return wait, changed
+}
+
+// outwaits reports whether n contacts written alone, at the contacts
+// rate, would take longer than w, the wait for the poll budget to have
+// room for an import: then the import is the sooner way, though it waits
+// for its poll.
+func (d *dispatcher) outwaits(n int, w time.Duration) bool {
+	r := d.s.disc.Rate(groupContacts)
+	if r <= 0 {
+		return true // no rate to wait for: an import costs nothing more
+	}
+	return time.Duration(n)*time.Second/time.Duration(r) > w
 }
 
 // importList is the all_customers list w can be imported into, 0 when it
@@ -473,6 +511,7 @@ func (d *dispatcher) importRun(list int64, qs []*queued) {
 	d.s.importContacts(d.ctx, list, works)
 	d.mu.Lock()
 	d.imports--
+	d.importing -= len(qs)
 	for _, q := range qs {
 		close(q.done)
 	}
@@ -481,8 +520,9 @@ func (d *dispatcher) importRun(list int64, qs []*queued) {
 }
 
 // counts is what /status shows of the queue: contacts waiting to be sent,
-// contacts written alone in flight, and imports in flight.
-func (d *dispatcher) counts() (waiting, sending, imports int) {
+// contacts written alone in flight, contacts in running imports, and
+// imports in flight.
+func (d *dispatcher) counts() (waiting, sending, importing, imports int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, q := range d.queue {
@@ -490,5 +530,5 @@ func (d *dispatcher) counts() (waiting, sending, imports int) {
 			waiting++
 		}
 	}
-	return waiting, d.singles + d.lone, d.imports
+	return waiting, d.singles + d.lone, d.importing, d.imports
 }

@@ -266,3 +266,31 @@ func TestImportCompletesOnNotifyURL(t *testing.T) {
 		t.Fatalf("a guessed path answered %d", resp.StatusCode)
 	}
 }
+
+// Imports in a long flood spend the hourly poll budget: once what is left
+// is the reserve (a sixth) and the polls the running imports are owed, no
+// import starts that would wait for a poll the hour gives back only
+// slowly, and the contacts reach Brevo alone, within seconds; the budget
+// is never overspent.
+func TestSpentPollBudgetSendsContactsAlone(t *testing.T) {
+	const n, batch, polls = 400, 40, 6
+	srv := newSim(t, brevotest.Options{ImportPolls: 1, // done at the first poll
+		GroupLimits: map[string][]brevotest.Limit{brevotest.GroupContacts: {{Requests: 10, Per: time.Second}}}})
+	recs := make([]*pipeline.Record, n)
+	for i := range recs {
+		recs[i] = customer(t, i+1, fmt.Sprintf("pb.%d@example.com", i), fmt.Sprintf("P%d", i), nil)
+	}
+	runEngine(t, srv, lines(t, recs), batch, fmt.Sprintf("    pipeline: 2\n    import_threshold: 10\n    import: {polls_per_hour: %d}\n", polls))
+	// What the imports leave, alone at the sink's 8 contacts requests a
+	// second: under a minute.
+	waitUntil(t, "every contact in Brevo", 90*time.Second, func() bool { return srv.ContactCount() >= n })
+	imports, used := len(srv.ProcessIDs()), srv.RequestCount("GET /processes/{processId}")
+	t.Logf("%d contacts: %d imports, %d POST /contacts, %d polls", n, imports, srv.RequestCount("POST /contacts"), used)
+	if used > polls {
+		t.Fatalf("%d polls of /processes, over the budget of %d", used, polls)
+	}
+	// Each import took its one poll; the reserve of one was never needed.
+	if imports == 0 || imports > polls-1 || used != imports {
+		t.Fatalf("%d imports and %d polls with a budget of %d: want at most %d imports, each polled once, the last poll kept in reserve", imports, used, polls, polls-1)
+	}
+}

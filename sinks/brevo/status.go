@@ -30,6 +30,8 @@ type Status struct {
 	// ContactsSending are contacts written alone, in flight.
 	ContactsWaiting int `json:"contacts_waiting"`
 	ContactsSending int `json:"contacts_sending"`
+	// ContactsImporting are contacts in the imports in flight.
+	ContactsImporting int `json:"contacts_importing"`
 	// EventsWaiting are custom events queued for a request not yet sent
 	// (eventqueue.go): they wait for a rate slot, or for more to join
 	// them. EventRequests are event requests in flight.
@@ -91,7 +93,7 @@ type Announced struct {
 func (s *Sink) Status() any {
 	st := Status{Groups: s.disc.status(), ImportsMax: s.cfg.Import.InFlight, NotifyURL: s.imports.notify != nil}
 	st.Requests, st.Throttled = s.disc.Stats()
-	st.ContactsWaiting, st.ContactsSending, st.ImportsInFlight = s.disp.counts()
+	st.ContactsWaiting, st.ContactsSending, st.ContactsImporting, st.ImportsInFlight = s.disp.counts()
 	st.EventsWaiting, st.EventRequests = s.events.counts()
 	st.PollsLastHour, st.PollsPerHour = s.imports.budget.used()
 	return st

@@ -70,7 +70,7 @@ func TestStatusDuringFlood(t *testing.T) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 
-	var maxWaiting, maxQueued, maxImports, maxSecond int
+	var maxWaiting, maxQueued, maxImports, maxSecond, maxImporting int
 	for running := true; running; {
 		select {
 		case <-done:
@@ -81,6 +81,13 @@ func TestStatusDuringFlood(t *testing.T) {
 		c := st.Groups["contacts"]
 		maxWaiting, maxQueued = max(maxWaiting, c.Waiting), max(maxQueued, st.ContactsWaiting)
 		maxImports, maxSecond = max(maxImports, st.ImportsInFlight), max(maxSecond, c.LastSecond)
+		// Contacts in running imports: each import carries at least
+		// import_threshold (20), and all of them together are at most
+		// what was written.
+		if st.ImportsInFlight > 0 && (st.ContactsImporting < 20*st.ImportsInFlight || st.ContactsImporting > len(first)+len(later)) {
+			t.Fatalf("status shows %d imports in flight carrying %d contacts", st.ImportsInFlight, st.ContactsImporting)
+		}
+		maxImporting = max(maxImporting, st.ContactsImporting)
 		if c.LastSecond > window || c.BusiestSecond > window {
 			t.Fatalf("status shows %d requests in the last second, %d in the busiest: over the sink's window of %d", c.LastSecond, c.BusiestSecond, window)
 		}
@@ -110,7 +117,10 @@ func TestStatusDuringFlood(t *testing.T) {
 	if polls := srv.RequestCount("GET /processes/{processId}"); st.PollsLastHour != polls || polls == 0 || st.PollsPerHour != 60 {
 		t.Fatalf("polls: status says %d of %d, the simulator saw %d", st.PollsLastHour, st.PollsPerHour, polls)
 	}
-	if st.ContactsWaiting != 0 || st.ContactsSending != 0 || st.ImportsInFlight != 0 || st.ImportsMax != 2 {
+	if maxImporting == 0 {
+		t.Fatal("during the flood the status never showed contacts in an import")
+	}
+	if st.ContactsWaiting != 0 || st.ContactsSending != 0 || st.ContactsImporting != 0 || st.ImportsInFlight != 0 || st.ImportsMax != 2 {
 		t.Fatalf("after the flood: %+v", st)
 	}
 	body, err := json.Marshal(s.Status())

@@ -359,6 +359,17 @@ func (d *Discipline) Stats() (requests, throttled int) {
 	return d.requests, d.throttled
 }
 
+// Rate is how many requests a second group may send: its window's
+// limit, or 0 when it has none.
+func (d *Discipline) Rate(name string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if g := d.group(name); g.rate != nil {
+		return g.rate.limit
+	}
+	return 0
+}
+
 // Limits returns the current AIMD concurrency limit of each group.
 func (d *Discipline) Limits() map[string]float64 {
 	d.mu.Lock()
