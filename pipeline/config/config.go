@@ -226,8 +226,8 @@ func Default() *Config {
 		Pipeline: Pipeline{
 			BatchSize:        500,
 			BatchWait:        20 * time.Millisecond,
-			MaxInFlight:      10000,
-			MaxInFlightBytes: 16 << 20,
+			MaxInFlight:      25000,
+			MaxInFlightBytes: 48 << 20,
 			CommitInterval:   time.Second,
 			ProgressInterval: 10 * time.Second,
 			ShutdownTimeout:  30 * time.Second,
@@ -335,7 +335,7 @@ func (c *Config) validate(p *Problems) {
 		p.Add("pipeline.max_in_flight", "must be at least pipeline.batch_size", fmt.Sprintf("raise it to %d or more", pl.BatchSize))
 	}
 	if pl.MaxInFlightBytes < 1<<20 {
-		p.Add("pipeline.max_in_flight_bytes", "must be at least 1048576 (1 MiB)", "the default is 16777216 (16 MiB)")
+		p.Add("pipeline.max_in_flight_bytes", "must be at least 1048576 (1 MiB)", "the default is 50331648 (48 MiB)")
 	}
 	positiveDur(p, "pipeline.batch_wait", pl.BatchWait)
 	positiveDur(p, "pipeline.commit_interval", pl.CommitInterval)

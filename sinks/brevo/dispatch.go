@@ -67,11 +67,12 @@ const maxSingles = 64
 
 // DefaultPipeline is sinks.brevo.pipeline's default: enough Writes for
 // the sink to hold all the engine lets in flight (pipeline.max_in_flight,
-// 10,000 records by default) when a backlog comes in batches of 250, half
+// 25,000 records by default) when a backlog comes in batches of 250, half
 // of batch_size, so that it goes in imports of thousands, several
-// running at once, while the events of earlier batches are paced out. A
-// Write waiting costs a goroutine; the records are bounded by the engine.
-const DefaultPipeline = 40
+// running at once, while the next ones gather and the events are paced
+// out. A Write waiting costs a goroutine; the records are bounded by the
+// engine.
+const DefaultPipeline = 100
 
 // quietFor is how long without a new contact tells the dispatcher that
 // nothing more is coming soon: an import waiting to fill starts then. It

@@ -256,6 +256,13 @@ func (s *Server) Events() []Event {
 	return append([]Event(nil), s.events...)
 }
 
+// EventCount is how many events were accepted, without copying them.
+func (s *Server) EventCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events)
+}
+
 // Product is a product as stored.
 type Product struct {
 	ID         string            `json:"id"`
