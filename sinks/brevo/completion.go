@@ -146,7 +146,9 @@ func (b *pollBudget) room(running int) (ok bool, wait time.Duration) {
 		if running > 0 {
 			return false, -1
 		}
-		need = b.win.limit // imports that need the whole budget: one at a time
+		// Imports that take more polls than the budget leaves beside its
+		// reserve: one at a time, with the polls it took last.
+		need = min(b.owed, b.win.limit)
 	}
 	if b.win.room(now) >= need {
 		return true, 0

@@ -397,7 +397,10 @@ func (d *dispatcher) step() (wait time.Duration, changed <-chan struct{}) {
 		for th > 0 && len(g) >= th && d.imports < s.cfg.Import.InFlight {
 			if ok, w := s.imports.room(d.imports); !ok {
 				if w < 0 {
-					break // a running import's end makes room: seconds
+					// Only a running import's end makes room: the
+					// contacts go alone meanwhile.
+					polls = false
+					break
 				}
 				if !d.outwaits(len(g), w) {
 					// An import started now would wait for a poll longer

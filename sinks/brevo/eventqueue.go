@@ -35,7 +35,10 @@ import (
 //     quietFor; otherwise the sender waits (the rate window, a request
 //     finishing, a new arrival), and what arrives meanwhile joins. So a
 //     lone event under light load goes at once, and a flood goes in
-//     requests of 200. At most maxEventRequests are in flight.
+//     requests of 200. At most maxEventRequests are in flight; a request
+//     that is not full starts only while the requests in flight leave
+//     Brevo room (Ready reserves nothing, so they are counted against
+//     it), which in practice sends such requests one after another.
 //   - A request of one event is a POST /events, of more an /events/batch,
 //     each between its intent and its outcome in the sent log (sent.go).
 //
@@ -65,6 +68,7 @@ type eventQueue struct {
 	keys     map[string]*eventItem // reserved: being looked up, queued or in flight
 	queue    []*eventItem          // waiting to be sent, in arrival order
 	inFlight int                   // requests
+	sending  sync.WaitGroup        // the requests in flight
 	arrived  time.Time             // when events were last queued
 	stopped  bool
 	shared   int // records now waiting for another Write's event (tests)
@@ -221,7 +225,7 @@ func (q *eventQueue) run() {
 // finished request of the queue kicks it too. Caller holds mu.
 func (q *eventQueue) step() (wait time.Duration, changed <-chan struct{}) {
 	size := max(1, min(q.s.cfg.Batch.Events.MaxRecords, MaxEventsPerBatch))
-	for len(q.queue) > 0 && q.inFlight < maxEventRequests {
+	for !q.stopped && len(q.queue) > 0 && q.inFlight < maxEventRequests {
 		n := min(len(q.queue), size)
 		if n < size {
 			// Not full: only into room Brevo has now. Nothing is reserved
@@ -250,6 +254,7 @@ func (q *eventQueue) step() (wait time.Duration, changed <-chan struct{}) {
 		clear(q.queue[rest:])
 		q.queue = q.queue[:rest]
 		q.inFlight++
+		q.sending.Add(1)
 		go q.send(items)
 	}
 	return wait, changed
@@ -258,6 +263,7 @@ func (q *eventQueue) step() (wait time.Duration, changed <-chan struct{}) {
 // send makes one request of items and gives them their outcomes, which
 // the request's hooks committed to the sent log.
 func (q *eventQueue) send(items []*eventItem) {
+	defer q.sending.Done()
 	evs := make([]Event, len(items))
 	keys := make([]string, len(items))
 	for i, it := range items {
@@ -271,6 +277,29 @@ func (q *eventQueue) send(items []*eventItem) {
 	}
 	q.mu.Unlock()
 	q.wake()
+}
+
+// close stops the queue: what waits fails at once (retryable), and the
+// requests in flight get up to grace to be answered and their outcomes
+// committed to the sent log (before the state store closes), so that an
+// event Brevo accepted is not left in doubt, nor one that never left;
+// then they are cancelled.
+func (q *eventQueue) close(grace time.Duration) {
+	q.mu.Lock()
+	q.stopped = true
+	for _, it := range q.queue {
+		q.completeLocked(it, errQueueClosed)
+	}
+	q.queue = nil
+	q.mu.Unlock()
+	done := make(chan struct{})
+	go func() { q.sending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+	}
+	q.stop()
+	<-done
 }
 
 // counts is what /status shows of the queue: events waiting to be sent

@@ -200,3 +200,60 @@ func TestLoneEventGoesAtOnce(t *testing.T) {
 		t.Fatalf("%d events in Brevo, want 3", n)
 	}
 }
+
+// A sink closed (Ctrl-C past the engine's shutdown_timeout) while an event
+// request is in flight waits for its answer and records the event as
+// sent: the next run neither sends it again nor has to look it up in
+// Brevo as in doubt.
+func TestCloseWaitsForAnEventInFlight(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := newSim(t, brevotest.Options{OnRequest: func(route string) {
+		if route == "POST /events" || route == "POST /events/batch" {
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(arrived)
+				<-release
+			}
+		}
+	}})
+	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := newSinkOn(t, srv, st)
+	cart := cartUpdated(t, "tok-close", "close@example.com")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Write(ctx, []*pipeline.Record{cart}) }()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event request never arrived")
+	}
+	cancel() // the engine gives up on the Write
+	if err := <-errc; pipeline.ClassOf(err) != pipeline.Retryable {
+		t.Fatalf("the cancelled Write: %v, want a retryable error", err)
+	}
+	closed := make(chan struct{})
+	go func() { _ = s.Close(context.Background()); close(closed) }()
+	time.AfterFunc(200*time.Millisecond, func() { close(release) })
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close never returned")
+	}
+
+	next := newSinkOn(t, srv, st)
+	if err := next.Write(context.Background(), []*pipeline.Record{cart}); err != nil {
+		t.Fatalf("the redelivered record: %v", err)
+	}
+	if n := len(srv.Events()); n != 1 {
+		t.Fatalf("%d events in Brevo, want the one", n)
+	}
+	if n := srv.RequestCount("GET /events"); n != 0 {
+		t.Fatalf("%d GET /events: the event was left in doubt by Close", n)
+	}
+}

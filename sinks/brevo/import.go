@@ -207,8 +207,9 @@ const maxPollWait = time.Minute
 
 // pollProcess polls a process until it is final. pace runs before poll n
 // (0 for the first) with the wait the last answer asks for: the poll
-// interval, twice as long after each poll that found the process still
-// running (at most maxPollWait), so that an import of minutes costs a few
+// interval, then twice as long after each further poll that found the
+// process still running (interval, interval, 2×, 4×, … at most
+// maxPollWait), so that an import of minutes costs a few
 // polls of the hourly budget, not one every interval; or a 429's reset.
 // pace returns early with ctx's error, or with the final process when it
 // learned it without a poll (a notifyUrl call, completion.go).
@@ -224,7 +225,7 @@ func (c *Client) pollProcess(ctx context.Context, id int64, pace func(ctx contex
 			return p, nil
 		}
 		p, err = c.GetProcess(ctx, id)
-		wait = min(c.poll<<min(n+1, 16), max(maxPollWait, c.poll))
+		wait = min(c.poll<<min(n, 16), max(maxPollWait, c.poll))
 		switch {
 		case err == nil:
 			failures = 0

@@ -161,7 +161,7 @@ func (s *Sink) Open(ctx context.Context) error {
 // handled. It stops the dispatcher and the event queue.
 func (s *Sink) Close(context.Context) error {
 	s.disp.stop()
-	s.events.stop()
+	s.events.close(s.cfg.Timeout)
 	return nil
 }
 

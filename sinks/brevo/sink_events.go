@@ -202,6 +202,10 @@ func mayBeApplied(err error) bool {
 	if errors.As(err, &oe) && oe.Op == "dial" {
 		return false
 	}
+	var ns *notStartedError
+	if errors.As(err, &ns) {
+		return false // it waited for a slot and never left
+	}
 	if pipeline.ClassOf(err) == pipeline.Rejected || pipeline.ClassOf(err) == pipeline.Fatal {
 		return false // refused before it was sent (encoding, the log)
 	}

@@ -387,12 +387,21 @@ func (d *Discipline) Limits() map[string]float64 {
 // x-sib-ratelimit-reset, see release.)
 var serverErrorBackoff = backoff.Policy{Initial: 100 * time.Millisecond, Multiplier: 2, Jitter: 0.2}
 
+// notStartedError is a request given up while it waited for its slot
+// (its ctx ended): it never left, so Brevo cannot have applied it.
+type notStartedError struct{ error }
+
+func (e *notStartedError) Unwrap() error { return e.error }
+
 // RoundTrip implements http.RoundTripper.
 func (d *Discipline) RoundTrip(req *http.Request) (*http.Response, error) {
 	name := groupOf(req.URL.Path)
 	for attempt := 0; ; attempt++ {
 		g, err := d.acquire(req.Context(), name)
 		if err != nil {
+			if attempt == 0 {
+				return nil, &notStartedError{err}
+			}
 			return nil, err
 		}
 		r := req
