@@ -405,15 +405,22 @@ func TestBrevoRevokedKeyStopsAndResumes(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(mustRead(t, cfgPath), "batch_size: 500", "batch_size: 50", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var feed []byte
-	for i := 1; i <= n; i++ {
-		feed = append(feed, customerLine(t, i, fmt.Sprintf("k%d@example.com", i), "K")...)
+	feed := func(lo, hi int) {
+		var b []byte
+		for i := lo; i <= hi; i++ {
+			b = append(b, customerLine(t, i, fmt.Sprintf("k%d@example.com", i), "K")...)
+		}
+		appendFile(t, filepath.Join(dir, "events.jsonl"), b)
 	}
-	appendFile(t, filepath.Join(dir, "events.jsonl"), feed)
+	// A first part, then the rest once the key is revoked: the sink holds
+	// thousands of records at once and would otherwise be done with all
+	// of them before the revocation.
+	feed(1, n/3)
 	logPath := filepath.Join(dir, "tajo.log")
 	cmd := startTajo(t, cfgPath, logPath)
 	waitFor(t, "the first contacts", logPath, 60*time.Second, func() bool { return len(srv.Contacts()) >= 200 })
 	srv.RevokeKey()
+	feed(n/3+1, n)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
