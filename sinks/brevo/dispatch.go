@@ -291,10 +291,17 @@ func lockKeys(id identity) []string {
 
 // run forms requests until the sink closes.
 func (d *dispatcher) run() {
+	stepLoop(d.ctx, &d.mu, d.kick, d.step)
+}
+
+// stepLoop runs step (under mu) until ctx ends, and between two steps
+// waits for what the last one asked: its wait, its changed channel, or a
+// kick.
+func stepLoop(ctx context.Context, mu *sync.Mutex, kick <-chan struct{}, step func() (time.Duration, <-chan struct{})) {
 	for {
-		d.mu.Lock()
-		wait, changed := d.step()
-		d.mu.Unlock()
+		mu.Lock()
+		wait, changed := step()
+		mu.Unlock()
 		var timer <-chan time.Time
 		var tm *time.Timer
 		if wait > 0 {
@@ -302,14 +309,16 @@ func (d *dispatcher) run() {
 			timer = tm.C
 		}
 		select {
-		case <-d.ctx.Done():
-			return
-		case <-d.kick:
+		case <-ctx.Done():
+		case <-kick:
 		case <-changed:
 		case <-timer:
 		}
 		if tm != nil {
 			tm.Stop()
+		}
+		if ctx.Err() != nil {
+			return
 		}
 	}
 }

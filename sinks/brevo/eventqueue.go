@@ -186,37 +186,20 @@ func (q *eventQueue) wait(ctx context.Context, items []*eventItem, own []bool) [
 // run forms requests until the sink closes; then what still waits fails
 // (retryable), and what is in flight fails with its request.
 func (q *eventQueue) run() {
-	for {
-		q.mu.Lock()
-		wait, changed := q.step()
-		q.mu.Unlock()
-		var timer <-chan time.Time
-		var tm *time.Timer
-		if wait > 0 {
-			tm = time.NewTimer(wait)
-			timer = tm.C
-		}
-		select {
-		case <-q.ctx.Done():
-			if tm != nil {
-				tm.Stop()
-			}
-			q.mu.Lock()
-			q.stopped = true
-			for _, it := range q.queue {
-				q.completeLocked(it, errQueueClosed)
-			}
-			q.queue = nil
-			q.mu.Unlock()
-			return
-		case <-q.kick:
-		case <-changed:
-		case <-timer:
-		}
-		if tm != nil {
-			tm.Stop()
-		}
+	stepLoop(q.ctx, &q.mu, q.kick, q.step)
+	q.mu.Lock()
+	q.failQueued()
+	q.mu.Unlock()
+}
+
+// failQueued stops the queue and fails what waits in it (retryable).
+// Caller holds mu.
+func (q *eventQueue) failQueued() {
+	q.stopped = true
+	for _, it := range q.queue {
+		q.completeLocked(it, errQueueClosed)
 	}
+	q.queue = nil
 }
 
 // step starts the requests that can go now (see the top of the file) and
@@ -286,11 +269,7 @@ func (q *eventQueue) send(items []*eventItem) {
 // then they are cancelled.
 func (q *eventQueue) close(grace time.Duration) {
 	q.mu.Lock()
-	q.stopped = true
-	for _, it := range q.queue {
-		q.completeLocked(it, errQueueClosed)
-	}
-	q.queue = nil
+	q.failQueued()
 	q.mu.Unlock()
 	done := make(chan struct{})
 	go func() { q.sending.Wait(); close(done) }()

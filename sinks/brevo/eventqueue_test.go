@@ -3,14 +3,12 @@ package brevo_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tajo/tajo/pipeline"
-	"github.com/tajo/tajo/pipeline/state"
 	"github.com/tajo/tajo/schemas"
 	"github.com/tajo/tajo/sinks/brevo"
 	"github.com/tajo/tajo/sinks/brevo/brevotest"
@@ -117,23 +115,8 @@ func TestEventsOfManyBatchesShareRequests(t *testing.T) {
 // request is in flight, neither sends it again nor finds it in doubt: it
 // shares the outcome, and both Writes succeed.
 func TestSameEventInTwoWritesGoesOnce(t *testing.T) {
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	srv := newSim(t, brevotest.Options{OnRequest: func(route string) {
-		if route == "POST /events" || route == "POST /events/batch" {
-			first := false
-			once.Do(func() { first = true })
-			if first {
-				close(arrived)
-				<-release
-			}
-		}
-	}})
-	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	srv, arrived, release := holdFirstEventRequest(t)
+	st := openState(t)
 	s := newSinkOn(t, srv, st)
 	cart := cartUpdated(t, "tok-1", "twice@example.com")
 	other := cartUpdated(t, "tok-2", "other@example.com")
@@ -206,23 +189,8 @@ func TestLoneEventGoesAtOnce(t *testing.T) {
 // sent: the next run neither sends it again nor has to look it up in
 // Brevo as in doubt.
 func TestCloseWaitsForAnEventInFlight(t *testing.T) {
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	srv := newSim(t, brevotest.Options{OnRequest: func(route string) {
-		if route == "POST /events" || route == "POST /events/batch" {
-			first := false
-			once.Do(func() { first = true })
-			if first {
-				close(arrived)
-				<-release
-			}
-		}
-	}})
-	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	srv, arrived, release := holdFirstEventRequest(t)
+	st := openState(t)
 	s := newSinkOn(t, srv, st)
 	cart := cartUpdated(t, "tok-close", "close@example.com")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -256,4 +224,22 @@ func TestCloseWaitsForAnEventInFlight(t *testing.T) {
 	if n := srv.RequestCount("GET /events"); n != 0 {
 		t.Fatalf("%d GET /events: the event was left in doubt by Close", n)
 	}
+}
+
+// holdFirstEventRequest is a simulator whose first event request, once
+// it arrived (arrived closes), waits for release to be closed.
+func holdFirstEventRequest(t *testing.T) (srv *brevotest.Server, arrived, release chan struct{}) {
+	arrived, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv = newSim(t, brevotest.Options{OnRequest: func(route string) {
+		if route == "POST /events" || route == "POST /events/batch" {
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(arrived)
+				<-release
+			}
+		}
+	}})
+	return srv, arrived, release
 }

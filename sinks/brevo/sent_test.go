@@ -16,6 +16,16 @@ import (
 	"github.com/tajo/tajo/sinks/brevo/brevotest"
 )
 
+// openState is a state store in the test's directory, closed at its end.
+func openState(t *testing.T) state.Store {
+	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // newSinkOn builds and opens a sink whose Env holds st, as tajo run gives it.
 func newSinkOn(t testing.TB, srv *brevotest.Server, st state.Store, mod ...func(*brevo.SinkConfig)) *brevo.Sink {
 	t.Helper()
@@ -113,12 +123,7 @@ func TestEventsExactlyOnceAcrossRestart(t *testing.T) {
 // two copies of one event in a batch are sent once.
 func TestEventsOnceWithinAProcess(t *testing.T) {
 	srv := newSim(t, brevotest.Options{})
-	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := newSinkOn(t, srv, st)
+	s := newSinkOn(t, srv, openState(t))
 	rec := envelope(t, schemas.TypeOrderPlaced, schemas.KindOrder, "10", order(10, "ann@example.com", 1), nil)
 	other := envelope(t, schemas.TypeOrderPlaced, schemas.KindOrder, "11", order(11, "bob@example.com", 2), nil)
 	for i := 0; i < 3; i++ {
