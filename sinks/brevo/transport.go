@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -186,8 +187,9 @@ func (d *Discipline) group(name string) *group {
 }
 
 // acquire waits for a slot in g: under the concurrency limit, past any
-// pause, and within both rate windows.
-func (d *Discipline) acquire(ctx context.Context, name string) (*group, error) {
+// pause, and within both rate windows; at is when it took its place in
+// them (release moves it to the answer).
+func (d *Discipline) acquire(ctx context.Context, name string) (g *group, at time.Time, err error) {
 	defer d.waiter(name)()
 	for {
 		d.mu.Lock()
@@ -210,7 +212,7 @@ func (d *Discipline) acquire(ctx context.Context, name string) (*group, error) {
 				d.requests++
 				g.seen.sent.add(now)
 				d.mu.Unlock()
-				return g, nil
+				return g, now, nil
 			}
 		}
 		wake := g.wake
@@ -230,7 +232,7 @@ func (d *Discipline) acquire(ctx context.Context, name string) (*group, error) {
 			t.Stop()
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, time.Time{}, ctx.Err()
 		}
 	}
 }
@@ -261,6 +263,26 @@ func (d *Discipline) Ready(name string) (free int, wait time.Duration, changed <
 		}
 	}
 	return free, wait, g.wake
+}
+
+// move re-dates the entry taken at from to to, a later time, keeping
+// the entries in order. An entry already gone from the window (a request
+// slower than its span) comes back at to.
+func (w *window) move(from, to time.Time) {
+	if w == nil || w.limit <= 0 {
+		return
+	}
+	for i := len(w.sent) - 1; i >= 0; i-- {
+		if w.sent[i].Equal(from) {
+			w.sent = append(w.sent[:i], w.sent[i+1:]...)
+			break
+		}
+	}
+	i := len(w.sent)
+	for i > 0 && w.sent[i-1].After(to) {
+		i--
+	}
+	w.sent = slices.Insert(w.sent, i, to)
 }
 
 // room is how many more requests fit in the window now.
@@ -297,10 +319,16 @@ func (w *window) peek(now time.Time) time.Duration {
 }
 
 // release returns the slot and adapts the group to what happened.
-func (d *Discipline) release(g *group, status int, took time.Duration, failed bool, h http.Header) {
+func (d *Discipline) release(g *group, at time.Time, status int, took time.Duration, failed bool, h http.Header) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	g.inFlight--
+	// The request counts in the rate windows from its answer, the latest
+	// it can have reached Brevo: one slow to leave (a busy machine, a
+	// large body) cannot land within a second of the requests after it.
+	now := d.now()
+	g.rate.move(at, now)
+	d.total.move(at, now)
 	decrease := failed || status == http.StatusTooManyRequests || status >= 500
 	if !decrease && g.ewma > 0 && took > 2*g.ewma && took > 250*time.Millisecond {
 		decrease = true // latency spike: the server is queueing
@@ -397,7 +425,7 @@ func (e *notStartedError) Unwrap() error { return e.error }
 func (d *Discipline) RoundTrip(req *http.Request) (*http.Response, error) {
 	name := groupOf(req.URL.Path)
 	for attempt := 0; ; attempt++ {
-		g, err := d.acquire(req.Context(), name)
+		g, at, err := d.acquire(req.Context(), name)
 		if err != nil {
 			if attempt == 0 {
 				return nil, &notStartedError{err}
@@ -409,7 +437,7 @@ func (d *Discipline) RoundTrip(req *http.Request) (*http.Response, error) {
 			r = req.Clone(req.Context())
 			if req.GetBody != nil {
 				if r.Body, err = req.GetBody(); err != nil {
-					d.release(g, 0, 0, false, nil)
+					d.release(g, at, 0, 0, false, nil)
 					return nil, err
 				}
 			}
@@ -423,10 +451,10 @@ func (d *Discipline) RoundTrip(req *http.Request) (*http.Response, error) {
 		took := d.now().Sub(start)
 		if err != nil {
 			cancel()
-			d.release(g, 0, took, true, nil)
+			d.release(g, at, 0, took, true, nil)
 			return nil, err
 		}
-		d.release(g, resp.StatusCode, took, false, resp.Header)
+		d.release(g, at, resp.StatusCode, took, false, resp.Header)
 		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusBadGateway ||
 			resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout ||
 			resp.StatusCode == http.StatusInternalServerError

@@ -3,6 +3,7 @@ package brevo_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,6 +81,65 @@ func TestDisciplineSlidingWindow(t *testing.T) {
 		}
 		if n > limit {
 			t.Fatalf("%d requests within one second on a group limited to %d", n, limit)
+		}
+	}
+}
+
+// slowToLeave is a transport whose requests reach the server (arrive) a
+// while after the discipline let them go: every third one 300 ms late,
+// as on a busy machine or with a large body. It records the arrivals.
+type slowToLeave struct {
+	mu       sync.Mutex
+	n        int
+	arrivals []time.Time
+}
+
+func (s *slowToLeave) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	s.n++
+	late := s.n%3 == 1
+	s.mu.Unlock()
+	if late {
+		time.Sleep(300 * time.Millisecond)
+	}
+	s.mu.Lock()
+	s.arrivals = append(s.arrivals, time.Now())
+	s.mu.Unlock()
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+}
+
+// A request counts in the rate window from its answer, not from when it
+// was let go: one slow to reach Brevo never lands within a second of the
+// requests the window let go a second after it, so no second of arrivals
+// holds more than the limit.
+func TestDisciplineCountsSlowRequestsFromTheirAnswer(t *testing.T) {
+	const limit = 5
+	base := &slowToLeave{}
+	d := brevo.NewDiscipline(base, brevo.DisciplineConfig{Initial: 8, Max: 8, TotalRate: limit, Retries: 0})
+	c := &http.Client{Transport: d}
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get("http://brevo.invalid/v3/account")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	at := base.arrivals
+	slices.SortFunc(at, time.Time.Compare)
+	for i := range at {
+		n := 0
+		for j := i; j < len(at) && at[j].Sub(at[i]) < time.Second; j++ {
+			n++
+		}
+		if n > limit {
+			t.Fatalf("%d requests arrived within one second from %s, over the limit of %d", n, at[i].Format("15:04:05.000"), limit)
 		}
 	}
 }
