@@ -302,21 +302,7 @@ func stepLoop(ctx context.Context, mu *sync.Mutex, kick <-chan struct{}, step fu
 		mu.Lock()
 		wait, changed := step()
 		mu.Unlock()
-		var timer <-chan time.Time
-		var tm *time.Timer
-		if wait > 0 {
-			tm = time.NewTimer(wait)
-			timer = tm.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-kick:
-		case <-changed:
-		case <-timer:
-		}
-		if tm != nil {
-			tm.Stop()
-		}
+		pause(ctx, wait, kick, changed)
 		if ctx.Err() != nil {
 			return
 		}

@@ -217,20 +217,7 @@ func (d *Discipline) acquire(ctx context.Context, name string) (g *group, at tim
 		}
 		wake := g.wake
 		d.mu.Unlock()
-		var timer <-chan time.Time
-		var t *time.Timer
-		if wait > 0 {
-			t = time.NewTimer(wait)
-			timer = t.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-wake:
-		case <-timer:
-		}
-		if t != nil {
-			t.Stop()
-		}
+		pause(ctx, wait, wake, nil)
 		if ctx.Err() != nil {
 			return nil, time.Time{}, ctx.Err()
 		}
@@ -283,6 +270,23 @@ func (w *window) move(from, to time.Time) {
 		i--
 	}
 	w.sent = slices.Insert(w.sent, i, to)
+}
+
+// pause waits until ctx ends, a or b is ready (a nil one never is), or
+// wait has passed (wait ≤ 0: no time limit).
+func pause(ctx context.Context, wait time.Duration, a, b <-chan struct{}) {
+	var timer <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-a:
+	case <-b:
+	case <-timer:
+	}
 }
 
 // room is how many more requests fit in the window now.
